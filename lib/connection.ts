@@ -1,0 +1,422 @@
+/**
+ * connection.ts — ② one connection's life, from its first byte to its close.
+ *
+ * One request, walked through the tree:
+ *
+ * ① `server.ts` accepts the TCP (or TLS) connection and hands it to a
+ *    {@linkcode Connection}, which loops over requests on it.
+ * ② Here, the connection reads into its {@linkcode InputBuffer} until
+ * ③ `http/request_head.ts` says a whole head has arrived (or throws a 4xx/5xx
+ *    {@linkcode HttpError}: we answer it and close, since the byte stream can
+ *    no longer be trusted).
+ * ④ `http/body.ts` wraps the body (Content-Length or chunked) as a size-capped
+ *    stream that reads only when the handler asks, and sends `100 Continue`
+ *    just before its first read.
+ * ⑤ The handler, `app.ts`, gets a web `Request` and returns a `Response`, as
+ *    with `Deno.serve`; it never sees the socket.
+ * ⑥⑦ For static files it asks `static/resolve_path.ts` and
+ *    `static/serve_file.ts`, which know nothing of sockets either.
+ * ⑧ `http/response_writer.ts` frames the Response onto the socket.
+ * Then the connection drains what the handler left of the body (bounded) and
+ * goes round again for the next, possibly pipelined, request.
+ *
+ * Every wait has a deadline ({@linkcode Phase} says which); `server.ts`
+ * sweeps the deadlines once every SWEEP_INTERVAL_MS and calls
+ * {@linkcode Connection.expire}. So a timeout costs no timer per read.
+ *
+ * This file holds the one catch that turns an error into a reply.
+ */
+
+import { errorResponse, HttpError, isClientGone } from "./errors.ts";
+import { BodyReader, bodyStream } from "./http/body.ts";
+import { type ByteSource, InputBuffer } from "./http/input.ts";
+import { type HeadLimits, parseRequestHead, type RequestHead } from "./http/request_head.ts";
+import { type ByteSink, writeAll, writeResponse } from "./http/response_writer.ts";
+import type { Logger } from "./log.ts";
+
+/** ServeInfo is the second argument of a {@linkcode Handler}, as in `Deno.serve`. */
+export interface ServeInfo {
+  /** The client's address. */
+  remoteAddr: Deno.NetAddr;
+}
+
+/** Handler is the web-standard handler contract of `Deno.serve`. */
+export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
+
+/** ConnectionSettings are the limits and timeouts of every connection. */
+export interface ConnectionSettings {
+  headLimits: HeadLimits;
+  /** Largest request body; past it 413. */
+  maxBodyBytes: number;
+  /** How long an idle connection waits for a request's first byte. */
+  idleTimeoutMs: number;
+  /** How long a request head may take to arrive, and the longest stall inside a body. */
+  requestTimeoutMs: number;
+  /** The `Server` field, e.g. "minserve/0.1.0". */
+  serverName: string;
+  /** "https" on TLS connections: the scheme of the Request's URL. */
+  scheme: "http" | "https";
+}
+
+/** MAX_DRAIN_BYTES is how much unread request body we read and discard to keep a connection; more and we close it. */
+export const MAX_DRAIN_BYTES = 64 * 1024;
+/** DRAIN_TIMEOUT_MS bounds that discarding. */
+export const DRAIN_TIMEOUT_MS = 2_000;
+/** WRITE_TIMEOUT_MS: a client that accepts no bytes of a response for this long is cut off. */
+export const WRITE_TIMEOUT_MS = 30_000;
+/** LINGER_MS: after an error reply we stop writing and read (and discard) for this long before closing, so the reply is not destroyed by a reset. */
+export const LINGER_MS = 1_000;
+/** MIN_BODY_BYTES_PER_SECOND: a body arriving slower than this on average (after one request timeout of grace) is cut off with 408. */
+export const MIN_BODY_BYTES_PER_SECOND = 1024;
+
+/** Phase is what a connection is waiting for; each has its own deadline. */
+export type Phase = "idle" | "head" | "handler" | "body" | "respond" | "drain" | "closed";
+
+/** Conn is the part of `Deno.Conn` a connection uses. */
+export interface Conn extends ByteSource, ByteSink {
+  readonly remoteAddr: Deno.Addr;
+  readonly localAddr: Deno.Addr;
+  close(): void;
+  closeWrite(): Promise<void>;
+}
+
+// Methods the Fetch API refuses to put in a Request (CONNECT, TRACE, TRACK),
+// and the ones it would silently upper-case ("get" → "GET"): HTTP methods are
+// case-sensitive (RFC 9110 §9.1), so "get" is an unknown method, not GET.
+const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
+const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
+
+const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** Connection serves the requests of one client connection in order. */
+export class Connection {
+  #conn: Conn;
+  #handler: Handler;
+  #settings: ConnectionSettings;
+  #logger: Logger;
+  #phase: Phase = "idle";
+  #deadline = Infinity;
+  #closing = false;
+  #expired = false;
+  #closed = false;
+  #requestLine = "-";
+  #bodyStart = 0;
+  #bodyReceived = 0;
+  #source: ByteSource;
+  #sink: ByteSink;
+
+  /** Creates the connection; call {@linkcode serve} to run it. */
+  constructor(conn: Conn, handler: Handler, settings: ConnectionSettings, logger: Logger) {
+    this.#conn = conn;
+    this.#handler = handler;
+    this.#settings = settings;
+    this.#logger = logger;
+    // Every read and write passes here, to keep the deadline current and to
+    // stop at once if the sweeper expired the connection meanwhile.
+    this.#source = { read: (p) => this.#read(p) };
+    this.#sink = {
+      write: (p) => {
+        if (this.#phase === "respond") this.#deadline = Date.now() + WRITE_TIMEOUT_MS;
+        return this.#conn.write(p);
+      },
+    };
+  }
+
+  /** What the connection is waiting for. */
+  get phase(): Phase {
+    return this.#phase;
+  }
+
+  /** When the current wait ends, in ms since the epoch (Infinity: no limit). */
+  get deadline(): number {
+    return this.#deadline;
+  }
+
+  /** serve runs the connection until it closes. It never throws. */
+  async serve(): Promise<void> {
+    const input = new InputBuffer(this.#source, this.#settings.headLimits.maxHeadBytes + 2);
+    try {
+      let keepAlive = true;
+      while (keepAlive && !this.#closing) {
+        const head = await this.#readHead(input);
+        if (head === null) break;
+        keepAlive = await this.#exchange(head, input);
+      }
+    } catch (err) {
+      await this.#fail(err);
+    } finally {
+      this.#close();
+      input.release();
+    }
+  }
+
+  /**
+   * expire is called by the sweeper once the deadline has passed: a client
+   * that is sending a request too slowly gets 408; any other wait just ends.
+   */
+  expire() {
+    if (this.#expired || this.#closed) return;
+    this.#expired = true;
+    if (this.#phase === "head" || this.#phase === "body") {
+      // The loop is blocked in a read, so nothing else is writing now.
+      this.#log(408, 0);
+      const reply = errorResponse(new HttpError(408, undefined, { close: true }));
+      const done = () => this.#close();
+      const fallback = setTimeout(done, LINGER_MS);
+      writeResponse(this.#conn, reply, {
+        head: false,
+        minor: 1,
+        keepAlive: false,
+        server: this.#settings.serverName,
+      })
+        .catch(() => {})
+        .finally(() => {
+          clearTimeout(fallback);
+          done();
+        });
+    } else {
+      this.#close();
+    }
+  }
+
+  /** shutdown asks the connection to finish its current exchange and close; an idle one closes now. */
+  shutdown() {
+    this.#closing = true;
+    if (this.#phase === "idle") this.expire();
+  }
+
+  /** Forces the connection closed, whatever it is doing. */
+  abort() {
+    this.#expired = true;
+    this.#close();
+  }
+
+  #setPhase(phase: Phase, timeoutMs: number) {
+    this.#phase = phase;
+    this.#deadline = Date.now() + timeoutMs;
+  }
+
+  async #read(p: Uint8Array): Promise<number | null> {
+    if (this.#phase === "handler" || this.#phase === "body") {
+      // The handler is reading the body: stalls and trickles are bounded.
+      const now = Date.now();
+      const timeout = this.#settings.requestTimeoutMs;
+      const onSchedule = this.#bodyStart + timeout +
+        (this.#bodyReceived / MIN_BODY_BYTES_PER_SECOND) * 1000;
+      this.#phase = "body";
+      this.#deadline = Math.min(now + timeout, Math.max(onSchedule, now + 1000));
+    }
+    const n = await this.#conn.read(p);
+    if (this.#expired) throw new Deno.errors.Interrupted("Connection expired");
+    if (this.#phase === "body") {
+      this.#phase = "handler";
+      this.#deadline = Infinity;
+      this.#bodyReceived += n ?? 0;
+    }
+    return n;
+  }
+
+  async #readHead(input: InputBuffer): Promise<RequestHead | null> {
+    this.#requestLine = "-";
+    if (input.available > 0) this.#setPhase("head", this.#settings.requestTimeoutMs);
+    else this.#setPhase("idle", this.#settings.idleTimeoutMs);
+    for (;;) {
+      if (input.available > 0) {
+        if (this.#phase === "idle") this.#setPhase("head", this.#settings.requestTimeoutMs);
+        const result = parseRequestHead(input.view(), this.#settings.headLimits);
+        if (result.kind === "complete") {
+          input.consume(result.consumed);
+          return result.head;
+        }
+      }
+      // End of stream between requests is a normal close; inside a head
+      // there is no one left to answer.
+      if (!(await input.fill())) return null;
+    }
+  }
+
+  /** Answers one request; returns whether the connection may carry another. */
+  async #exchange(head: RequestHead, input: InputBuffer): Promise<boolean> {
+    this.#requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
+    const reader = new BodyReader(input, head.framing, this.#settings.maxBodyBytes);
+    let continueSent = false;
+    const sendContinue = async () => {
+      if (head.expectContinue && !continueSent) {
+        continueSent = true;
+        await writeAll(this.#sink, CONTINUE);
+      }
+    };
+    this.#bodyStart = Date.now();
+    this.#bodyReceived = 0;
+
+    this.#phase = "handler";
+    this.#deadline = Infinity;
+    let request: Request | undefined;
+    let response: Response;
+    try {
+      const canHaveBody = head.method !== "GET" && head.method !== "HEAD";
+      const body = canHaveBody && head.framing.kind !== "none"
+        ? bodyStream(reader, { beforeFirstRead: sendContinue })
+        : null;
+      request = this.#toRequest(head, body);
+      const remoteAddr = this.#conn.remoteAddr as Deno.NetAddr;
+      response = await this.#handler(request, { remoteAddr });
+      if (!(response instanceof Response)) {
+        throw new TypeError("Cannot send response: the handler did not return a Response");
+      }
+    } catch (err) {
+      if (this.#expired) return false;
+      response = this.#answerFor(err, request);
+    }
+    if (this.#expired) return false;
+    reader.detach();
+
+    // A body that failed while the handler read it decides the answer.
+    const failure = reader.failure;
+    if (failure !== undefined) {
+      if (!(failure instanceof HttpError)) return false; // the client left mid-body
+      response = errorResponse(failure, request);
+    }
+
+    let keepAlive = head.keepAlive && !this.#closing && failure === undefined;
+    if (!reader.done) {
+      // RFC 9110 §10.1.1: without a 100 the client may never send the body;
+      // a body too large to drain is cheaper to cut off.
+      if (head.expectContinue && !continueSent) keepAlive = false;
+      else if ((reader.knownRemaining ?? 0) > MAX_DRAIN_BYTES || reader.busy) keepAlive = false;
+    }
+
+    this.#setPhase("respond", WRITE_TIMEOUT_MS);
+    let result;
+    try {
+      result = await writeResponse(this.#sink, response, {
+        head: head.method === "HEAD",
+        minor: head.minor,
+        keepAlive,
+        server: this.#settings.serverName,
+      });
+    } catch (err) {
+      if (isClientGone(err) || this.#expired) throw err;
+      // The handler's body failed before a byte was sent: still time for a 500.
+      response = this.#answerFor(err, request);
+      result = await writeResponse(this.#sink, response, {
+        head: head.method === "HEAD",
+        minor: head.minor,
+        keepAlive: false,
+        server: this.#settings.serverName,
+      });
+    }
+    this.#log(response.status, result.bodyBytes);
+
+    if (!result.keepAlive) {
+      if (!reader.done) await this.#linger();
+      return false;
+    }
+    if (!reader.done) {
+      this.#setPhase("drain", DRAIN_TIMEOUT_MS);
+      try {
+        return await reader.drain(MAX_DRAIN_BYTES);
+      } catch {
+        return false; // already answered; a broken rest of the body just ends the connection
+      }
+    }
+    return true;
+  }
+
+  #toRequest(head: RequestHead, body: ReadableStream<Uint8Array> | null): Request {
+    const upper = head.method.toUpperCase();
+    if (FORBIDDEN_METHODS.has(upper) || (NORMALIZED_METHODS.has(upper) && upper !== head.method)) {
+      throw new HttpError(501);
+    }
+    let url: string;
+    if (head.target.charCodeAt(0) === 0x2f) {
+      url = `${this.#settings.scheme}://${head.authority || this.#localAuthority()}${head.target}`;
+    } else if (head.target === "*") {
+      url = `${this.#settings.scheme}://${head.authority || this.#localAuthority()}/`;
+    } else {
+      url = head.target;
+    }
+    try {
+      return new Request(url, { method: head.method, headers: head.headers, body });
+    } catch (err) {
+      throw new HttpError(400, "Bad Request", { cause: err });
+    }
+  }
+
+  #localAuthority(): string {
+    const addr = this.#conn.localAddr as Deno.NetAddr;
+    const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
+    return `${host}:${addr.port}`;
+  }
+
+  /** The response for an error a handler threw; 5xx causes go to the error log. */
+  #answerFor(err: unknown, request: Request | undefined): Response {
+    if (!(err instanceof HttpError) || err.status >= 500) {
+      this.#logger.error(`${this.#requestLine}: handler failed`, err);
+    }
+    return errorResponse(err, request);
+  }
+
+  /** The one catch that turns an escaped error into a reply (style rule 11). */
+  async #fail(err: unknown) {
+    if (this.#expired || this.#closed || isClientGone(err)) return; // no one to answer
+    const httpError = err instanceof HttpError
+      ? err
+      : new HttpError(500, undefined, { cause: err, close: true });
+    if (!(err instanceof HttpError)) {
+      this.#logger.error(`${this.#requestLine}: connection failed`, err);
+    }
+    if (this.#phase === "respond" || this.#phase === "drain") return; // a response already started
+    try {
+      this.#setPhase("respond", WRITE_TIMEOUT_MS);
+      const result = await writeResponse(this.#sink, errorResponse(httpError), {
+        head: false,
+        minor: 1,
+        keepAlive: false,
+        server: this.#settings.serverName,
+      });
+      this.#log(httpError.status, result.bodyBytes);
+      await this.#linger();
+    } catch {
+      // The client left while we answered: nothing more to do.
+    }
+  }
+
+  /**
+   * Lingering close: stop writing, then read and discard what the client
+   * still sends for a moment, so our last response is not destroyed by the
+   * reset a close with unread data would cause.
+   */
+  async #linger() {
+    this.#setPhase("drain", LINGER_MS);
+    try {
+      await this.#conn.closeWrite();
+      const scratch = new Uint8Array(16 * 1024);
+      let total = 0;
+      while (total < MAX_DRAIN_BYTES * 16) {
+        const n = await this.#conn.read(scratch);
+        if (n === null || this.#expired) break;
+        total += n;
+      }
+    } catch {
+      // Reset or expired: closing is what we wanted anyway.
+    }
+  }
+
+  #log(status: number, bytes: number) {
+    const remote = (this.#conn.remoteAddr as Deno.NetAddr).hostname ?? "-";
+    this.#logger.access({ remote, requestLine: this.#requestLine, status, bytes });
+  }
+
+  #close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#phase = "closed";
+    this.#deadline = Infinity;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}

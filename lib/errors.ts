@@ -1,0 +1,86 @@
+/**
+ * errors.ts — the one error type that carries an HTTP meaning, and the one
+ * test for "the client has gone away".
+ *
+ * Deep code throws {@linkcode HttpError} and stops ("throw low"); only
+ * `connection.ts` turns an error into bytes on the wire ("catch high").
+ */
+
+import { errorPage } from "./html.ts";
+import { reasonPhrase } from "./http/status.ts";
+
+/** HttpErrorOptions tune how an {@linkcode HttpError} is answered and logged. */
+export interface HttpErrorOptions {
+  /** The underlying error, for the error log only. */
+  cause?: unknown;
+  /** Extra response headers, e.g. `Allow` on a 405. */
+  headers?: HeadersInit;
+  /** Whether `message` may be shown to the client. Defaults to `status < 500`. */
+  expose?: boolean;
+  /**
+   * Whether the connection must close after the reply because the byte
+   * stream can no longer be trusted (framing errors). Defaults to false.
+   */
+  close?: boolean;
+}
+
+/**
+ * HttpError is an error with an HTTP status. Its message is fixed text chosen
+ * by the code that throws it and never echoes request bytes, so it is safe to
+ * show when `expose` is true.
+ */
+export class HttpError extends Error {
+  /** The HTTP status code, 400 to 599. */
+  readonly status: number;
+  /** Whether `message` may be shown to the client. */
+  readonly expose: boolean;
+  /** Headers to add to the error response. */
+  readonly headers: HeadersInit | undefined;
+  /** Whether the connection must be closed after answering. */
+  readonly close: boolean;
+
+  constructor(status: number, message?: string, options: HttpErrorOptions = {}) {
+    super(message ?? reasonPhrase(status), { cause: options.cause });
+    this.name = "HttpError";
+    this.status = status;
+    this.expose = options.expose ?? status < 500;
+    this.headers = options.headers;
+    this.close = options.close ?? false;
+  }
+}
+
+/**
+ * isClientGone tells whether `err` means the peer closed or reset the
+ * connection (or we closed it under a pending read): there is no one left to
+ * answer, and nothing worth logging.
+ */
+export function isClientGone(err: unknown): boolean {
+  return err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.NotConnected ||
+    err instanceof Deno.errors.UnexpectedEof ||
+    err instanceof Deno.errors.BadResource ||
+    err instanceof Deno.errors.Interrupted;
+}
+
+/**
+ * errorResponse turns any error into the response a client may see: an
+ * {@linkcode HttpError} keeps its status, headers and (when exposed) message;
+ * anything else is a 500 with fixed text. JSON when the request prefers it.
+ */
+export function errorResponse(err: unknown, request?: Request): Response {
+  const status = err instanceof HttpError ? err.status : 500;
+  const message = err instanceof HttpError && err.expose ? err.message : reasonPhrase(status);
+  const headers = new Headers(err instanceof HttpError ? err.headers : undefined);
+  headers.set("x-content-type-options", "nosniff");
+  headers.set("cache-control", "no-store");
+  if (err instanceof HttpError && err.close) headers.set("connection", "close");
+  const accept = request?.headers.get("accept") ?? "";
+  if (/\bapplication\/json\b/.test(accept) && !/\btext\/html\b/.test(accept)) {
+    headers.set("content-type", "application/json");
+    return new Response(JSON.stringify({ status, error: message }) + "\n", { status, headers });
+  }
+  headers.set("content-type", "text/html; charset=utf-8");
+  return new Response(errorPage(status, message), { status, headers });
+}

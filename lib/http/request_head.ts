@@ -1,0 +1,379 @@
+/**
+ * request_head.ts — ③ the request-head parser: bytes in, verdict out.
+ *
+ * It never touches a socket. `connection.ts` owns the buffer and the reads,
+ * and calls {@linkcode parseRequestHead} each time more bytes arrive; the
+ * verdict is the same however the bytes were split.
+ *
+ * The grammar is RFC 9112 §2–§7 read strictly: CRLF line endings only, one
+ * space between the parts of the request line, token field names with the
+ * colon right after them, no obs-fold, and framing headers (Content-Length,
+ * Transfer-Encoding) that admit exactly one reading. Anything a lenient
+ * parser and a strict one could read differently is a 400 and a closed
+ * connection, because that disagreement is what request smuggling feeds on.
+ */
+
+import { HttpError } from "../errors.ts";
+
+/** HeadLimits bounds one request head; every limit is enforced while bytes arrive, not after. */
+export interface HeadLimits {
+  /** Request line, without CRLF, in bytes. Past it: 414. */
+  maxRequestLineBytes: number;
+  /** Whole head (request line, fields, CRLFs) in bytes. Past it: 431. */
+  maxHeadBytes: number;
+  /** Number of header fields. Past it: 431. */
+  maxHeaderCount: number;
+}
+
+/** DEFAULT_HEAD_LIMITS are the limits used when the caller names none. */
+export const DEFAULT_HEAD_LIMITS: Readonly<HeadLimits> = {
+  /** 8 KiB: room for an 8,000-octet URI, as RFC 9112 §3 recommends at least. */
+  maxRequestLineBytes: 8 * 1024,
+  /** 32 KiB for the whole head. */
+  maxHeadBytes: 32 * 1024,
+  /** 100 fields, far above what browsers send (about 20). */
+  maxHeaderCount: 100,
+};
+
+/** Framing says how the request's body is delimited (RFC 9112 §6.3). */
+export type Framing =
+  | { kind: "none" }
+  | { kind: "length"; length: number }
+  | { kind: "chunked" };
+
+/** RequestHead is a parsed and validated request line plus header section. */
+export interface RequestHead {
+  /** The method, case-sensitive, as sent (RFC 9110 §9.1). */
+  method: string;
+  /** The request-target as sent: origin-, absolute-, authority- or asterisk-form. */
+  target: string;
+  /** The minor version: 0 for HTTP/1.0, 1 for HTTP/1.1 (and higher 1.x, RFC 9110 §6.2). */
+  minor: 0 | 1;
+  /** Header fields in arrival order: names as sent, values without surrounding whitespace. */
+  headers: [string, string][];
+  /** host[:port] from the absolute-form target or else the Host field; "" when there is none. */
+  authority: string;
+  /** How the body is delimited. */
+  framing: Framing;
+  /** Whether the client allows the connection to stay open after this exchange. */
+  keepAlive: boolean;
+  /** Whether the client sent `Expect: 100-continue` on HTTP/1.1 and waits before sending its body. */
+  expectContinue: boolean;
+}
+
+/** HeadResult is the parser's verdict: more bytes needed, or a head and how many bytes it used. */
+export type HeadResult =
+  | { kind: "incomplete" }
+  | { kind: "complete"; head: RequestHead; consumed: number };
+
+const CR = 13;
+const LF = 10;
+const SP = 32;
+const HTAB = 9;
+const COLON = 58;
+
+/** Empty lines tolerated before a request line (RFC 9112 §2.2 asks for at least one). */
+const MAX_LEADING_EMPTY_LINES = 8;
+
+// tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"
+//         / DIGIT / ALPHA                                             (RFC 9110 §5.6.2)
+const TCHAR = byteClass((b) =>
+  (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) ||
+  "!#$%&'*+-.^_`|~".includes(String.fromCharCode(b))
+);
+// field-value bytes: VCHAR, obs-text, SP and HTAB; never CR, LF, NUL, other
+// controls or DEL (RFC 9110 §5.5).
+const FIELD_VALUE = byteClass((b) => b === HTAB || (b >= 0x20 && b !== 0x7f));
+// request-target bytes: visible ASCII except "\" (never valid in a URI, and
+// WHATWG URL parsing would turn it into "/") and "#" (a fragment is never
+// sent, RFC 9112 §3.2).
+const TARGET = byteClass((b) => b > 0x20 && b < 0x7f && b !== 0x5c && b !== 0x23);
+// Bytes that may appear in a request line at all, used to reject binary
+// garbage (a TLS ClientHello, say) before its line is complete.
+const LINE = byteClass((b) => b >= 0x20 && b < 0x7f);
+
+function byteClass(test: (b: number) => boolean): Uint8Array {
+  const table = new Uint8Array(256);
+  for (let b = 0; b < 256; b++) table[b] = test(b) ? 1 : 0;
+  return table;
+}
+
+/**
+ * parseRequestHead parses the request head at the start of `buf`. It returns
+ * `incomplete` when more bytes are needed, `complete` with the head and the
+ * number of bytes it used, or throws an {@linkcode HttpError} (400, 414, 431,
+ * 417, 501 or 505) after which the connection must be closed.
+ */
+export function parseRequestHead(
+  buf: Uint8Array,
+  limits: HeadLimits = DEFAULT_HEAD_LIMITS,
+): HeadResult {
+  // RFC 9112 §2.2: ignore empty lines received before the request line.
+  let pos = 0;
+  for (let i = 0; i < MAX_LEADING_EMPTY_LINES && buf[pos] === CR; i++) {
+    if (pos + 1 >= buf.length) return { kind: "incomplete" };
+    if (buf[pos + 1] !== LF) throw badRequest();
+    pos += 2;
+  }
+
+  const lineEnd = buf.indexOf(LF, pos);
+  if (lineEnd === -1) {
+    checkPartialRequestLine(buf, pos, buf.length, limits);
+    return { kind: "incomplete" };
+  }
+  if (lineEnd - pos - 1 > limits.maxRequestLineBytes) throw new HttpError(414, undefined, CLOSE);
+  const line = requestLine(buf, pos, lineEnd);
+
+  const headers: [string, string][] = [];
+  pos = lineEnd + 1;
+  for (;;) {
+    const end = buf.indexOf(LF, pos);
+    if (end === -1) {
+      checkPartialField(buf, pos, buf.length);
+      if (buf.length > limits.maxHeadBytes) throw tooLarge();
+      return { kind: "incomplete" };
+    }
+    if (end + 1 > limits.maxHeadBytes) throw tooLarge();
+    if (end === 0 || buf[end - 1] !== CR) throw badRequest(); // bare LF (RFC 9112 §2.2)
+    if (end - 1 === pos) {
+      const head = interpret(line, headers);
+      return { kind: "complete", head, consumed: end + 1 };
+    }
+    if (headers.length === limits.maxHeaderCount) throw tooLarge();
+    headers.push(parseField(buf, pos, end - 1));
+    pos = end + 1;
+  }
+}
+
+const CLOSE = { close: true } as const;
+
+function badRequest(): HttpError {
+  return new HttpError(400, "Bad Request", CLOSE);
+}
+
+function tooLarge(): HttpError {
+  return new HttpError(431, undefined, CLOSE);
+}
+
+/** Rejects a request line that cannot become valid, before it is complete. */
+function checkPartialRequestLine(buf: Uint8Array, start: number, end: number, limits: HeadLimits) {
+  if (end - start > limits.maxRequestLineBytes + 1) throw new HttpError(414, undefined, CLOSE);
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (LINE[b] === 0 && !(b === CR && i === end - 1)) throw badRequest();
+  }
+  // The method comes first and is a token: "\x16\x03\x01…" or " GET" fail here.
+  for (let i = start; i < end && buf[i] !== SP; i++) {
+    if (TCHAR[buf[i]!] === 0) throw badRequest();
+  }
+  if (end > start && buf[start] === SP) throw badRequest();
+}
+
+/** Rejects a field line that cannot become valid, before it is complete. */
+function checkPartialField(buf: Uint8Array, start: number, end: number) {
+  for (let i = start; i < end; i++) {
+    const b = buf[i]!;
+    if (b === 0 || (b === CR && i !== end - 1)) throw badRequest();
+  }
+}
+
+interface RequestLine {
+  method: string;
+  target: string;
+  minor: 0 | 1;
+}
+
+/** requestLine parses `method SP request-target SP HTTP-version` ending in CRLF at `lf` (RFC 9112 §3). */
+function requestLine(buf: Uint8Array, start: number, lf: number): RequestLine {
+  const end = lf - 1;
+  if (end < start || buf[end] !== CR) throw badRequest();
+
+  let i = start;
+  while (i < end && TCHAR[buf[i]!] === 1) i++;
+  if (i === start || buf[i] !== SP) throw badRequest();
+  const method = latin1(buf, start, i);
+
+  const targetStart = ++i;
+  while (i < end && TARGET[buf[i]!] === 1) i++;
+  if (i === targetStart || buf[i] !== SP) throw badRequest();
+  const target = latin1(buf, targetStart, i);
+
+  return { method, target, minor: version(buf, i + 1, end) };
+}
+
+/** version reads `HTTP/x.y` exactly; 1.0 and 1.x are served, any other well-formed version is 505. */
+function version(buf: Uint8Array, start: number, end: number): 0 | 1 {
+  const d = (k: number) => buf[start + k]! - 0x30;
+  const isDigit = (k: number) => d(k) >= 0 && d(k) <= 9;
+  if (
+    end - start !== 8 || buf[start] !== 0x48 || buf[start + 1] !== 0x54 ||
+    buf[start + 2] !== 0x54 || buf[start + 3] !== 0x50 || buf[start + 4] !== 0x2f ||
+    !isDigit(5) || buf[start + 6] !== 0x2e || !isDigit(7)
+  ) {
+    throw badRequest();
+  }
+  // RFC 9110 §6.2: a higher minor version of HTTP/1 is answered as 1.1.
+  if (d(5) !== 1) throw new HttpError(505, undefined, CLOSE);
+  return d(7) === 0 ? 0 : 1;
+}
+
+/**
+ * parseField parses one field line `field-name ":" OWS field-value OWS`
+ * (RFC 9112 §5), the bytes from `start` up to the CR at `end`. Throws a 400
+ * {@linkcode HttpError} for anything else. Trailer fields use it too.
+ */
+export function parseField(buf: Uint8Array, start: number, end: number): [string, string] {
+  let i = start;
+  while (i < end && TCHAR[buf[i]!] === 1) i++;
+  // An empty name covers obs-fold and whitespace lines (RFC 9112 §5.2); a
+  // non-colon here covers whitespace before the colon (§5.1).
+  if (i === start || buf[i] !== COLON) throw badRequest();
+  const name = latin1(buf, start, i);
+  let valueStart = i + 1;
+  let valueEnd = end;
+  while (valueStart < valueEnd && (buf[valueStart] === SP || buf[valueStart] === HTAB)) {
+    valueStart++;
+  }
+  while (valueEnd > valueStart && (buf[valueEnd - 1] === SP || buf[valueEnd - 1] === HTAB)) {
+    valueEnd--;
+  }
+  for (let k = valueStart; k < valueEnd; k++) {
+    if (FIELD_VALUE[buf[k]!] === 0) throw badRequest();
+  }
+  return [name, latin1(buf, valueStart, valueEnd)];
+}
+
+/** latin1 decodes bytes one to one into a string: header bytes are octets, not UTF-8 (RFC 9110 §5.5). */
+export function latin1(buf: Uint8Array, start: number, end: number): string {
+  let s = "";
+  for (let i = start; i < end; i += 4096) {
+    s += String.fromCharCode.apply(
+      null,
+      buf.subarray(i, Math.min(end, i + 4096)) as unknown as number[],
+    );
+  }
+  return s;
+}
+
+/** interpret applies the message-level rules: forms of target, Host, framing, persistence, Expect. */
+function interpret(line: RequestLine, headers: [string, string][]): RequestHead {
+  let host: string | undefined;
+  let hostCount = 0;
+  let contentLength: string | undefined;
+  let transferEncoding: string | undefined;
+  let connection = "";
+  let expect: string | undefined;
+  for (const [name, value] of headers) {
+    switch (name.length) {
+      case 4:
+        if (name.toLowerCase() === "host") (host = value, hostCount++);
+        break;
+      case 6:
+        if (name.toLowerCase() === "expect") {
+          expect = expect === undefined ? value : `${expect}, ${value}`;
+        }
+        break;
+      case 10:
+        if (name.toLowerCase() === "connection") connection += `,${value}`;
+        break;
+      case 14:
+        if (name.toLowerCase() === "content-length") {
+          // Two Content-Length fields, even equal ones, are refused: a list
+          // is where parsers disagree (RFC 9112 §6.3 item 5).
+          if (contentLength !== undefined) throw badRequest();
+          contentLength = value;
+        }
+        break;
+      case 17:
+        if (name.toLowerCase() === "transfer-encoding") {
+          transferEncoding = transferEncoding === undefined
+            ? value
+            : `${transferEncoding}, ${value}`;
+        }
+        break;
+    }
+  }
+
+  const { method, target, minor } = line;
+  const authority = requestAuthority(method, target, minor, host, hostCount);
+  const framing = bodyFraming(minor, contentLength, transferEncoding);
+
+  const tokens = connection.toLowerCase().split(",").map((t) => t.trim());
+  const keepAlive = tokens.includes("close") ? false : minor === 1 || tokens.includes("keep-alive");
+
+  let expectContinue = false;
+  if (expect !== undefined && minor === 1) {
+    // RFC 9110 §10.1.1: 100-continue is the only expectation defined; any
+    // other gets 417. HTTP/1.0 clients cannot expect, so theirs is ignored.
+    if (expect.toLowerCase() !== "100-continue") throw new HttpError(417, undefined, CLOSE);
+    expectContinue = framing.kind !== "none";
+  }
+
+  return { method, target, minor, headers, authority, framing, keepAlive, expectContinue };
+}
+
+/** requestAuthority checks the target's form against the method and Host (RFC 9112 §3.2). */
+function requestAuthority(
+  method: string,
+  target: string,
+  minor: 0 | 1,
+  host: string | undefined,
+  hostCount: number,
+): string {
+  // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host, and a valid one.
+  if (hostCount > 1 || (minor === 1 && hostCount === 0)) throw badRequest();
+  if (host !== undefined && host !== "" && !isAuthority(host)) throw badRequest();
+
+  if (target.charCodeAt(0) === 0x2f) return host ?? ""; // origin-form: "/…"
+  if (target === "*") {
+    if (method !== "OPTIONS") throw badRequest(); // asterisk-form (§3.2.4)
+    return host ?? "";
+  }
+  if (method === "CONNECT") {
+    if (!isAuthority(target)) throw badRequest(); // authority-form (§3.2.3)
+    return target;
+  }
+  // absolute-form (§3.2.2): its authority overrides Host.
+  const match = /^https?:\/\/([^/?]*)/i.exec(target);
+  if (match === null || !isAuthority(match[1]!)) throw badRequest();
+  return match[1]!;
+}
+
+// uri-host [ ":" port ] (RFC 3986 §3.2.2): an IP literal in brackets, or a
+// reg-name / IPv4 of unreserved, sub-delims and pct-encoded; no userinfo.
+const AUTHORITY =
+  /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]{0,5})?$/;
+
+function isAuthority(value: string): boolean {
+  return AUTHORITY.test(value);
+}
+
+/** Content-Length values longer than this are refused rather than risk precision loss. */
+const MAX_CONTENT_LENGTH_DIGITS = 15;
+
+/** bodyFraming decides how the body is delimited (RFC 9112 §6.1–§6.3). */
+function bodyFraming(
+  minor: 0 | 1,
+  contentLength: string | undefined,
+  transferEncoding: string | undefined,
+): Framing {
+  if (transferEncoding !== undefined) {
+    // §6.1: Transfer-Encoding in HTTP/1.0, or beside Content-Length, means
+    // faulty framing: refuse and close rather than guess.
+    if (minor === 0 || contentLength !== undefined) throw badRequest();
+    const codings = transferEncoding.split(",").map((c) => c.trim().toLowerCase());
+    const last = codings.pop();
+    // §6.3 item 4: chunked must be the final coding, and appear once.
+    if (last !== "chunked" || codings.includes("chunked")) throw badRequest();
+    if (codings.length > 0) throw new HttpError(501, "Transfer coding not supported", CLOSE);
+    return { kind: "chunked" };
+  }
+  if (contentLength !== undefined) {
+    if (!/^[0-9]+$/.test(contentLength)) throw new HttpError(400, "Invalid Content-Length", CLOSE);
+    const digits = contentLength.replace(/^0+(?=.)/, "");
+    if (digits.length > MAX_CONTENT_LENGTH_DIGITS) throw new HttpError(413, undefined, CLOSE);
+    const length = Number(digits);
+    return length === 0 ? { kind: "none" } : { kind: "length", length };
+  }
+  return { kind: "none" };
+}

@@ -1,0 +1,159 @@
+/**
+ * server.ts — ① the accept loop: listens, caps the number of connections,
+ * sweeps their deadlines, and shuts down gracefully.
+ *
+ * `startServer(config, handler)` is minserve's public API: it serves any
+ * Fetch-API handler `(request) => Response`, as `Deno.serve` does, on
+ * minserve's own HTTP/1.1 engine.
+ */
+
+import { Connection, type ConnectionSettings, type Handler } from "./connection.ts";
+import { errorResponse, HttpError, isClientGone } from "./errors.ts";
+import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
+import { writeResponse } from "./http/response_writer.ts";
+import { Logger } from "./log.ts";
+import { VERSION } from "./version.ts";
+
+export type { Handler, ServeInfo } from "./connection.ts";
+
+/** ServerOptions are the settings `startServer` reads; a full `Config` satisfies it. */
+export interface ServerOptions {
+  hostname: string;
+  port: number;
+  quiet?: boolean;
+  maxConnections?: number;
+  maxBodyBytes?: number;
+  idleTimeoutSeconds?: number;
+  requestTimeoutSeconds?: number;
+  shutdownGraceSeconds?: number;
+  /** PEM certificate and key: serve HTTPS through `Deno.listenTls`. */
+  tls?: { cert: string; key: string };
+}
+
+/** Server is a running server. */
+export interface Server {
+  /** The address actually bound (port 0 resolved). */
+  readonly addr: Deno.NetAddr;
+  /** Resolves once the server has shut down and every connection is closed. */
+  readonly finished: Promise<void>;
+  /** Stops accepting, lets in-flight responses finish (within the grace period), closes the rest. */
+  shutdown(): Promise<void>;
+}
+
+/** SWEEP_INTERVAL_MS is how often connection deadlines are checked; timeouts are this precise. */
+export const SWEEP_INTERVAL_MS = 250;
+/** ACCEPT_BACKOFF_MS: after an accept error other than shutdown (e.g. out of descriptors), wait this long. */
+export const ACCEPT_BACKOFF_MS = 100;
+
+/**
+ * startServer listens on `options.hostname:port` and serves `handler` on
+ * every connection. It throws at once if the address cannot be bound
+ * (`Deno.errors.AddrInUse`, a missing permission, …).
+ */
+export function startServer(
+  options: ServerOptions,
+  handler: Handler,
+  logger: Logger = new Logger({ access: options.quiet ? null : Deno.stdout }),
+): Server {
+  const listener = options.tls
+    ? Deno.listenTls({ hostname: options.hostname, port: options.port, ...options.tls })
+    : Deno.listen({ hostname: options.hostname, port: options.port });
+  const settings: ConnectionSettings = {
+    headLimits: DEFAULT_HEAD_LIMITS,
+    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
+    idleTimeoutMs: (options.idleTimeoutSeconds ?? 5) * 1000,
+    requestTimeoutMs: (options.requestTimeoutSeconds ?? 10) * 1000,
+    serverName: `minserve/${VERSION}`,
+    scheme: options.tls ? "https" : "http",
+  };
+  const maxConnections = options.maxConnections ?? 1024;
+  const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;
+  const connections = new Set<Connection>();
+  let stopping = false;
+
+  const sweeper = setInterval(() => {
+    const now = Date.now();
+    for (const connection of connections) {
+      if (now > connection.deadline) connection.expire();
+    }
+  }, SWEEP_INTERVAL_MS);
+
+  async function acceptLoop() {
+    while (!stopping) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (err) {
+        if (
+          stopping || err instanceof Deno.errors.BadResource ||
+          err instanceof Deno.errors.Interrupted
+        ) break;
+        if (!isClientGone(err)) logger.error("accept failed", err);
+        await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
+        continue;
+      }
+      if (connections.size >= maxConnections) {
+        void refuse(conn);
+        continue;
+      }
+      const connection = new Connection(conn, handler, settings, logger);
+      connections.add(connection);
+      connection.serve().finally(() => connections.delete(connection));
+    }
+  }
+
+  /** Past the cap, a new connection gets a fast 503 and is closed. */
+  async function refuse(conn: Deno.Conn) {
+    const timer = setTimeout(() => close(conn), 1000);
+    try {
+      const reply = errorResponse(
+        new HttpError(503, undefined, { headers: { "retry-after": "1" } }),
+      );
+      await writeResponse(conn, reply, {
+        head: false,
+        minor: 1,
+        keepAlive: false,
+        server: settings.serverName,
+      });
+    } catch {
+      // The client left already.
+    } finally {
+      clearTimeout(timer);
+      close(conn);
+    }
+  }
+
+  const accepting = acceptLoop();
+  let finishedResolve: () => void;
+  const finished = new Promise<void>((resolve) => (finishedResolve = resolve));
+  let shuttingDown: Promise<void> | undefined;
+
+  function shutdown(): Promise<void> {
+    shuttingDown ??= (async () => {
+      stopping = true;
+      close(listener);
+      await accepting;
+      for (const connection of connections) connection.shutdown();
+      const deadline = Date.now() + graceMs;
+      while (connections.size > 0 && Date.now() < deadline) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      for (const connection of connections) connection.abort();
+      while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+      clearInterval(sweeper);
+      await logger.flush();
+      finishedResolve();
+    })();
+    return shuttingDown;
+  }
+
+  return { addr: listener.addr as Deno.NetAddr, finished, shutdown };
+}
+
+function close(closer: { close(): void }) {
+  try {
+    closer.close();
+  } catch {
+    // Already closed.
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * listing.ts — a directory's contents as HTML for browsers, plain text (one
+ * name per line) or JSON for programs, chosen by the Accept header.
+ * Pure: the caller reads the directory and filters what must not be shown.
+ */
+
+import { html } from "../html.ts";
+
+/** ListingEntry is one name in a directory listing. */
+export interface ListingEntry {
+  name: string;
+  isDirectory: boolean;
+  /** Size in bytes (files only). */
+  size: number;
+  /** Last modification in ms since the epoch, when known. */
+  mtime: number | undefined;
+}
+
+/** ListingFormat is the listing's representation. */
+export type ListingFormat = "html" | "text" | "json";
+
+const FORMATS: ReadonlyArray<[ListingFormat, string]> = [
+  ["html", "text/html"],
+  ["json", "application/json"],
+  ["text", "text/plain"],
+];
+
+/**
+ * listingFormat picks the format the Accept header prefers (RFC 9110
+ * §12.5.1, q-values honoured; HTML on a tie or without Accept).
+ */
+export function listingFormat(accept: string | null): ListingFormat {
+  if (accept === null || accept.trim() === "") return "html";
+  let best: ListingFormat = "html";
+  let bestQ = -1;
+  for (const [format, type] of FORMATS) {
+    const q = qualityOf(accept, type);
+    if (q > bestQ) {
+      best = format;
+      bestQ = q;
+    }
+  }
+  return bestQ > 0 ? best : "html";
+}
+
+/** qualityOf returns the q-value Accept gives `type`, most specific match first (0 when unacceptable). */
+function qualityOf(accept: string, type: string): number {
+  const [major] = type.split("/");
+  let specificity = -1;
+  let quality = 0;
+  for (const part of accept.split(",")) {
+    const [rangeRaw, ...params] = part.split(";");
+    const range = rangeRaw!.trim().toLowerCase();
+    const level = range === type ? 2 : range === `${major}/*` ? 1 : range === "*/*" ? 0 : -1;
+    if (level <= specificity) continue;
+    specificity = level;
+    quality = 1;
+    for (const p of params) {
+      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p);
+      if (m) quality = Math.min(1, Number(m[1]) || 0);
+    }
+  }
+  return quality;
+}
+
+const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+
+/** sortEntries orders directories first, then names in natural, case-insensitive order ("file2" before "file10"). */
+export function sortEntries(entries: ListingEntry[]): ListingEntry[] {
+  return [...entries].sort((a, b) =>
+    a.isDirectory !== b.isDirectory ? (a.isDirectory ? -1 : 1) : collator.compare(a.name, b.name)
+  );
+}
+
+/**
+ * renderListing renders `entries` of the directory at URL path `urlPath`
+ * (decoded segments, [] for the root) in `format`. Returns the body and its
+ * Content-Type.
+ */
+export function renderListing(
+  segments: string[],
+  entries: ListingEntry[],
+  format: ListingFormat,
+): { body: string; type: string } {
+  const sorted = sortEntries(entries);
+  if (format === "text") {
+    const body = sorted.map((e) => (e.isDirectory ? `${e.name}/` : e.name)).join("\n");
+    return { body: body === "" ? "" : body + "\n", type: "text/plain; charset=utf-8" };
+  }
+  if (format === "json") {
+    const body = JSON.stringify(sorted.map((e) => ({
+      name: e.name,
+      type: e.isDirectory ? "directory" : "file",
+      size: e.isDirectory ? null : e.size,
+      modified: e.mtime === undefined ? null : new Date(e.mtime).toISOString(),
+    })));
+    return { body: body + "\n", type: "application/json; charset=utf-8" };
+  }
+  return { body: listingHtml(segments, sorted), type: "text/html; charset=utf-8" };
+}
+
+/** hrefOf percent-encodes decoded path segments into an absolute URL path. */
+export function hrefOf(segments: string[], trailingSlash: boolean): string {
+  const path = segments.map(encodeURIComponent).join("/");
+  return "/" + path + (trailingSlash && path !== "" ? "/" : "");
+}
+
+function listingHtml(segments: string[], entries: ListingEntry[]): string {
+  const title = "/" + segments.map((s) => s + "/").join("");
+  const crumbs = [html`<a href="/">root</a>`];
+  segments.forEach((s, i) =>
+    crumbs.push(html`
+      / <a href="${hrefOf(segments.slice(0, i + 1), true)}">${s}</a>
+    `)
+  );
+  const rows = entries.map((e) => {
+    const href = hrefOf([...segments, e.name], e.isDirectory);
+    const label = e.isDirectory ? `${e.name}/` : e.name;
+    const modified = e.mtime === undefined
+      ? ""
+      : new Date(e.mtime).toISOString().replace("T", " ").slice(0, 16);
+    return html`
+      <tr>
+        <td><a href="${href}">${label}</a></td>
+        <td class="n">${e.isDirectory ? "—" : formatSize(e.size)}</td>
+        <td>${modified}</td>
+      </tr>
+    `;
+  });
+  const parent = segments.length > 0
+    ? html`
+      <tr>
+        <td><a href="${hrefOf(segments.slice(0, -1), true)}">../</a></td>
+        <td></td>
+        <td></td>
+      </tr>
+    `
+    : "";
+  return html`
+    <!doctype html>
+    <html lang="en">
+      <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>Index of ${title}</title>
+        <style>body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#222}
+    table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #eee}
+    td.n{text-align:right;white-space:nowrap}a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}
+    @media(prefers-color-scheme:dark){body{background:#111;color:#eee}td,th{border-color:#333}a{color:#7cb7ff}}</style>
+      </head>
+      <body>
+        <h1>Index of ${title}</h1>
+        <nav>${crumbs}</nav>
+        <table>
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Size</th>
+              <th>Modified (UTC)</th>
+            </tr>
+          </thead>
+          <tbody>
+    ${parent}${rows}
+          </tbody>
+        </table>
+      </body>
+    </html>
+  `.toString();
+}
+
+function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ["KiB", "MiB", "GiB", "TiB"];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit++;
+  }
+  return `${value.toFixed(value < 10 ? 1 : 0)} ${units[unit]}`;
+}

@@ -1,0 +1,310 @@
+/**
+ * support_test.ts — the test helpers are code too: these tests pin down what
+ * they promise. None of them starts the server; the socket and temp-dir tests
+ * run only when `deno test` grants net or write permission.
+ */
+
+import assert from "node:assert/strict";
+import { ByteSink, concat, decode, encode, everySplit, ScriptedReader } from "./bytes.ts";
+import { parseResponses, rawRequest, withTempDir } from "./server.ts";
+
+const CAN_NET = Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state ===
+  "granted";
+const CAN_WRITE = Deno.permissions.querySync({ name: "write" }).state === "granted" &&
+  Deno.permissions.querySync({ name: "read" }).state === "granted";
+
+/** texts shows a partition as latin1 strings, for readable assertion failures. */
+function texts(parts: Uint8Array[]): string[] {
+  return parts.map(decode);
+}
+
+/** readAll drains a reader with a buffer of `size` bytes, returning each read's bytes. */
+async function readAll(reader: ScriptedReader, size: number): Promise<string[]> {
+  const reads: string[] = [];
+  const buf = new Uint8Array(size);
+  for (;;) {
+    const n = await reader.read(buf);
+    if (n === null) return reads;
+    reads.push(decode(buf.subarray(0, n)));
+  }
+}
+
+Deno.test("encode and decode map every byte 0-255 to one character and back", () => {
+  const all = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const text = decode(all);
+  assert.equal(text.length, 256);
+  assert.equal(text.charCodeAt(0x85), 0x85); // not windows-1252's U+2026
+  assert.deepEqual(encode(text), all);
+  assert.deepEqual(encode("\r\n\xff"), new Uint8Array([13, 10, 255]));
+  assert.throws(() => encode("caf\u00e9\u20ac"), RangeError);
+  const big = new Uint8Array(100_000).fill(0x61);
+  assert.equal(decode(big), "a".repeat(100_000));
+});
+
+Deno.test("concat joins parts in order", () => {
+  assert.deepEqual(concat([]), new Uint8Array(0));
+  assert.equal(decode(concat([encode("ab"), new Uint8Array(0), encode("c")])), "abc");
+});
+
+Deno.test("everySplit yields whole, bytewise and every two-part cut", () => {
+  const got = [...everySplit(encode("abcd"))].map(texts);
+  assert.deepEqual(got, [
+    ["abcd"],
+    ["a", "b", "c", "d"],
+    ["a", "bcd"],
+    ["ab", "cd"],
+    ["abc", "d"],
+  ]);
+  assert.deepEqual([...everySplit(new Uint8Array(0))].map(texts), [[""]]);
+  assert.deepEqual([...everySplit(encode("x"))].map(texts), [["x"]]);
+});
+
+Deno.test("everySplit partitions always concatenate back to the input", () => {
+  for (const length of [2, 3, 17, 2048, 2049, 5000]) {
+    const input = Uint8Array.from({ length }, (_, i) => (i * 31) % 256);
+    let count = 0;
+    for (const parts of everySplit(input)) {
+      count++;
+      assert.deepEqual(concat(parts), input, `length ${length}, partition ${count}`);
+    }
+    if (length <= 2048) assert.equal(count, 2 + (length - 1), `length ${length}`);
+  }
+});
+
+Deno.test("everySplit thins the offsets of a long input but keeps both edges", () => {
+  const length = 5000;
+  const cuts = [...everySplit(new Uint8Array(length))].slice(2).map((p) => p[0]?.length);
+  for (const edge of [1, 2, 255, 256, length - 256, length - 1]) assert.ok(cuts.includes(edge));
+  assert.ok(cuts.includes(97 * 20));
+  assert.ok(!cuts.includes(1000)); // interior and not a multiple of 97
+  assert.equal(cuts.length, 256 + 256 + Math.floor((length - 1) / 97) - 5);
+});
+
+Deno.test("everySplit parts are copies, not views of the input", () => {
+  const input = encode("hello");
+  const [whole] = [...everySplit(input)];
+  assert.ok(whole?.[0]);
+  whole[0][0] = 0x4a;
+  assert.equal(decode(input), "hello");
+  assert.equal(whole[0].byteOffset, 0);
+  assert.equal(whole[0].buffer.byteLength, 5);
+});
+
+Deno.test("ScriptedReader splits a chunk larger than the buffer and never joins chunks", async () => {
+  const reader = new ScriptedReader(["abcdefg", encode("hi"), "", "j"]);
+  assert.equal(reader.remaining, 10);
+  assert.deepEqual(await readAll(reader, 3), ["abc", "def", "g", "hi", "j"]);
+  assert.equal(reader.remaining, 0);
+  assert.equal(await reader.read(new Uint8Array(3)), null, "EOF stays EOF");
+  assert.equal(reader.reads, 7);
+});
+
+Deno.test("ScriptedReader returns 0 for an empty buffer and copies its chunks", async () => {
+  const chunk = encode("ab");
+  const reader = new ScriptedReader([chunk]);
+  chunk[0] = 0x7a;
+  assert.equal(await reader.read(new Uint8Array(0)), 0);
+  assert.deepEqual(await readAll(reader, 8), ["ab"]);
+});
+
+Deno.test("ScriptedReader throws the given error after the chunks instead of EOF", async () => {
+  const error = new Deno.errors.ConnectionReset("scripted reset");
+  const reader = new ScriptedReader(["ab"], { error });
+  const buf = new Uint8Array(8);
+  assert.equal(await reader.read(buf), 2);
+  await assert.rejects(reader.read(buf), (err) => err === error);
+  await assert.rejects(reader.read(buf), (err) => err === error);
+});
+
+Deno.test("ByteSink records writes and simulates short writes", async () => {
+  const sink = new ByteSink({ maxPerWrite: 3 });
+  const data = encode("0123456789");
+  assert.equal(await sink.write(data), 3);
+  let offset = 3;
+  while (offset < data.length) offset += await sink.write(data.subarray(offset));
+  assert.equal(sink.writes, 4);
+  assert.equal(sink.text(), "0123456789");
+  assert.equal(await sink.write(new Uint8Array(0)), 0);
+  data.fill(0); // the sink kept copies
+  assert.deepEqual(sink.bytes(), encode("0123456789"));
+});
+
+Deno.test("ByteSink accepts a whole write by default and refuses a bad maxPerWrite", async () => {
+  const sink = new ByteSink();
+  assert.equal(await sink.write(new Uint8Array(100_000)), 100_000);
+  assert.equal(sink.bytes().length, 100_000);
+  for (const maxPerWrite of [0, -1, 1.5, NaN]) {
+    assert.throws(() => new ByteSink({ maxPerWrite }), RangeError);
+  }
+});
+
+Deno.test("parseResponses frames Content-Length, chunked, HEAD, 1xx, 304 and EOF bodies", () => {
+  const stream = encode(
+    "HTTP/1.1 100 Continue\r\n\r\n" +
+      "HTTP/1.1 200 OK\r\nContent-Type: text/plain; charset=utf-8\r\n" +
+      "Content-Length: 13\r\nX-Dup: a\r\nx-dup:  b \r\n\r\nhello, world\n" +
+      "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n" +
+      "5\r\nhello\r\n7;ext=1\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n" +
+      "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n" +
+      'HTTP/1.1 304 Not Modified\r\nETag: "x"\r\n\r\n' +
+      "HTTP/1.0 404 \r\nConnection: close\r\n\r\n<p>gone</p>",
+  );
+  const got = parseResponses(stream, { headMethods: ["POST", "GET", "HEAD", "get", "GET"] });
+  assert.deepEqual(
+    got.map((r) => [r.version, r.status, r.reason, r.framing, r.text()]),
+    [
+      ["HTTP/1.1", 100, "Continue", "none", ""],
+      ["HTTP/1.1", 200, "OK", "content-length", "hello, world\n"],
+      ["HTTP/1.1", 200, "OK", "chunked", "hello, world"],
+      ["HTTP/1.1", 200, "OK", "none", ""],
+      ["HTTP/1.1", 304, "Not Modified", "none", ""],
+      ["HTTP/1.0", 404, "", "eof", "<p>gone</p>"],
+    ],
+  );
+  const [, first, chunked, head] = got;
+  assert.equal(first?.header("CONTENT-TYPE"), "text/plain; charset=utf-8");
+  assert.equal(first?.header("x-dup"), "a, b");
+  assert.equal(first?.header("missing"), null);
+  assert.deepEqual(first?.headers[0], ["content-type", "text/plain; charset=utf-8"]);
+  assert.deepEqual(chunked?.trailers, [["x-trailer", "t"]]);
+  assert.equal(head?.header("content-length"), "13");
+  assert.equal(head?.rawHead, "HTTP/1.1 200 OK\r\nContent-Length: 13\r\n\r\n");
+  assert.deepEqual(parseResponses(new Uint8Array(0)), []);
+});
+
+Deno.test("parseResponses reads a 204 without a body and counts HEAD only for final responses", () => {
+  const stream = encode(
+    "HTTP/1.1 204 No Content\r\nContent-Length: 0\r\n\r\n" +
+      "HTTP/1.1 103 Early Hints\r\nLink: </style.css>\r\n\r\n" +
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n" +
+      "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+  );
+  const got = parseResponses(stream, { headMethods: ["DELETE", "HEAD", "GET"] });
+  assert.deepEqual(got.map((r) => [r.status, r.text()]), [[204, ""], [103, ""], [200, ""], [
+    200,
+    "ok",
+  ]]);
+});
+
+Deno.test("parseResponses throws on malformed or truncated input", async (t) => {
+  const CASES: { name: string; raw: string }[] = [
+    { name: "bare LF", raw: "HTTP/1.1 200 OK\nContent-Length: 0\n\n" },
+    { name: "no reason separator", raw: "HTTP/1.1 200\r\n\r\n" },
+    { name: "two-digit status", raw: "HTTP/1.1 20 OK\r\n\r\n" },
+    { name: "HTTP/2 version", raw: "HTTP/2 200 OK\r\n\r\n" },
+    { name: "space before colon", raw: "HTTP/1.1 200 OK\r\nContent-Length : 0\r\n\r\n" },
+    { name: "obs-fold", raw: "HTTP/1.1 200 OK\r\nX-A: a\r\n b\r\nContent-Length: 0\r\n\r\n" },
+    { name: "control character in value", raw: "HTTP/1.1 200 OK\r\nX-A: a\x00b\r\n\r\n" },
+    { name: "head never ends", raw: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n" },
+    { name: "short body", raw: "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nabc" },
+    {
+      name: "two Content-Length fields",
+      raw: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\na",
+    },
+    { name: "signed Content-Length", raw: "HTTP/1.1 200 OK\r\nContent-Length: +1\r\n\r\na" },
+    {
+      name: "Content-Length and chunked",
+      raw: "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+    },
+    {
+      name: "chunk without CRLF after data",
+      raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcX\r\n0\r\n\r\n",
+    },
+    {
+      name: "chunk size not hex",
+      raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
+    },
+    {
+      name: "no last chunk",
+      raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+    },
+    {
+      name: "no CRLF after trailers",
+      raw: "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n",
+    },
+    { name: "garbage after a response", raw: "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nxyz" },
+  ];
+  for (const c of CASES) {
+    await t.step(c.name, () => assert.throws(() => parseResponses(encode(c.raw)), SyntaxError));
+  }
+});
+
+Deno.test({
+  name: "rawRequest sends bytes and returns everything up to EOF",
+  ignore: !CAN_NET,
+  async fn() {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const served = (async () => {
+      using conn = await listener.accept();
+      const buf = new Uint8Array(1024);
+      const n = await conn.read(buf);
+      await conn.write(concat([encode("echo:"), buf.subarray(0, n ?? 0)]));
+    })();
+    const got = await rawRequest(listener.addr.port, "ping\xff");
+    await served;
+    assert.equal(decode(got), "echo:ping\xff");
+  },
+});
+
+Deno.test({
+  name: "rawRequest half-closes so the peer sees EOF",
+  ignore: !CAN_NET,
+  async fn() {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const served = (async () => {
+      using conn = await listener.accept();
+      const parts: Uint8Array[] = [];
+      const buf = new Uint8Array(1024);
+      for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+        parts.push(buf.slice(0, n));
+      }
+      await conn.write(encode(`got ${concat(parts).length} bytes`));
+    })();
+    const got = await rawRequest(listener.addr.port, encode("abc"), { halfClose: true });
+    await served;
+    assert.equal(decode(got), "got 3 bytes");
+  },
+});
+
+Deno.test({
+  name: "rawRequest returns what arrived when the peer keeps the connection open",
+  ignore: !CAN_NET,
+  async fn() {
+    using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const done = Promise.withResolvers<void>();
+    const served = (async () => {
+      using conn = await listener.accept();
+      await conn.write(encode("partial"));
+      await done.promise; // hold the connection open past the timeout
+    })();
+    const started = performance.now();
+    const got = await rawRequest(listener.addr.port, "x", { timeoutMs: 200 });
+    const elapsed = performance.now() - started;
+    done.resolve();
+    await served;
+    assert.equal(decode(got), "partial");
+    assert.ok(elapsed >= 150 && elapsed < 3000, `took ${elapsed} ms`);
+  },
+});
+
+Deno.test({
+  name: "withTempDir removes its directory after success and after failure",
+  ignore: !CAN_WRITE,
+  async fn() {
+    const kept = await withTempDir(async (dir) => {
+      await Deno.writeTextFile(`${dir}/a.txt`, "a");
+      assert.equal(dir, await Deno.realPath(dir));
+      return dir;
+    });
+    await assert.rejects(Deno.stat(kept), Deno.errors.NotFound);
+    let failed = "";
+    await assert.rejects(
+      withTempDir((dir) => {
+        failed = dir;
+        return Promise.reject(new Error("boom"));
+      }),
+      /boom/,
+    );
+    await assert.rejects(Deno.stat(failed), Deno.errors.NotFound);
+  },
+});
