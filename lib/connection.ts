@@ -254,7 +254,16 @@ export class Connection {
     let request: Request | undefined;
     let response: Response;
     try {
+      // A Request for GET or HEAD cannot carry a body (Fetch), and the body
+      // has no meaning there (RFC 9110 §9.3.1): read and check it now, so a
+      // framing error is answered 400 before anything else is.
       const canHaveBody = head.method !== "GET" && head.method !== "HEAD";
+      if (!canHaveBody && head.framing.kind !== "none") {
+        await sendContinue();
+        if (!(await reader.drain(MAX_DRAIN_BYTES))) {
+          throw new HttpError(413, undefined, { close: true });
+        }
+      }
       const body = canHaveBody && head.framing.kind !== "none"
         ? bodyStream(reader, { beforeFirstRead: sendContinue })
         : null;
@@ -351,8 +360,8 @@ export class Connection {
 
   /** The response for an error a handler threw; 5xx causes go to the error log. */
   #answerFor(err: unknown, request: Request | undefined): Response {
-    if (!(err instanceof HttpError) || err.status >= 500) {
-      this.#logger.error(`${this.#requestLine}: handler failed`, err);
+    if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) {
+      this.#logger.error(`${this.#logLine()}: handler failed`, err);
     }
     return errorResponse(err, request);
   }
@@ -401,6 +410,12 @@ export class Connection {
     } catch {
       // Reset or expired: closing is what we wanted anyway.
     }
+  }
+
+  /** The request line for the error log, cut short: a target may be 8 KiB. */
+  #logLine(): string {
+    const line = this.#requestLine;
+    return line.length > 200 ? `${line.slice(0, 200)}…` : line;
   }
 
   #log(status: number, bytes: number) {

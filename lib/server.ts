@@ -88,7 +88,10 @@ export function startServer(
           stopping || err instanceof Deno.errors.BadResource ||
           err instanceof Deno.errors.Interrupted
         ) break;
-        if (!isClientGone(err)) logger.error("accept failed", err);
+        // A client that reset before we accepted costs nothing; anything else
+        // (out of descriptors, say) would spin, so wait a moment.
+        if (isClientGone(err)) continue;
+        logger.error("accept failed", err);
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
         continue;
       }

@@ -298,7 +298,7 @@ function interpret(line: RequestLine, headers: [string, string][]): RequestHead 
   const authority = requestAuthority(method, target, minor, host, hostCount);
   const framing = bodyFraming(minor, contentLength, transferEncoding);
 
-  const tokens = connection.toLowerCase().split(",").map((t) => t.trim());
+  const tokens = connection.toLowerCase().split(",").map(trimOws);
   const keepAlive = tokens.includes("close") ? false : minor === 1 || tokens.includes("keep-alive");
 
   let expectContinue = false;
@@ -310,6 +310,11 @@ function interpret(line: RequestLine, headers: [string, string][]): RequestHead 
   }
 
   return { method, target, minor, headers, authority, framing, keepAlive, expectContinue };
+}
+
+/** trimOws removes optional whitespace (SP, HTAB) only: String.trim would also eat NBSP and friends. */
+function trimOws(s: string): string {
+  return s.replace(/^[ \t]+|[ \t]+$/g, "");
 }
 
 /** requestAuthority checks the target's form against the method and Host (RFC 9112 §3.2). */
@@ -361,7 +366,7 @@ function bodyFraming(
     // §6.1: Transfer-Encoding in HTTP/1.0, or beside Content-Length, means
     // faulty framing: refuse and close rather than guess.
     if (minor === 0 || contentLength !== undefined) throw badRequest();
-    const codings = transferEncoding.split(",").map((c) => c.trim().toLowerCase());
+    const codings = transferEncoding.split(",").map((c) => trimOws(c).toLowerCase());
     const last = codings.pop();
     // §6.3 item 4: chunked must be the final coding, and appear once.
     if (last !== "chunked" || codings.includes("chunked")) throw badRequest();

@@ -99,7 +99,8 @@ function fsError(err: unknown): unknown {
   if (err instanceof HttpError) return err;
   if (
     err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory ||
-    err instanceof Deno.errors.FilesystemLoop || err instanceof Deno.errors.InvalidData
+    err instanceof Deno.errors.FilesystemLoop || err instanceof Deno.errors.InvalidData ||
+    (err as { code?: string }).code === "ENAMETOOLONG"
   ) {
     return notFound(err);
   }
