@@ -89,9 +89,11 @@ export function httpDate(): string {
 /**
  * writeResponse writes `response` to `sink` as the answer to a request
  * described by `options`, and reports the bytes of content sent and whether
- * the connection may stay open. It throws what the sink throws (the client
- * went away); a body stream that fails midway ends the response by closing
- * (keepAlive false), since its framing can no longer be completed.
+ * the connection may stay open. It rejects with what the sink throws (the
+ * client went away), or with the body's error if the body fails before any
+ * byte was written (the caller can still answer 500). A body that fails
+ * later ends the response by closing (keepAlive false): its framing can no
+ * longer be completed.
  */
 export async function writeResponse(
   sink: ByteSink,
@@ -99,133 +101,164 @@ export async function writeResponse(
   options: WriteOptions,
 ): Promise<WriteResult> {
   const status = response.status;
-  let keepAlive = options.keepAlive;
+  const noBody = hasNoBody(status);
+  const sendsBody = !options.head && !noBody;
   let declared = declaredLength(response.headers);
   const body = response.body;
-  const sendsBody = !options.head && !hasNoBody(status);
 
-  // A body of unknown length: read a little to see whether it is small, so
-  // it can go out with a Content-Length in the same write as the head.
+  // A body of unknown or small length is read first: if it is small it
+  // goes out with a Content-Length in the same write as the head.
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  let prefix: Uint8Array[] = [];
+  const prefix: Uint8Array[] = [];
   let prefixBytes = 0;
-  let ended = body === null;
-  if (body !== null && !hasNoBody(status)) {
-    reader = body.getReader();
-    if (declared === undefined || sendsBody) {
-      const limit = Math.min(declared ?? SMALL_BODY_BYTES, SMALL_BODY_BYTES);
-      try {
-        while (prefixBytes <= limit) {
-          const { done, value } = await reader.read();
-          if (done) {
-            ended = true;
-            break;
-          }
-          prefix.push(value);
-          prefixBytes += value.length;
-        }
-      } catch (err) {
-        // The body failed before anything was sent: this is the handler's
-        // error, and connection.ts can still answer it with a 500.
-        reader.releaseLock();
-        throw err;
-      }
-      if (ended && declared === undefined) declared = prefixBytes;
-    }
-  } else if (body !== null) {
+  let ended = true;
+  if (body !== null && (noBody || (options.head && declared !== undefined))) {
     await body.cancel().catch(() => {});
+  } else if (body !== null && (declared === undefined || declared <= SMALL_BODY_BYTES)) {
+    reader = body.getReader();
+    ended = false;
+    try {
+      while (prefixBytes <= SMALL_BODY_BYTES) {
+        const { done, value } = await reader.read();
+        if (done) {
+          ended = true;
+          break;
+        }
+        prefix.push(value);
+        prefixBytes += value.length;
+      }
+    } catch (err) {
+      reader.releaseLock();
+      throw err;
+    }
+    if (ended && declared === undefined) declared = prefixBytes;
+  } else if (body !== null) {
+    ended = false; // a large body of declared length: it streams below
   }
 
-  type Mode = "none" | "length" | "chunked" | "close";
-  let mode: Mode;
-  if (hasNoBody(status)) mode = "none";
+  let mode: "none" | "length" | "chunked" | "close";
+  if (noBody) mode = "none";
   else if (declared !== undefined) mode = "length";
   else if (options.minor === 1) mode = "chunked";
   else mode = "close";
-  if (mode === "close") keepAlive = false;
-  if (response.headers.get("connection")?.toLowerCase().includes("close")) keepAlive = false;
+  let keepAlive = options.keepAlive && mode !== "close" &&
+    !/\bclose\b/i.test(response.headers.get("connection") ?? "");
 
+  const head = serializeHead(response, mode, declared, keepAlive, options);
+  if (!sendsBody) {
+    await writeAll(sink, latin1Bytes(head));
+    await reader?.cancel().catch(() => {});
+    return { bodyBytes: 0, keepAlive };
+  }
+
+  // Everything buffered leaves with the head, in one write.
+  let buffered = mode === "chunked" ? chunkFrame(prefix, prefixBytes) : prefix;
+  let sent = prefixBytes;
+  if (mode === "length" && prefixBytes > declared!) {
+    // The stream is longer than its own Content-Length: send what was
+    // promised, never more, and close.
+    buffered = [concat(prefix).subarray(0, declared)];
+    sent = declared!;
+    ended = true;
+    keepAlive = false;
+  }
+  if (ended && mode === "chunked") buffered.push(LAST_CHUNK);
+  await writeAll(sink, concat([latin1Bytes(head), ...buffered]));
+  if (ended) {
+    await reader?.cancel().catch(() => {});
+    if (mode === "length" && sent !== declared) keepAlive = false;
+    return { bodyBytes: sent, keepAlive };
+  }
+
+  // The rest streams, one awaited write per piece: backpressure for free.
+  const limit = mode === "length" ? declared! - sent : Infinity;
+  const streamed = await streamBody(sink, reader ?? body!, { chunked: mode === "chunked", limit });
+  sent += streamed.bytes;
+  if (mode === "chunked" && streamed.complete) await writeAll(sink, LAST_CHUNK);
+  if (!streamed.complete || (mode === "length" && sent !== declared)) keepAlive = false;
+  return { bodyBytes: sent, keepAlive };
+}
+
+function serializeHead(
+  response: Response,
+  mode: "none" | "length" | "chunked" | "close",
+  declared: number | undefined,
+  keepAlive: boolean,
+  options: WriteOptions,
+): string {
+  const status = response.status;
   let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n`;
   if (options.server !== "") head += `Server: ${options.server}\r\n`;
   for (const [name, value] of response.headers) {
     if (HOP_BY_HOP.has(name)) continue;
     head += `${CANONICAL[name] ?? name}: ${value}\r\n`;
   }
-  if (mode === "length" || (mode === "none" && status === 304 && declared !== undefined)) {
+  // A 304 may repeat the Content-Length a 200 would have (RFC 9110 §8.6).
+  if (mode === "length" || (status === 304 && declared !== undefined)) {
     head += `Content-Length: ${declared}\r\n`;
   } else if (mode === "chunked") {
     head += "Transfer-Encoding: chunked\r\n";
   }
   if (!keepAlive) head += "Connection: close\r\n";
   else if (options.minor === 0) head += "Connection: keep-alive\r\n";
-  head += "\r\n";
+  return head + "\r\n";
+}
 
-  if (!sendsBody || mode === "none") {
-    await writeAll(sink, latin1Bytes(head));
-    if (reader !== undefined) await reader.cancel().catch(() => {});
-    return { bodyBytes: 0, keepAlive };
-  }
+/** STREAM_CHUNK_BYTES is the buffer a large body is read into, reused for the whole response. */
+export const STREAM_CHUNK_BYTES = 256 * 1024;
 
-  // Everything buffered goes out with the head in one write.
-  let sent = 0;
-  const first = mode === "chunked" ? chunkFrame(prefix, prefixBytes) : prefix;
-  const firstBytes = first.reduce((n, p) => n + p.length, 0);
-  const out = new Uint8Array(head.length + firstBytes);
-  latin1Into(head, out);
-  let offset = head.length;
-  for (const p of first) {
-    out.set(p, offset);
-    offset += p.length;
+/**
+ * streamBody copies the rest of a body to the sink, at most `limit` bytes.
+ * A byte stream (such as a file's) is read BYOB into one reused buffer, so
+ * a 64 MiB download allocates 256 KiB, not 64 MiB of garbage. Returns the
+ * bytes written and whether the body ended cleanly within the limit.
+ */
+async function streamBody(
+  sink: ByteSink,
+  source: ReadableStream<Uint8Array> | ReadableStreamDefaultReader<Uint8Array>,
+  options: { chunked: boolean; limit: number },
+): Promise<{ bytes: number; complete: boolean }> {
+  let reader: ReadableStreamDefaultReader<Uint8Array> | ReadableStreamBYOBReader;
+  let buffer: Uint8Array<ArrayBuffer> | undefined;
+  if (source instanceof ReadableStream) {
+    try {
+      reader = source.getReader({ mode: "byob" });
+      buffer = new Uint8Array(STREAM_CHUNK_BYTES);
+    } catch {
+      reader = source.getReader(); // not a byte stream
+    }
+  } else {
+    reader = source;
   }
-  sent = prefixBytes;
-  prefix = [];
-
-  if (mode === "length" && sent > declared!) {
-    // The handler's stream is longer than its own Content-Length: send what
-    // was promised and close, never more.
-    await writeAll(sink, out.subarray(0, head.length + declared!));
-    await reader?.cancel().catch(() => {});
-    return { bodyBytes: declared!, keepAlive: false };
-  }
-  if (ended) {
-    await writeAll(sink, mode === "chunked" ? concat(out, LAST_CHUNK) : out);
-    if (mode === "length" && sent < declared!) keepAlive = false;
-    return { bodyBytes: sent, keepAlive };
-  }
-  await writeAll(sink, out);
-
-  // The rest streams, one awaited write per piece: backpressure for free.
+  let bytes = 0;
   try {
     for (;;) {
-      const { done, value } = await reader!.read();
-      if (done) break;
+      const { done, value } = buffer === undefined
+        ? await (reader as ReadableStreamDefaultReader<Uint8Array>).read()
+        : await (reader as ReadableStreamBYOBReader).read(buffer);
+      if (done) return { bytes, complete: true };
+      if (buffer !== undefined) buffer = new Uint8Array(value.buffer as ArrayBuffer);
       if (value.length === 0) continue;
-      if (mode === "length") {
-        const room = declared! - sent;
-        if (value.length > room) {
-          await writeAll(sink, value.subarray(0, room));
-          sent += room;
-          await reader!.cancel().catch(() => {});
-          return { bodyBytes: sent, keepAlive: false };
-        }
-        await writeAll(sink, value);
-      } else if (mode === "chunked") {
-        await writeAll(sink, encoder.encode(`${value.length.toString(16)}\r\n`));
-        await writeAll(sink, value);
+      const room = options.limit - bytes;
+      const piece = value.length > room ? value.subarray(0, room) : value;
+      if (options.chunked) {
+        await writeAll(sink, encoder.encode(`${piece.length.toString(16)}\r\n`));
+        await writeAll(sink, piece);
         await writeAll(sink, CRLF);
       } else {
-        await writeAll(sink, value);
+        await writeAll(sink, piece);
       }
-      sent += value.length;
+      bytes += piece.length;
+      if (value.length > room) {
+        await reader.cancel().catch(() => {});
+        return { bytes, complete: false };
+      }
     }
   } catch (err) {
-    await reader!.cancel(err).catch(() => {});
-    if (isStreamError(err)) return { bodyBytes: sent, keepAlive: false };
+    await reader.cancel(err).catch(() => {});
+    if (isStreamError(err)) return { bytes, complete: false };
     throw err;
   }
-  if (mode === "chunked") await writeAll(sink, LAST_CHUNK);
-  if (mode === "length" && sent !== declared) keepAlive = false;
-  return { bodyBytes: sent, keepAlive };
 }
 
 /** A write error is a Deno I/O error; anything else came from the handler's body stream. */
@@ -247,10 +280,16 @@ function chunkFrame(pieces: Uint8Array[], total: number): Uint8Array[] {
   return [encoder.encode(`${total.toString(16)}\r\n`), ...pieces, CRLF];
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
+function concat(parts: Uint8Array[]): Uint8Array {
+  if (parts.length === 1) return parts[0]!;
+  let length = 0;
+  for (const p of parts) length += p.length;
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of parts) {
+    out.set(p, offset);
+    offset += p.length;
+  }
   return out;
 }
 

@@ -211,9 +211,11 @@ async function readExactly(
 }
 
 /**
- * fileStream reads `length` bytes from `start` in FILE_CHUNK_BYTES pieces,
- * one read per pull, so a slow client holds at most a chunk or two. The file
- * is closed at the end, on error and on cancel.
+ * fileStream reads `length` bytes from `start` as a byte stream. A BYOB
+ * reader (the response writer) has the file read straight into its own
+ * reused buffer; other readers get FILE_CHUNK_BYTES pieces. One read per
+ * pull, so a slow client holds at most a chunk. The file is closed at the
+ * end, on error and on cancel.
  */
 function fileStream(file: Deno.FsFile, start: number, length: number): ReadableStream<Uint8Array> {
   let remaining = length;
@@ -224,17 +226,21 @@ function fileStream(file: Deno.FsFile, start: number, length: number): ReadableS
       file.close();
     }
   };
-  return new ReadableStream<Uint8Array>({
+  return new ReadableStream({
+    type: "bytes",
+    autoAllocateChunkSize: FILE_CHUNK_BYTES,
     async start() {
       if (start > 0) await file.seek(start, Deno.SeekMode.Start);
     },
     async pull(controller) {
       try {
-        const chunk = new Uint8Array(Math.min(FILE_CHUNK_BYTES, remaining));
-        const n = await file.read(chunk);
+        const request = controller.byobRequest!;
+        const view = request.view!;
+        const want = Math.min(view.byteLength, remaining);
+        const n = await file.read(new Uint8Array(view.buffer, view.byteOffset, want));
         if (n === null) throw new Error("File shrank while it was sent");
         remaining -= n;
-        controller.enqueue(n === chunk.length ? chunk : chunk.subarray(0, n));
+        request.respond(n);
         if (remaining === 0) {
           close();
           controller.close();
@@ -247,7 +253,7 @@ function fileStream(file: Deno.FsFile, start: number, length: number): ReadableS
     cancel() {
       close();
     },
-  }, { highWaterMark: 0 });
+  });
 }
 
 async function serveListing(
