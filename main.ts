@@ -40,7 +40,7 @@ async function checkRoot(root: string): Promise<string> {
   } catch (err) {
     if (err instanceof Deno.errors.NotFound) fail(`cannot serve "${root}": no such directory`);
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      fail(`cannot read "${root}": run with --allow-read=${root}`);
+      fail(`cannot read "${root}": not permitted (run with --allow-read=${root})`);
     }
     fail(`cannot serve "${root}": ${err instanceof Error ? err.message : String(err)}`);
   }
