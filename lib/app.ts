@@ -1,8 +1,9 @@
 /**
  * app.ts — ⑤ the handler: `(request) => Response`, the contract of
  * `Deno.serve`. It routes by method and path and turns an
- * {@linkcode HttpError} thrown below it into its error page; anything else
- * it lets through, and the connection answers 500 and logs the cause.
+ * {@linkcode HttpError} thrown below it into its error page; an internal
+ * failure (anything else, or a 5xx with a cause) it lets through, and the
+ * connection answers 500 and logs the cause.
  */
 
 import type { Handler } from "./connection.ts";
@@ -34,7 +35,10 @@ export function createApp(options: AppOptions): Handler {
           throw new HttpError(501);
       }
     } catch (err) {
-      if (err instanceof HttpError && err.status < 500) return errorResponse(err, request);
+      // An internal failure goes up to the connection, which logs its cause.
+      if (err instanceof HttpError && !(err.status >= 500 && err.cause !== undefined)) {
+        return errorResponse(err, request);
+      }
       throw err;
     }
   };

@@ -108,7 +108,7 @@ export function parseConfig(
     });
   } catch (err) {
     // node:util's messages name the flag; keep their first sentence.
-    const message = err instanceof Error ? err.message.split(". ")[0] : String(err);
+    const message = err instanceof Error ? err.message.split(/\.(?:\s|$)/)[0] : String(err);
     throw new TypeError(`Cannot parse arguments: ${message}`);
   }
   const { values, positionals } = parsed;
@@ -128,7 +128,13 @@ export function parseConfig(
     config: {
       root,
       hostname,
-      port: integer("--port", values.port ?? env.MINSERVE_PORT, DEFAULTS.port, 0, 65535),
+      port: integer(
+        values.port === undefined && env.MINSERVE_PORT !== undefined ? "MINSERVE_PORT" : "--port",
+        values.port ?? env.MINSERVE_PORT,
+        DEFAULTS.port,
+        0,
+        65535,
+      ),
       listing: !values["no-listing"],
       dotfiles: values.dotfiles ?? false,
       quiet: values.quiet ?? false,

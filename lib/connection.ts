@@ -159,7 +159,6 @@ export class Connection {
     this.#expired = true;
     if (this.#phase === "head" || this.#phase === "body") {
       // The loop is blocked in a read, so nothing else is writing now.
-      this.#log(408, 0);
       const reply = errorResponse(new HttpError(408, undefined, { close: true }));
       const done = () => this.#close();
       const fallback = setTimeout(done, LINGER_MS);
@@ -169,7 +168,7 @@ export class Connection {
         keepAlive: false,
         server: this.#settings.serverName,
       })
-        .catch(() => {})
+        .then((result) => this.#log(408, result.bodyBytes), () => {})
         .finally(() => {
           clearTimeout(fallback);
           done();

@@ -112,12 +112,14 @@ export function startServer(
       const reply = errorResponse(
         new HttpError(503, undefined, { headers: { "retry-after": "1" } }),
       );
-      await writeResponse(conn, reply, {
+      const result = await writeResponse(conn, reply, {
         head: false,
         minor: 1,
         keepAlive: false,
         server: settings.serverName,
       });
+      const remote = (conn.remoteAddr as Deno.NetAddr).hostname;
+      logger.access({ remote, requestLine: "-", status: 503, bytes: result.bodyBytes });
     } catch {
       // The client left already.
     } finally {

@@ -45,9 +45,9 @@ export function parseRange(header: string, size: number): RangeResult {
       continue;
     }
     const start = Number(m[1]);
-    const end = m[2] === "" ? size - 1 : Number(m[2]);
-    if (end < start) return { kind: "ignore" }; // invalid per §14.1.1
-    if (start < size) ranges.push({ start, end: Math.min(end, size - 1) });
+    if (m[2] !== "" && Number(m[2]) < start) return { kind: "ignore" }; // invalid per §14.1.1
+    const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    if (start < size) ranges.push({ start, end });
   }
   if (size === 0) return { kind: "ignore" };
   if (ranges.length === 0) return { kind: "unsatisfiable" };

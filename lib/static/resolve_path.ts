@@ -15,7 +15,7 @@ import { HttpError } from "../errors.ts";
  * root ("/a/b%20c.txt" → ["a", "b c.txt"]; "/" → []). Empty segments ("//")
  * are dropped. Throws a 400 {@linkcode HttpError} for invalid
  * percent-encoding or UTF-8, and for a segment that decodes to "." or "..",
- * or contains "/", "\", NUL or another control character.
+ * or contains "/", "\", NUL or another control character (C0, DEL or C1).
  */
 export function resolvePath(pathname: string): string[] {
   if (pathname.charCodeAt(0) !== 0x2f) throw invalidPath();
@@ -29,7 +29,7 @@ export function resolvePath(pathname: string): string[] {
       throw invalidPath(); // "%zz", "%u002e", overlong or truncated UTF-8 like "%c0%ae"
     }
     // deno-lint-ignore no-control-regex
-    if (segment === "." || segment === ".." || /[/\\\x00-\x1f\x7f]/.test(segment)) {
+    if (segment === "." || segment === ".." || /[/\\\x00-\x1f\x7f-\x9f]/.test(segment)) {
       throw invalidPath();
     }
     segments.push(segment);

@@ -14,7 +14,7 @@
 import { join, relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../errors.ts";
 import { evaluatePreconditions } from "./conditional.ts";
-import { type ListingEntry, listingFormat, renderListing } from "./listing.ts";
+import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
 import { contentType } from "./media_type.ts";
 import { parseRange } from "./range.ts";
 import { resolvePath } from "./resolve_path.ts";
@@ -50,12 +50,19 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
 
   const path = join(options.root, ...segments);
   const info = await statInside(path, options);
-  if (info.isFile) return await serveFile(request, path);
+  if (info.isFile) {
+    // "/file.txt/" names a directory that does not exist; relative links on
+    // such a page would resolve against the wrong place.
+    if (url.pathname.endsWith("/")) throw notFound();
+    return await serveFile(request, path);
+  }
   if (!info.isDirectory) throw notFound();
 
   // A directory's URL ends in "/", so relative links in its index work.
   if (!url.pathname.endsWith("/")) {
-    const location = url.pathname + "/" + url.search;
+    // Built from the clean segments: "//sub" must not become "//sub/", a
+    // link to the host "sub" (RFC 3986 §4.2).
+    const location = hrefOf(segments, true) + url.search;
     return new Response(null, { status: 301, headers: { location, "cache-control": "no-cache" } });
   }
   const index = join(path, INDEX_FILE);

@@ -1,0 +1,982 @@
+/**
+ * server_test.ts — the real server as a subprocess, with the narrow
+ * permissions a user would give it (`--allow-net=127.0.0.1
+ * --allow-read=<root>`), spoken to over raw sockets.
+ *
+ * Every test serves a fresh copy of `tests/fixtures/root` laid out as
+ * `<tmp>/root/…`, with `<tmp>/secret.txt` beside the root holding a unique
+ * canary string: no response may ever carry it. Tests that wait for a
+ * timeout pass short `--idle-timeout` / `--request-timeout` values, so each
+ * wait is bounded in seconds.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { concat, decode, encode } from "./_support/bytes.ts";
+import {
+  type ParsedResponse,
+  parseResponses,
+  rawRequest,
+  spawnServer,
+  withTempDir,
+} from "./_support/server.ts";
+
+/** The repository root, where `main.ts` and `deno.json` live. */
+const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
+const MAIN_TS = join(REPO_ROOT, "main.ts");
+const DENO_JSON = join(REPO_ROOT, "deno.json");
+/** The fixture tree each test copies into its temp dir. */
+const FIXTURE_ROOT = fileURLToPath(new URL("./fixtures/root/", import.meta.url));
+
+/** How long a client read waits unless told otherwise. Past it the test fails. */
+const READ_TIMEOUT_MS = 3_000;
+/** How long a start-up-error run of main.ts may take before it is killed. */
+const RUN_TIMEOUT_MS = 15_000;
+/** Size of the large file used for aborted and slow downloads. */
+const BIG_FILE_BYTES = 4 * 1024 * 1024;
+/** RFC 9110 §5.6.7 IMF-fixdate. */
+const IMF_FIXDATE =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} GMT$/;
+/** A stack-trace or uncaught-error line on stderr. */
+const STACK_TRACE = /Error|^ {4}at /m;
+
+/** Site is one test's document tree. */
+interface Site {
+  /** The temp dir: `root/` and `secret.txt` live here. */
+  dir: string;
+  /** The document root given to the server. */
+  root: string;
+  /** The text of `<dir>/secret.txt`, outside the root. */
+  canary: string;
+}
+
+/** copyTree copies the directory `from` to `to`, recursively. */
+async function copyTree(from: string, to: string): Promise<void> {
+  await Deno.mkdir(to, { recursive: true });
+  for await (const entry of Deno.readDir(from)) {
+    const source = join(from, entry.name);
+    const target = join(to, entry.name);
+    if (entry.isDirectory) await copyTree(source, target);
+    else if (entry.isFile) await Deno.copyFile(source, target);
+  }
+}
+
+/** withSite builds `<tmp>/root` (a copy of the fixtures) and `<tmp>/secret.txt`, then calls `fn`. */
+function withSite<T>(fn: (site: Site) => Promise<T>): Promise<T> {
+  return withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await copyTree(FIXTURE_ROOT, root);
+    const canary = `CANARY-${crypto.randomUUID()}`;
+    await Deno.writeTextFile(join(dir, "secret.txt"), `${canary}\n`);
+    return await fn({ dir, root, canary });
+  });
+}
+
+/** writeBigFile writes BIG_FILE_BYTES of a non-repeating-looking pattern to `path` and returns them. */
+async function writeBigFile(path: string): Promise<Uint8Array> {
+  const bytes = new Uint8Array(BIG_FILE_BYTES);
+  for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 31 + (i >>> 13)) & 0xff;
+  await Deno.writeFile(path, bytes);
+  return bytes;
+}
+
+/** get builds a GET request for `target` with a Host field and `extra` header lines. */
+function get(target: string, extra = ""): string {
+  return `GET ${target} HTTP/1.1\r\nHost: localhost\r\n${extra}\r\n`;
+}
+
+/** fetchOne sends one request on a fresh connection (closing it after) and parses the one response. */
+async function fetchOne(port: number, request: string): Promise<ParsedResponse> {
+  const bytes = await rawRequest(port, request, { halfClose: true });
+  const responses = parseResponses(bytes);
+  assert.equal(responses.length, 1, `expected one response, got:\n${decode(bytes)}`);
+  return responses[0]!;
+}
+
+/** getOne fetches `target` with `Connection: close`. */
+function getOne(port: number, target: string): Promise<ParsedResponse> {
+  return fetchOne(port, get(target, "Connection: close\r\n"));
+}
+
+/** delay waits `ms` milliseconds. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** waitFor polls `check` every 20 ms for up to `ms`; returns whether it ever held. */
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (check()) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(20);
+  }
+}
+
+/** isPeerGone reports whether a socket error means the server closed or reset the connection. */
+function isPeerGone(err: unknown): boolean {
+  return err instanceof Deno.errors.ConnectionReset ||
+    err instanceof Deno.errors.BrokenPipe ||
+    err instanceof Deno.errors.ConnectionAborted ||
+    err instanceof Deno.errors.NotConnected;
+}
+
+/**
+ * Client is one raw connection kept open across exchanges: it records every
+ * byte received, so responses are parsed from the start of the stream.
+ */
+class Client implements Disposable {
+  #conn: Deno.Conn;
+  #parts: Uint8Array[] = [];
+  #closed = false;
+  #eof = false;
+
+  private constructor(conn: Deno.Conn) {
+    this.#conn = conn;
+  }
+
+  /** connect opens a connection to 127.0.0.1:`port`. */
+  static async connect(port: number): Promise<Client> {
+    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  /** Whether the server has ended the stream (EOF or reset). */
+  get eof(): boolean {
+    return this.#eof;
+  }
+
+  /** Everything received so far. */
+  get bytes(): Uint8Array {
+    return concat(this.#parts);
+  }
+
+  /** send writes all of `data` (latin1 for strings). */
+  async send(data: string | Uint8Array): Promise<void> {
+    const bytes = typeof data === "string" ? encode(data) : data;
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+
+  /**
+   * read reads once, up to `max` bytes, and returns how many arrived, or
+   * null when the server ended the stream. Throws if nothing arrives within
+   * `timeoutMs` (the connection is then closed).
+   */
+  async read(max = 64 * 1024, timeoutMs = READ_TIMEOUT_MS): Promise<number | null> {
+    if (this.#eof) return null;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      this.close();
+    }, Math.max(timeoutMs, 1));
+    const buf = new Uint8Array(max);
+    let n: number | null;
+    try {
+      n = await this.#conn.read(buf);
+    } catch (err) {
+      if (timedOut) throw new Error(`Cannot read: nothing arrived within ${timeoutMs} ms`);
+      if (!isPeerGone(err)) throw err;
+      n = null; // a reset ends the stream as EOF does
+    } finally {
+      clearTimeout(timer);
+    }
+    if (n === null) {
+      this.#eof = true;
+      return null;
+    }
+    this.#parts.push(buf.subarray(0, n));
+    return n;
+  }
+
+  /**
+   * responses reads until the bytes received so far parse as at least
+   * `count` whole responses, and returns them all. Throws on timeout or on
+   * EOF before that.
+   */
+  async responses(
+    count: number,
+    options: { headMethods?: readonly string[]; timeoutMs?: number } = {},
+  ): Promise<ParsedResponse[]> {
+    const { headMethods = [], timeoutMs = READ_TIMEOUT_MS } = options;
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        const parsed = parseResponses(this.bytes, { headMethods });
+        if (parsed.length >= count) return parsed;
+      } catch (err) {
+        if (!(err instanceof SyntaxError)) throw err;
+      }
+      if ((await this.read(64 * 1024, deadline - Date.now())) === null) {
+        throw new Error(
+          `Cannot read ${count} responses: the server closed the connection after:\n${
+            decode(this.bytes)
+          }`,
+        );
+      }
+    }
+  }
+
+  /** untilEof reads until the server ends the stream and returns how long that took. Throws on timeout. */
+  async untilEof(timeoutMs = READ_TIMEOUT_MS): Promise<number> {
+    const start = Date.now();
+    const deadline = start + timeoutMs;
+    while ((await this.read(64 * 1024, deadline - Date.now())) !== null) {
+      // Keep reading: only the end matters here.
+    }
+    return Date.now() - start;
+  }
+
+  /** close closes the connection; it is safe to call twice. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  [Symbol.dispose](): void {
+    this.close();
+  }
+}
+
+/** RunResult is what a finished `main.ts` run printed and how it exited. */
+interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** runMain runs main.ts with narrow permissions (`--allow-read=readDir`) until it exits. */
+async function runMain(args: readonly string[], readDir: string): Promise<RunResult> {
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), RUN_TIMEOUT_MS);
+  try {
+    const output = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--no-prompt",
+        `--config=${DENO_JSON}`,
+        "--allow-net=127.0.0.1",
+        `--allow-read=${readDir}`,
+        MAIN_TS,
+        ...args,
+      ],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      signal: abort.signal,
+    }).output();
+    const text = new TextDecoder();
+    return {
+      code: output.code,
+      stdout: text.decode(output.stdout),
+      stderr: text.decode(output.stderr),
+    };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** assertOneLineError checks a start-up failure: exit 1, one `minserve:` line on stderr, no trace. */
+function assertOneLineError(result: RunResult, what: RegExp): void {
+  assert.equal(result.code, 1, `exit code; stderr:\n${result.stderr}`);
+  const lines = result.stderr.trimEnd().split("\n");
+  assert.equal(lines.length, 1, `stderr should be one line:\n${result.stderr}`);
+  assert.match(lines[0]!, /^minserve: /);
+  assert.match(lines[0]!, what);
+  assert.doesNotMatch(result.stderr, / {4}at /);
+  assert.doesNotMatch(result.stdout, /listening on/);
+}
+
+Deno.test("GET a file: exact body, Content-Length, Date, Server, and an access-log line", async () => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+    const bytes = await rawRequest(server.port, get("/hello.txt", "Connection: close\r\n"));
+    const [res, ...rest] = parseResponses(bytes);
+    assert.equal(rest.length, 0);
+    assert.ok(res);
+    assert.equal(res.version, "HTTP/1.1");
+    assert.equal(res.status, 200);
+    assert.equal(res.text(), "hello, world\n");
+    assert.equal(res.framing, "content-length");
+    assert.equal(res.header("content-length"), "13");
+    assert.match(res.header("content-type") ?? "", /^text\/plain; ?charset=utf-8$/i);
+    const date = res.header("date") ?? "";
+    assert.match(date, IMF_FIXDATE);
+    assert.ok(Math.abs(Date.parse(date) - Date.now()) < 5_000, `Date ${date} is not now`);
+    assert.match(res.header("server") ?? "", /^minserve\/\S+$/);
+
+    // RFC common log format: host ident authuser [date] "request-line" status bytes
+    const line =
+      /^127\.0\.0\.1 - - \[\d{2}\/[A-Z][a-z]{2}\/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] "GET \/hello\.txt HTTP\/1\.1" 200 13$/m;
+    const logged = await waitFor(() => line.test(server.stdoutText()), 1_000);
+    assert.ok(logged, `no access-log line on stdout:\n${server.stdoutText()}`);
+  });
+});
+
+Deno.test("keep-alive: HTTP/1.1 persists; HTTP/1.0 closes unless it asks for keep-alive", async (t) => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+
+    await t.step("three requests in turn on one HTTP/1.1 connection", async () => {
+      using client = await Client.connect(server.port);
+      const targets = ["/hello.txt", "/data.json", "/sub/page.html"];
+      for (const [i, target] of targets.entries()) {
+        await client.send(get(target));
+        const responses = await client.responses(i + 1);
+        const res = responses[i]!;
+        assert.equal(res.status, 200, target);
+        assert.deepEqual(res.body, await Deno.readFile(join(root, target)));
+        assert.notEqual(res.header("connection")?.toLowerCase(), "close");
+      }
+      assert.equal(client.eof, false);
+    });
+
+    await t.step("HTTP/1.0 without Connection closes after the response", async () => {
+      const start = Date.now();
+      const bytes = await rawRequest(server.port, "GET /hello.txt HTTP/1.0\r\n\r\n");
+      assert.ok(Date.now() - start < 2_000, "the server did not close the HTTP/1.0 connection");
+      const [res, ...rest] = parseResponses(bytes);
+      assert.equal(rest.length, 0);
+      assert.equal(res?.status, 200);
+      assert.equal(res?.text(), "hello, world\n");
+      assert.notEqual(res?.header("connection")?.toLowerCase(), "keep-alive");
+    });
+
+    await t.step("HTTP/1.0 with Connection: keep-alive persists and says so", async () => {
+      using client = await Client.connect(server.port);
+      await client.send("GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      const [first] = await client.responses(1);
+      assert.equal(first?.status, 200);
+      assert.equal(first?.header("connection")?.toLowerCase(), "keep-alive");
+      assert.equal(first?.text(), "hello, world\n");
+      await client.send("GET /data.json HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
+      const [, second] = await client.responses(2);
+      assert.equal(second?.status, 200);
+      assert.equal(second?.text(), '{"ok":true}\n');
+    });
+  });
+});
+
+Deno.test("pipelining: ten requests in one write are answered in order", async (t) => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+
+    await t.step("GETs, a HEAD and a 404, all in one write", async () => {
+      const requests: [method: string, target: string, status: number][] = [
+        ["GET", "/hello.txt", 200],
+        ["GET", "/data.json", 200],
+        ["GET", "/style.css", 200],
+        ["GET", "/sub/page.html", 200],
+        ["HEAD", "/hello.txt", 200],
+        ["GET", "/nested/deep/file.txt", 200],
+        ["GET", "/missing.txt", 404],
+        ["GET", "/noext", 200],
+        ["GET", "/UPPER.TXT", 200],
+        ["GET", "/with%20space.txt", 200],
+      ];
+      using client = await Client.connect(server.port);
+      await client.send(
+        requests.map(([method, target]) => `${method} ${target} HTTP/1.1\r\nHost: a\r\n\r\n`)
+          .join(""),
+      );
+      const responses = await client.responses(requests.length, {
+        headMethods: requests.map(([method]) => method),
+      });
+      assert.equal(responses.length, requests.length);
+      for (const [i, [method, target, status]] of requests.entries()) {
+        const res = responses[i]!;
+        assert.equal(res.status, status, `${method} ${target}`);
+        if (status !== 200) continue;
+        const file = await Deno.readFile(join(root, decodeURIComponent(target)));
+        assert.equal(res.header("content-length"), String(file.length), target);
+        assert.deepEqual(res.body, method === "HEAD" ? new Uint8Array(0) : file, target);
+      }
+    });
+
+    await t.step("200 requests in one write, more than the read buffer holds", async () => {
+      const count = 200;
+      const raw = Array.from({ length: count }, (_, i) => get(`/hello.txt?n=${i}`)).join("") +
+        get("/data.json", "Connection: close\r\n");
+      const bytes = await rawRequest(server.port, raw);
+      const responses = parseResponses(bytes);
+      assert.equal(responses.length, count + 1);
+      assert.ok(responses.slice(0, count).every((r) => r.text() === "hello, world\n"));
+      assert.equal(responses[count]?.text(), '{"ok":true}\n');
+    });
+
+    await t.step("a streamed 4 MiB response, a HEAD of it, then a small GET", async () => {
+      const big = await writeBigFile(join(root, "big.bin"));
+      const raw = get("/big.bin") + `HEAD /big.bin HTTP/1.1\r\nHost: a\r\n\r\n` +
+        get("/hello.txt", "Connection: close\r\n");
+      const bytes = await rawRequest(server.port, raw);
+      const responses = parseResponses(bytes, { headMethods: ["GET", "HEAD", "GET"] });
+      assert.deepEqual(responses.map((r) => r.status), [200, 200, 200]);
+      assert.equal(responses[0]?.body.length, BIG_FILE_BYTES);
+      assert.ok(responses[0]?.body.every((b, i) => b === big[i]), "the big body differs");
+      assert.equal(responses[1]?.header("content-length"), String(BIG_FILE_BYTES));
+      assert.equal(responses[1]?.body.length, 0);
+      assert.equal(responses[2]?.text(), "hello, world\n");
+    });
+
+    await t.step("Connection: close in the middle stops processing", async () => {
+      const raw = get("/hello.txt") + get("/data.json") + get("/noext") +
+        get("/UPPER.TXT", "Connection: close\r\n") + get("/hello.txt") + get("/data.json");
+      const start = Date.now();
+      const bytes = await rawRequest(server.port, raw);
+      assert.ok(Date.now() - start < 2_500, "the server did not close after Connection: close");
+      const responses = parseResponses(bytes);
+      assert.deepEqual(responses.map((r) => r.status), [200, 200, 200, 200]);
+      assert.deepEqual(responses.map((r) => r.text()), [
+        "hello, world\n",
+        '{"ok":true}\n',
+        await Deno.readTextFile(join(root, "noext")),
+        await Deno.readTextFile(join(root, "UPPER.TXT")),
+      ]);
+      assert.equal(responses[3]?.header("connection")?.toLowerCase(), "close");
+    });
+  });
+});
+
+Deno.test("a request body is never read as a request: POST to a static file gets 405", async (t) => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+    const smuggled = get("/hello.txt");
+    const bodies: [name: string, head: string, body: string][] = [
+      ["Content-Length body", `Content-Length: ${smuggled.length}\r\n`, smuggled],
+      [
+        "chunked body",
+        "Transfer-Encoding: chunked\r\n",
+        `${smuggled.length.toString(16)}\r\n${smuggled}\r\n0\r\n\r\n`,
+      ],
+    ];
+    for (const [name, head, body] of bodies) {
+      await t.step(name, async () => {
+        const raw = `POST /hello.txt HTTP/1.1\r\nHost: localhost\r\n${head}\r\n${body}`;
+        const bytes = await rawRequest(server.port, raw, { halfClose: true });
+        const responses = parseResponses(bytes);
+        assert.equal(responses.length, 1, `expected one response, got:\n${decode(bytes)}`);
+        const res = responses[0]!;
+        assert.equal(res.status, 405);
+        assert.match(res.header("allow") ?? "", /\bGET\b/);
+        assert.doesNotMatch(decode(bytes), /hello, world/);
+      });
+      await t.step(`${name}, then a pipelined GET`, async () => {
+        const raw = `POST /hello.txt HTTP/1.1\r\nHost: localhost\r\n${head}\r\n${body}` +
+          get("/data.json", "Connection: close\r\n");
+        const bytes = await rawRequest(server.port, raw);
+        const responses = parseResponses(bytes);
+        // Answering the GET is optional (the server may close after the 405), but
+        // if there is a second response it must be the GET's, and nothing else.
+        assert.ok(responses.length === 1 || responses.length === 2, decode(bytes));
+        assert.equal(responses[0]?.status, 405);
+        if (responses.length === 2) {
+          assert.equal(responses[1]?.status, 200);
+          assert.equal(responses[1]?.text(), '{"ok":true}\n');
+        }
+        assert.doesNotMatch(decode(bytes), /hello, world/);
+      });
+    }
+  });
+});
+
+Deno.test("path traversal: no target reaches a file beside the root", async (t) => {
+  await withSite(async ({ dir, root, canary }) => {
+    await using server = await spawnServer({ root });
+    const targets = [
+      "/../secret.txt",
+      "/../../secret.txt",
+      "/./../secret.txt",
+      "/sub/../../secret.txt",
+      "/%2e%2e/secret.txt",
+      "/%2E%2E/secret.txt",
+      "/.%2e/secret.txt",
+      "/%2e%2e/%2e%2e/secret.txt",
+      "/..%2fsecret.txt",
+      "/%2e%2e%2fsecret.txt",
+      "/sub/..%2f..%2fsecret.txt",
+      "/..%5csecret.txt",
+      "/%2e%2e%5csecret.txt",
+      "/..\\secret.txt",
+      "/sub\\..\\..\\secret.txt",
+      "//..//secret.txt",
+      "/%c0%ae%c0%ae/secret.txt",
+      "/..%c0%afsecret.txt",
+      "/%u002e%u002e/secret.txt",
+      "/..%00/secret.txt",
+      "/%00/../secret.txt",
+      "/%252e%252e/secret.txt",
+      "/..%255csecret.txt",
+      "/..;/secret.txt",
+      "http://localhost/%2e%2e/secret.txt",
+      "http://localhost/../secret.txt",
+      "../secret.txt",
+      "secret.txt",
+      `/${dir.replace(/^\//, "")}/secret.txt`,
+      `/..${dir}/secret.txt`,
+    ];
+    for (const target of targets) {
+      await t.step(target, async () => {
+        const bytes = await rawRequest(
+          server.port,
+          `GET ${target} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n`,
+          { halfClose: true },
+        );
+        const text = decode(bytes);
+        assert.ok(!text.includes(canary), `the canary leaked for ${target}:\n${text}`);
+        const responses = parseResponses(bytes);
+        assert.equal(responses.length, 1, text);
+        assert.ok(
+          [301, 308, 400, 403, 404].includes(responses[0]!.status),
+          `unexpected status for ${target}:\n${text}`,
+        );
+      });
+    }
+    assert.ok(!server.stdoutText().includes(canary));
+    assert.ok(!server.stderrText().includes(canary));
+  });
+});
+
+Deno.test("symlinks are followed inside the root only", async (t) => {
+  await withSite(async ({ root, canary }) => {
+    await Deno.symlink("../secret.txt", join(root, "out.txt"));
+    await Deno.symlink("..", join(root, "up"));
+    await Deno.symlink("hello.txt", join(root, "in.txt"));
+    await Deno.symlink("sub", join(root, "linked"));
+    await using server = await spawnServer({ root });
+
+    for (const target of ["/out.txt", "/up/secret.txt", "/up/"]) {
+      await t.step(`${target} points outside: 404`, async () => {
+        const res = await getOne(server.port, target);
+        assert.equal(res.status, 404);
+        assert.ok(!decode(res.body).includes(canary));
+        assert.ok(!decode(res.body).includes("secret.txt"));
+      });
+    }
+    await t.step("/in.txt points to hello.txt: served", async () => {
+      const res = await getOne(server.port, "/in.txt");
+      assert.equal(res.status, 200);
+      assert.equal(res.text(), "hello, world\n");
+    });
+    await t.step("/up/root/hello.txt leaves the root and comes back in: served", async () => {
+      // The check is on the real path, which lies inside the root.
+      const res = await getOne(server.port, "/up/root/hello.txt");
+      assert.equal(res.status, 200);
+      assert.equal(res.text(), "hello, world\n");
+    });
+    await t.step("/linked/page.html goes through a directory link inside: served", async () => {
+      const res = await getOne(server.port, "/linked/page.html");
+      assert.equal(res.status, 200);
+      assert.equal(res.text(), await Deno.readTextFile(join(root, "sub", "page.html")));
+    });
+  });
+});
+
+Deno.test("error pages are HTML and echo neither the server's paths nor the request", async (t) => {
+  await withSite(async ({ dir, root }) => {
+    await using server = await spawnServer({ root });
+    const marker = "zq7marker";
+    const cases: [name: string, raw: string, status: number][] = [
+      ["404 for a missing file", get(`/no-such-${marker}.txt`), 404],
+      ["404 for markup in the path", get(`/<script>alert(1)</script>${marker}`), 404],
+      ["400 for bad percent-encoding", get(`/%zz${marker}`), 400],
+      [
+        "400 for a malformed header",
+        `GET /${marker} HTTP/1.1\r\nHost: a\r\nBad Name: x\r\n\r\n`,
+        400,
+      ],
+    ];
+    for (const [name, raw, status] of cases) {
+      await t.step(name, async () => {
+        const res = await fetchOne(server.port, raw);
+        assert.equal(res.status, status);
+        assert.match(res.header("content-type") ?? "", /^text\/html\b/);
+        const body = res.text();
+        assert.match(body, /<html/i);
+        assert.ok(!body.includes(dir), `the page shows the temp dir:\n${body}`);
+        assert.ok(!body.includes(root), `the page shows the root:\n${body}`);
+        assert.ok(!body.includes(marker), `the page echoes the target:\n${body}`);
+        assert.ok(!body.includes("<script"), `the page echoes markup:\n${body}`);
+      });
+    }
+  });
+});
+
+Deno.test("malformed requests get their status, and the server keeps serving", async (t) => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+    const cases: [name: string, raw: string, status: number][] = [
+      ["bad request line", "GARBAGE\r\n\r\n", 400],
+      ["missing target", "GET HTTP/1.1\r\nHost: a\r\n\r\n", 400],
+      ["HTTP/2.0", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", 505],
+      ["9 KiB target", get(`/${"a".repeat(9 * 1024)}`), 414],
+      ["40 KiB header", get("/", `X-Big: ${"b".repeat(40 * 1024)}\r\n`), 431],
+      [
+        "Content-Length: 1, 2",
+        "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 1, 2\r\n\r\nxx",
+        400,
+      ],
+      [
+        "Content-Length and Transfer-Encoding",
+        "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n" +
+        "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        400,
+      ],
+      [
+        "two Content-Length fields",
+        "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\nxx",
+        400,
+      ],
+      ["missing Host on HTTP/1.1", "GET /hello.txt HTTP/1.1\r\n\r\n", 400],
+      ["bare LF line ends", "GET /hello.txt HTTP/1.1\nHost: a\n\n", 400],
+      ["space before the colon", "GET /hello.txt HTTP/1.1\r\nHost : a\r\n\r\n", 400],
+      ["obs-fold", "GET /hello.txt HTTP/1.1\r\nHost: a\r\nX-A: b\r\n c\r\n\r\n", 400],
+      ["NUL in a header value", "GET /hello.txt HTTP/1.1\r\nHost: a\r\nX-A: b\x00c\r\n\r\n", 400],
+      ["unknown expectation", get("/hello.txt", "Expect: teapot\r\n"), 417],
+      ["binary garbage", "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 400],
+    ];
+    for (const [name, raw, status] of cases) {
+      await t.step(name, async () => {
+        const bytes = await rawRequest(server.port, raw, { halfClose: true });
+        const responses = parseResponses(bytes);
+        assert.equal(responses.length, 1, `expected one response, got:\n${decode(bytes)}`);
+        assert.equal(responses[0]?.status, status);
+        assert.equal(responses[0]?.header("connection")?.toLowerCase(), "close");
+
+        const after = await getOne(server.port, "/hello.txt");
+        assert.equal(after.status, 200);
+        assert.equal(after.text(), "hello, world\n");
+      });
+    }
+  });
+});
+
+Deno.test("--max-body 100: a larger Content-Length gets 413 before the body is sent", async () => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root, args: ["--max-body", "100"] });
+    using client = await Client.connect(server.port);
+    await client.send("POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
+    const [res, ...rest] = await client.responses(1, { timeoutMs: 2_000 });
+    assert.equal(rest.length, 0);
+    assert.equal(res?.status, 413);
+    assert.equal(res?.header("connection")?.toLowerCase(), "close");
+    await client.untilEof(3_000);
+  });
+});
+
+Deno.test("Expect: 100-continue to a static file: a final 405, no 100, and the connection closes", async () => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+    using client = await Client.connect(server.port);
+    await client.send(
+      "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
+    );
+    const responses = await client.responses(1);
+    assert.equal(responses[0]?.status, 405, decode(client.bytes));
+    assert.match(responses[0]?.header("allow") ?? "", /\bGET\b/);
+    assert.equal(responses[0]?.header("connection")?.toLowerCase(), "close");
+    await client.untilEof(3_000);
+    assert.equal(parseResponses(client.bytes).length, 1, decode(client.bytes));
+    assert.doesNotMatch(decode(client.bytes), /^HTTP\/1\.1 100/m);
+  });
+});
+
+Deno.test("timeouts: a stalled head gets 408 without delaying others; an idle connection closes", async (t) => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({
+      root,
+      args: ["--request-timeout", "1", "--idle-timeout", "1"],
+    });
+    let timeoutBodyBytes = -1;
+
+    await t.step(
+      "half a head: 408 and close within ~3 s; another client is served at once",
+      async () => {
+        using slow = await Client.connect(server.port);
+        const start = Date.now();
+        await slow.send("GET /hello.txt HTTP/1.1\r\nHo");
+        await delay(100);
+
+        const otherStart = Date.now();
+        const other = await getOne(server.port, "/hello.txt");
+        const otherMs = Date.now() - otherStart;
+        assert.equal(other.status, 200);
+        assert.ok(otherMs < 1_000, `another client waited ${otherMs} ms behind the stalled one`);
+
+        await slow.untilEof(5_000);
+        const elapsed = Date.now() - start;
+        assert.ok(elapsed < 3_000, `the stalled connection lasted ${elapsed} ms`);
+        const responses = parseResponses(slow.bytes);
+        assert.equal(responses.length, 1, decode(slow.bytes));
+        assert.equal(responses[0]?.status, 408);
+        timeoutBodyBytes = responses[0]?.body.length ?? 0;
+      },
+    );
+
+    await t.step("the 408 has an access-log line with the body bytes sent", async () => {
+      // Common log format: the last field is the size of the body sent ("-" for none).
+      const line = new RegExp(`"-" 408 ${timeoutBodyBytes}$`, "m");
+      const logged = await waitFor(() => line.test(server.stdoutText()), 1_000);
+      assert.ok(logged, `no line matching ${line} on stdout:\n${server.stdoutText()}`);
+    });
+
+    await t.step("a connection that sends nothing is closed within ~3 s", async () => {
+      using idle = await Client.connect(server.port);
+      const elapsed = await idle.untilEof(5_000);
+      assert.ok(elapsed < 3_000, `the idle connection lasted ${elapsed} ms`);
+      assert.equal(idle.bytes.length, 0, decode(idle.bytes));
+    });
+
+    await t.step(
+      "a body shorter than its Content-Length does not hang the connection",
+      async () => {
+        using short = await Client.connect(server.port);
+        await short.send(
+          "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789",
+        );
+        const elapsed = await short.untilEof(8_000);
+        assert.ok(elapsed < 5_000, `the connection lasted ${elapsed} ms`);
+      },
+    );
+  });
+});
+
+Deno.test("--max-connections 2: a third connection gets 503 with Retry-After", async (t) => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root, args: ["--max-connections", "2"] });
+    // One exchange each makes sure both are accepted, then they sit idle.
+    using a = await Client.connect(server.port);
+    using b = await Client.connect(server.port);
+    for (const client of [a, b]) {
+      await client.send(get("/hello.txt"));
+      assert.equal((await client.responses(1))[0]?.status, 200);
+    }
+
+    await t.step("the third connection gets 503 with Retry-After", async () => {
+      const bytes = await rawRequest(server.port, get("/hello.txt"), { timeoutMs: 3_000 });
+      const responses = parseResponses(bytes);
+      assert.equal(responses.length, 1, decode(bytes));
+      assert.equal(responses[0]?.status, 503);
+      assert.match(responses[0]?.header("retry-after") ?? "", /^\d+$/);
+    });
+
+    await t.step("the 503 has an access-log line", async () => {
+      const line = / 503 \S+$/m;
+      const logged = await waitFor(() => line.test(server.stdoutText()), 1_000);
+      assert.ok(logged, `no 503 line on stdout:\n${server.stdoutText()}`);
+    });
+
+    await t.step("once one of the two leaves, a new connection is served", async () => {
+      a.close();
+      let status = 0;
+      const deadline = Date.now() + 2_000;
+      while (status !== 200 && Date.now() < deadline) {
+        const again = parseResponses(
+          await rawRequest(server.port, get("/hello.txt", "Connection: close\r\n")),
+        );
+        status = again[0]?.status ?? 0;
+        if (status !== 200) await delay(50);
+      }
+      assert.equal(status, 200, "a slot did not free up after a connection closed");
+    });
+  });
+});
+
+Deno.test("clients that give up mid-request or mid-download leave the server healthy and quiet", async () => {
+  await withSite(async ({ root }) => {
+    await writeBigFile(join(root, "big.bin"));
+    await using server = await spawnServer({ root });
+
+    await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+        try {
+          await conn.write(encode(`GET /hello.txt?${i} HTTP/1.1\r\nHost: a\r\nX-Partial: `));
+        } finally {
+          conn.close();
+        }
+      }),
+    );
+    await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        using client = await Client.connect(server.port);
+        await client.send(get("/big.bin"));
+        assert.notEqual(await client.read(1024), null);
+        // Closing with unread data makes the kernel send a reset.
+      }),
+    );
+    await delay(300);
+
+    const bytes = await rawRequest(server.port, get("/hello.txt", "Connection: close\r\n"));
+    const [res, ...rest] = parseResponses(bytes);
+    assert.equal(rest.length, 0);
+    assert.equal(res?.status, 200);
+    assert.equal(res?.header("content-length"), "13");
+    assert.equal(res?.text(), "hello, world\n");
+    assert.doesNotMatch(server.stderrText(), STACK_TRACE, server.stderrText());
+  });
+});
+
+Deno.test("graceful shutdown: a download in flight completes, idle connections close, exit 0", async () => {
+  await withSite(async ({ root }) => {
+    const big = await writeBigFile(join(root, "big.bin"));
+    await using server = await spawnServer({ root, args: ["--shutdown-grace", "10"] });
+
+    using idle = await Client.connect(server.port);
+    await idle.send(get("/hello.txt"));
+    assert.equal((await idle.responses(1))[0]?.status, 200);
+
+    using download = await Client.connect(server.port);
+    await download.send(get("/big.bin"));
+    assert.notEqual(await download.read(16 * 1024), null);
+
+    // Let the socket buffers fill: the server is now blocked mid-response.
+    await delay(200);
+    assert.doesNotMatch(server.stdoutText(), /big\.bin/, "the download ended before SIGTERM");
+    server.signal("SIGTERM");
+    const signalled = Date.now();
+
+    // The idle keep-alive connection is closed.
+    const idleClosed = idle.untilEof(3_000);
+    // New connections are refused soon after.
+    const refused = (async () => {
+      const deadline = Date.now() + 2_000;
+      while (Date.now() < deadline) {
+        try {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+          conn.close();
+        } catch (err) {
+          if (err instanceof Deno.errors.ConnectionRefused) return Date.now() - signalled;
+          throw err;
+        }
+        await delay(50);
+      }
+      throw new Error("new connections were still accepted 2 s after SIGTERM");
+    })();
+    // Meanwhile the download goes on, read slowly.
+    const downloaded = (async () => {
+      for (;;) {
+        await delay(2);
+        if ((await download.read(32 * 1024)) === null) return;
+      }
+    })();
+
+    await Promise.all([idleClosed, refused, downloaded]);
+    const [res, ...rest] = parseResponses(download.bytes);
+    assert.equal(rest.length, 0);
+    assert.equal(res?.status, 200);
+    assert.equal(res?.header("content-length"), String(BIG_FILE_BYTES));
+    assert.equal(res?.body.length, BIG_FILE_BYTES);
+    assert.ok(res?.body.every((b, i) => b === big[i]), "the download's bytes differ from the file");
+
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      server.status,
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 5_000))),
+    ]);
+    clearTimeout(timer);
+    assert.ok(status !== null, "the server did not exit within 5 s of the download's end");
+    assert.equal(status.code, 0);
+    assert.doesNotMatch(server.stderrText(), STACK_TRACE, server.stderrText());
+  });
+});
+
+Deno.test("SIGINT stops an idle server with exit code 0", async () => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+    using idle = await Client.connect(server.port);
+    await idle.send(get("/hello.txt"));
+    assert.equal((await idle.responses(1))[0]?.status, 200);
+    server.signal("SIGINT");
+    await idle.untilEof(3_000);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const status = await Promise.race([
+      server.status,
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), 3_000))),
+    ]);
+    clearTimeout(timer);
+    assert.ok(status !== null, "the server did not exit within 3 s of SIGINT");
+    assert.equal(status.code, 0);
+    assert.doesNotMatch(server.stderrText(), STACK_TRACE, server.stderrText());
+  });
+});
+
+Deno.test("start-up errors exit 1 with one line; --help and --version exit 0", async (t) => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "file.txt"), "not a directory\n");
+
+    await t.step("missing root", async () => {
+      const result = await runMain([join(dir, "nope"), "--port", "0"], dir);
+      assertOneLineError(result, /no such directory/);
+    });
+    await t.step("root is a file", async () => {
+      const result = await runMain([join(dir, "file.txt"), "--port", "0"], dir);
+      assertOneLineError(result, /not a directory/);
+    });
+    await t.step("port already in use", async () => {
+      using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      const port = String((listener.addr as Deno.NetAddr).port);
+      const result = await runMain([dir, "--port", port, "--host", "127.0.0.1"], dir);
+      assertOneLineError(result, /in use/);
+    });
+    await t.step("unknown flag", async () => {
+      const result = await runMain([dir, "--bogus"], dir);
+      assertOneLineError(result, /--bogus/);
+    });
+    await t.step("--help", async () => {
+      const result = await runMain(["--help"], dir);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^Usage: minserve/);
+    });
+    await t.step("--version", async () => {
+      const result = await runMain(["--version"], dir);
+      assert.equal(result.code, 0, result.stderr);
+      assert.match(result.stdout, /^minserve \d+\.\d+\.\d+\s*$/);
+    });
+  });
+});
+
+Deno.test("run with -A, the server warns that it may read outside its root", async () => {
+  await withSite(async ({ root }) => {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", `--config=${DENO_JSON}`, MAIN_TS, root, "--port", "0"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let stdout = "";
+    let stderr = "";
+    const collect = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
+      for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
+    };
+    const drained = Promise.all([
+      collect(child.stdout, (s) => (stdout += s)),
+      collect(child.stderr, (s) => (stderr += s)),
+    ]);
+    try {
+      const started = await waitFor(() => /listening on/.test(stdout), 15_000);
+      assert.ok(started, `the server did not start:\n${stderr}`);
+      const warned = await waitFor(() => /warning:.*read/.test(stderr), 1_000);
+      assert.ok(warned, `no warning on stderr:\n${stderr}`);
+    } finally {
+      child.kill("SIGTERM");
+      const status = await child.status;
+      await drained;
+      assert.equal(status.code, 0, stderr);
+    }
+    assert.doesNotMatch(stderr, / {4}at /);
+  });
+});
+
+Deno.test("run with only --allow-read=ROOT, the server prints no warning", async () => {
+  await withSite(async ({ root }) => {
+    await using server = await spawnServer({ root });
+    await delay(100);
+    assert.doesNotMatch(server.stderrText(), /warning/);
+  });
+});

@@ -1,0 +1,243 @@
+/**
+ * resolve_path_test.ts — the hostile table for resolvePath (style rule 13).
+ *
+ * Every case is tried twice: on the raw string, as if it reached the
+ * resolver untouched, and on `new URL("http://x" + raw).pathname`, which is
+ * what the server really passes (the WHATWG parser has then already removed
+ * literal and `%2e` dot segments and turned `\` into `/`). Both must be safe.
+ */
+
+import assert from "node:assert/strict";
+import { join, sep } from "node:path";
+import { HttpError } from "../../lib/errors.ts";
+import { resolvePath } from "../../lib/static/resolve_path.ts";
+
+/** REJECT: resolvePath throws a 400 HttpError. */
+const REJECT = "REJECT";
+/** SAME: the URL parser's pathname resolves as the raw string does. */
+const SAME = "SAME";
+/** NOT_A_TARGET: the raw string is not an origin-form target, so no URL case. */
+const NOT_A_TARGET = "NOT_A_TARGET";
+
+type Want = readonly string[] | typeof REJECT;
+/** `[raw target, want for the raw string, want for the URL parser's pathname]`. */
+type Case = readonly [raw: string, direct: Want, viaUrl: Want | typeof SAME | typeof NOT_A_TARGET];
+
+/** tryResolve returns the segments, or REJECT when resolvePath throws its 400. */
+function tryResolve(pathname: string): string[] | typeof REJECT {
+  try {
+    return resolvePath(pathname);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 400) return REJECT;
+    throw err;
+  }
+}
+
+/** urlPathname is the pathname the server would get for the request target `raw`. */
+function urlPathname(raw: string): string {
+  return new URL("http://x" + raw).pathname;
+}
+
+const CASES: readonly Case[] = [
+  // The root and plain names.
+  ["/", [], SAME],
+  ["/hello.txt", ["hello.txt"], SAME],
+  ["/a/b/c.txt", ["a", "b", "c.txt"], SAME],
+  ["/sub/", ["sub"], SAME], // trailing slash: the directory itself
+  ["//x", ["x"], SAME], // empty segments are dropped
+  ["/a//b///", ["a", "b"], SAME],
+  ["a", REJECT, NOT_A_TARGET], // no leading slash
+  ["", REJECT, NOT_A_TARGET],
+  ["hello.txt/", REJECT, NOT_A_TARGET],
+
+  // Literal dot segments: the URL parser resolves them; raw, they are refused.
+  ["/a/../b.txt", REJECT, ["b.txt"]],
+  ["/..", REJECT, []],
+  ["/../etc/passwd", REJECT, ["etc", "passwd"]],
+  ["/a/b/../../../c", REJECT, ["c"]],
+  ["/a/./b", REJECT, ["a", "b"]],
+  ["/.", REJECT, []],
+  ["/...", ["..."], SAME], // three dots are a name
+  ["/..;/x", ["..;", "x"], SAME], // Tomcat's path-parameter trick: a literal name here
+  ["/.hidden", [".hidden"], SAME], // allowed: dotfiles are the server's policy
+
+  // Percent-encoded dots.
+  ["/%2e%2e/etc/passwd", REJECT, ["etc", "passwd"]],
+  ["/%2E%2E/", REJECT, []],
+  ["/%2e./x", REJECT, ["x"]],
+  ["/.%2E", REJECT, []],
+  ["/%2e", REJECT, []],
+  ["/a/%2e%2e", REJECT, []],
+  ["/%252e%252e/", ["%2e%2e"], SAME], // double-encoded: decoded once, a literal name
+  ["/..%252f", ["..%2f"], SAME],
+
+  // Encoded slashes and backslashes never become separators.
+  ["/..%2f..%2fetc", REJECT, SAME],
+  ["/a%2fb", REJECT, SAME],
+  ["/a%2F..%2F..", REJECT, SAME],
+  ["/%2e%2e%2f", REJECT, SAME],
+  ["/a%5c..%5cb", REJECT, SAME],
+  ["/%5c", REJECT, SAME],
+  ["/a\\..\\b", REJECT, ["b"]], // raw backslash: the URL parser treats it as "/"
+  ["/..\\x", REJECT, ["x"]],
+  ["/%ef%bc%8f", ["\uff0f"], SAME], // fullwidth solidus: a normal name, not a slash
+  ["/%EF%BC%8E%EF%BC%8E", ["\uff0e\uff0e"], SAME], // fullwidth full stops: a name too
+
+  // NUL and other control characters.
+  ["/%00", REJECT, SAME],
+  ["/a%00.txt", REJECT, SAME],
+  ["/a%0ab", REJECT, SAME],
+  ["/a%0d%0aSet-Cookie:x", REJECT, SAME],
+  ["/a%09b", REJECT, SAME],
+  ["/%1f", REJECT, SAME],
+  ["/%7f", REJECT, SAME],
+
+  // Invalid percent-encoding and invalid UTF-8.
+  ["/%ff", REJECT, SAME],
+  ["/%c0%ae%c0%ae/", REJECT, SAME], // overlong UTF-8 for ".."
+  ["/%c1%9c", REJECT, SAME], // overlong UTF-8 for "\"
+  ["/%e0%80%af", REJECT, SAME], // overlong UTF-8 for "/"
+  ["/%ed%a0%80", REJECT, SAME], // a UTF-16 surrogate
+  ["/%c3", REJECT, SAME], // truncated sequence
+  ["/%u002e", REJECT, SAME], // IIS %u escape: not percent-encoding
+  ["/%zz", REJECT, SAME],
+  ["/%", REJECT, SAME],
+  ["/%2", REJECT, SAME],
+  ["/a/%/b", REJECT, SAME],
+
+  // Names that are odd but harmless.
+  ["/with%20space.txt", ["with space.txt"], SAME],
+  ["/with space.txt", ["with space.txt"], SAME], // the URL parser encodes the space
+  ["/unicode-%C3%BC.txt", ["unicode-\u00fc.txt"], SAME],
+  ["/unicode-\u00fc.txt", ["unicode-\u00fc.txt"], SAME],
+  ["/percent%2541.txt", ["percent%41.txt"], SAME],
+  ["/percent%41.txt", ["percentA.txt"], SAME],
+  ["/%3f", ["?"], SAME],
+  ["/%23", ["#"], SAME],
+  ["/a?b", ["a?b"], ["a"]], // the URL parser keeps the query out of the pathname
+  ["/a#b", ["a#b"], ["a"]],
+  ["/~user", ["~user"], SAME],
+  ["/a%20", ["a "], SAME],
+  ["/%e2%80%ae", ["\u202e"], SAME], // right-to-left override: a name, escaped on output
+];
+
+Deno.test("resolvePath: hostile table", async (t) => {
+  assert.ok(CASES.length >= 40, `only ${CASES.length} cases`);
+  for (const [raw, direct, viaUrl] of CASES) {
+    await t.step(raw === "" ? "(empty)" : raw, () => {
+      assert.deepEqual(tryResolve(raw), direct, `direct: ${JSON.stringify(raw)}`);
+      if (viaUrl === NOT_A_TARGET) return;
+      const pathname = urlPathname(raw);
+      assert.deepEqual(
+        tryResolve(pathname),
+        viaUrl === SAME ? direct : viaUrl,
+        `via URL: ${JSON.stringify(raw)} → ${JSON.stringify(pathname)}`,
+      );
+    });
+  }
+});
+
+Deno.test("resolvePath: the rejection is a 400 HttpError that does not echo the input", () => {
+  assert.throws(
+    () => resolvePath("/%2e%2e/secret-name"),
+    (err: unknown) => {
+      assert.ok(err instanceof HttpError);
+      assert.equal(err.status, 400);
+      assert.ok(!err.message.includes("secret-name"), err.message);
+      return true;
+    },
+  );
+});
+
+// A tiny seeded PRNG (mulberry32), so a failing input can be reproduced.
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Pieces a random path is built from: path characters and the escapes that matter. */
+const PIECES = [
+  "a",
+  "b",
+  "Z",
+  "0",
+  "-",
+  "_",
+  "~",
+  ";",
+  " ",
+  ".",
+  ".",
+  "..",
+  "/",
+  "/",
+  "//",
+  "\\",
+  "%",
+  "%2e",
+  "%2E",
+  "%2f",
+  "%2F",
+  "%5c",
+  "%5C",
+  "%00",
+  "%0a",
+  "%7f",
+  "%25",
+  "%252e",
+  "%20",
+  "%c0%ae",
+  "%c3%bc",
+  "%ff",
+  "%e2%80%ae",
+  "%ef%bc%8f",
+  "%u002e",
+  "%zz",
+];
+
+Deno.test("resolvePath: 2,000 random paths never resolve outside the root", () => {
+  const random = mulberry32(0x5eed);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const hex = "0123456789abcdefABCDEF";
+  const root = join("/srv", "www");
+  let accepted = 0;
+  let rejected = 0;
+
+  const check = (input: string, source: string) => {
+    const result = tryResolve(input);
+    if (result === REJECT) {
+      rejected++;
+      return;
+    }
+    accepted++;
+    const where = `${source} ${JSON.stringify(input)} → ${JSON.stringify(result)}`;
+    for (const segment of result) {
+      assert.notEqual(segment, "", where);
+      assert.notEqual(segment, ".", where);
+      assert.notEqual(segment, "..", where);
+      assert.ok(!/[/\\\0]/.test(segment), where);
+    }
+    const joined = join(root, ...result);
+    assert.ok(joined === root || joined.startsWith(root + sep), `${where} joins to ${joined}`);
+  };
+
+  for (let i = 0; i < 2000; i++) {
+    let path = "/";
+    const length = 1 + Math.floor(random() * 12);
+    for (let j = 0; j < length; j++) {
+      // Mostly known pieces, sometimes an arbitrary (possibly invalid) escape.
+      path += random() < 0.8 ? pick(PIECES) : `%${pick([...hex])}${pick([...hex])}`;
+    }
+    check(path, "direct");
+    check(urlPathname(path), "via URL");
+  }
+  // The generator must exercise both verdicts, or the loop proves nothing.
+  assert.ok(accepted > 200, `accepted only ${accepted}`);
+  assert.ok(rejected > 200, `rejected only ${rejected}`);
+});
