@@ -73,6 +73,7 @@ function banner(config: Config, realRoot: string, addr: Deno.NetAddr): string {
     `  listing:  ${config.listing ? "on (directories without index.html)" : "off"}`,
     `  dotfiles: ${config.dotfiles ? "served" : "hidden (404)"}`,
     "  symlinks: followed only when they resolve inside the root",
+    `  cors:     ${config.cors ? "any origin may read responses" : "off"}`,
   ].join("\n");
 }
 
@@ -99,6 +100,8 @@ async function main() {
     realRoot,
     listing: config.listing,
     dotfiles: config.dotfiles,
+    cors: config.cors,
+    cacheControl: config.cacheControl,
   });
 
   let server;

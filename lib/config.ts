@@ -20,6 +20,10 @@ export interface Config {
   dotfiles: boolean;
   /** Whether the access log is off. */
   quiet: boolean;
+  /** Whether responses carry CORS headers and preflights are answered. */
+  cors: boolean;
+  /** Cache-Control of files and listings. */
+  cacheControl: string;
   /** Connections served at once; past it new ones get 503. */
   maxConnections: number;
   /** Largest request body accepted, in bytes; past it: 413. */
@@ -40,6 +44,8 @@ export const DEFAULTS: Readonly<Config> = {
   listing: true,
   dotfiles: false,
   quiet: false,
+  cors: false,
+  cacheControl: "no-cache",
   maxConnections: 1024,
   maxBodyBytes: 1024 * 1024,
   idleTimeoutSeconds: 5,
@@ -63,6 +69,8 @@ Options:
   -H, --host ADDR            address to listen on (default ${DEFAULTS.hostname}; 0.0.0.0 or :: for all)
       --no-listing           answer 404 for directories without index.html
       --dotfiles             serve files and directories whose name starts with "."
+      --cors                 let any origin read responses (CORS), answer preflights
+      --cache-control VALUE  Cache-Control of files and listings (default "${DEFAULTS.cacheControl}")
   -q, --quiet                no access log
       --max-connections N    connections served at once; more get 503 (default ${DEFAULTS.maxConnections})
       --max-body BYTES       largest request body accepted (default ${DEFAULTS.maxBodyBytes})
@@ -97,6 +105,8 @@ export function parseConfig(
         "no-listing": { type: "boolean" },
         dotfiles: { type: "boolean" },
         quiet: { type: "boolean", short: "q" },
+        cors: { type: "boolean" },
+        "cache-control": { type: "string" },
         "max-connections": { type: "string" },
         "max-body": { type: "string" },
         "idle-timeout": { type: "string" },
@@ -138,6 +148,8 @@ export function parseConfig(
       listing: !values["no-listing"],
       dotfiles: values.dotfiles ?? false,
       quiet: values.quiet ?? false,
+      cors: values.cors ?? false,
+      cacheControl: headerValue("--cache-control", values["cache-control"], DEFAULTS.cacheControl),
       maxConnections: integer(
         "--max-connections",
         values["max-connections"],
@@ -180,6 +192,15 @@ function integer(
     );
   }
   return value;
+}
+
+function headerValue(flag: string, raw: string | undefined, fallback: string): string {
+  if (raw === undefined) return fallback;
+  // A field value: visible ASCII and spaces, no line breaks (RFC 9110 §5.5).
+  if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(raw)) {
+    throw new TypeError(`Cannot use ${flag} "${raw}": value must be a header value on one line`);
+  }
+  return raw;
 }
 
 function seconds(flag: string, raw: string | undefined, fallback: number): number {

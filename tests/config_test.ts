@@ -28,6 +28,8 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     listing: true,
     dotfiles: false,
     quiet: false,
+    cors: false,
+    cacheControl: "no-cache",
     maxConnections: 1024,
     maxBodyBytes: 1024 * 1024,
     idleTimeoutSeconds: 5,
@@ -47,6 +49,8 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--", "--dotfiles"], { root: "--dotfiles" }], // after "--", a name
     [["--port", "9000"], { port: 9000 }],
     [["--port=9000"], { port: 9000 }],
+    [["--cors"], { cors: true }],
+    [["--cache-control", "public, max-age=60"], { cacheControl: "public, max-age=60" }],
     [["-p", "9000"], { port: 9000 }],
     [["-p9000"], { port: 9000 }],
     [["--port", "0"], { port: 0 }],
@@ -174,6 +178,8 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
     [["one", "two"], TypeError, ['"one"', '"two"']],
     [[""], TypeError, ['""']],
     [["--host", ""], TypeError, ["--host", '""']],
+    [["--cache-control", "a\r\nSet-Cookie: x"], TypeError, ["--cache-control"]],
+    [["--cache-control", ""], TypeError, ["--cache-control", '""']],
   ];
   for (const [args, type, parts] of CASES) {
     await t.step(JSON.stringify(args), () => {

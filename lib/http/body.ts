@@ -53,6 +53,7 @@ export class BodyReader {
   #busy = false;
   #detached = false;
   #failure: unknown = undefined;
+  #scratch: Uint8Array | undefined;
 
   /** Creates a reader of the body `framing` describes, at most `maxBodyBytes` long. */
   constructor(input: InputBuffer, framing: Framing, maxBodyBytes: number) {
@@ -162,10 +163,14 @@ export class BodyReader {
     if (input.available > 0) {
       piece = input.take(this.#remaining);
     } else {
-      const buf = new Uint8Array(Math.min(this.#remaining, BODY_READ_BYTES));
-      const n = await input.readDirect(buf);
+      // Read into one scratch buffer and copy out exactly what came: a
+      // client sending one byte per segment must not pin 64 KiB per byte.
+      this.#scratch ??= new Uint8Array(BODY_READ_BYTES);
+      const n = await input.readDirect(
+        this.#scratch.subarray(0, Math.min(this.#remaining, BODY_READ_BYTES)),
+      );
       if (n === null) throw new Deno.errors.UnexpectedEof("Request body ended early");
-      piece = buf.subarray(0, n);
+      piece = this.#scratch.slice(0, n);
     }
     this.#remaining -= piece.length;
     this.#received += piece.length;

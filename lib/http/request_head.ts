@@ -116,32 +116,37 @@ export function parseRequestHead(
     pos += 2;
   }
 
+  // Each check runs on the bytes received so far, and the first offending
+  // byte decides: a NUL before a limit is crossed is a 400 whether or not
+  // the rest of the line has arrived, so the verdict never depends on how
+  // the bytes were split.
+  const max = limits.maxRequestLineBytes;
   const lineEnd = buf.indexOf(LF, pos);
-  if (lineEnd === -1) {
-    checkPartialRequestLine(buf, pos, buf.length, limits);
-    return { kind: "incomplete" };
-  }
-  if (lineEnd - pos - 1 > limits.maxRequestLineBytes) throw new HttpError(414, undefined, CLOSE);
+  const lineStop = lineEnd === -1 ? buf.length : lineEnd;
+  checkRequestLineBytes(buf, pos, Math.min(lineStop, pos + max + 1), lineStop);
+  if (lineStop - pos > max + 1) throw new HttpError(414, undefined, CLOSE); // + 1: the CR
+  if (lineEnd === -1) return { kind: "incomplete" };
   const line = requestLine(buf, pos, lineEnd);
 
   const headers: [string, string][] = [];
   pos = lineEnd + 1;
   for (;;) {
-    const end = buf.indexOf(LF, pos);
-    if (end === -1) {
-      checkPartialField(buf, pos, buf.length);
-      if (buf.length > limits.maxHeadBytes) throw tooLarge();
-      return { kind: "incomplete" };
-    }
-    if (end + 1 > limits.maxHeadBytes) throw tooLarge();
-    if (end === 0 || buf[end - 1] !== CR) throw badRequest(); // bare LF (RFC 9112 §2.2)
-    if (end - 1 === pos) {
-      const head = interpret(line, headers);
-      return { kind: "complete", head, consumed: end + 1 };
+    if (pos === buf.length) return { kind: "incomplete" };
+    if (buf[pos] === CR) {
+      if (pos + 1 === buf.length) return { kind: "incomplete" };
+      if (buf[pos + 1] !== LF) throw badRequest(); // bare CR
+      if (pos + 2 > limits.maxHeadBytes) throw tooLarge();
+      return { kind: "complete", head: interpret(line, headers), consumed: pos + 2 };
     }
     if (headers.length === limits.maxHeaderCount) throw tooLarge();
-    headers.push(parseField(buf, pos, end - 1));
-    pos = end + 1;
+    const lf = buf.indexOf(LF, pos);
+    const stop = lf === -1 ? buf.length : lf;
+    checkFieldBytes(buf, pos, Math.min(stop, limits.maxHeadBytes), stop);
+    if (stop + 1 > limits.maxHeadBytes) throw tooLarge();
+    if (lf === -1) return { kind: "incomplete" };
+    if (buf[lf - 1] !== CR) throw badRequest(); // bare LF (RFC 9112 §2.2)
+    headers.push(parseField(buf, pos, lf - 1));
+    pos = lf + 1;
   }
 }
 
@@ -155,25 +160,32 @@ function tooLarge(): HttpError {
   return new HttpError(431, undefined, CLOSE);
 }
 
-/** Rejects a request line that cannot become valid, before it is complete. */
-function checkPartialRequestLine(buf: Uint8Array, start: number, end: number, limits: HeadLimits) {
-  if (end - start > limits.maxRequestLineBytes + 1) throw new HttpError(414, undefined, CLOSE);
+/**
+ * Rejects request-line bytes in [start, end) that can never be valid: the
+ * method is a token, and the line holds only printable ASCII and spaces.
+ * `stop` is where the line ends (its LF, or the end of what arrived): a CR
+ * is allowed only just before it. Binary garbage such as a TLS ClientHello
+ * fails here on its first byte, without waiting for a line end.
+ */
+function checkRequestLineBytes(buf: Uint8Array, start: number, end: number, stop: number) {
   for (let i = start; i < end; i++) {
     const b = buf[i]!;
-    if (LINE[b] === 0 && !(b === CR && i === end - 1)) throw badRequest();
-  }
-  // The method comes first and is a token: "\x16\x03\x01…" or " GET" fail here.
-  for (let i = start; i < end && buf[i] !== SP; i++) {
-    if (TCHAR[buf[i]!] === 0) throw badRequest();
+    if (LINE[b] === 0 && !(b === CR && i === stop - 1)) throw badRequest();
   }
   if (end > start && buf[start] === SP) throw badRequest();
+  for (let i = start; i < end && buf[i] !== SP; i++) {
+    if (TCHAR[buf[i]!] === 0 && !(buf[i] === CR && i === stop - 1)) throw badRequest();
+  }
 }
 
-/** Rejects a field line that cannot become valid, before it is complete. */
-function checkPartialField(buf: Uint8Array, start: number, end: number) {
+/**
+ * Rejects field-line bytes in [start, end) that can never be valid: NUL,
+ * and CR anywhere but just before the line's end at `stop`.
+ */
+function checkFieldBytes(buf: Uint8Array, start: number, end: number, stop: number) {
   for (let i = start; i < end; i++) {
     const b = buf[i]!;
-    if (b === 0 || (b === CR && i !== end - 1)) throw badRequest();
+    if (b === 0 || (b === CR && i !== stop - 1)) throw badRequest();
   }
 }
 
@@ -335,7 +347,8 @@ function requestAuthority(
     return host ?? "";
   }
   if (method === "CONNECT") {
-    if (!isAuthority(target)) throw badRequest(); // authority-form (§3.2.3)
+    // authority-form is uri-host ":" port, the port required (§3.2.3).
+    if (!isAuthority(target) || !/:[0-9]+$/.test(target)) throw badRequest();
     return target;
   }
   // absolute-form (§3.2.2): its authority overrides Host.
@@ -366,7 +379,9 @@ function bodyFraming(
     // §6.1: Transfer-Encoding in HTTP/1.0, or beside Content-Length, means
     // faulty framing: refuse and close rather than guess.
     if (minor === 0 || contentLength !== undefined) throw badRequest();
-    const codings = transferEncoding.split(",").map((c) => trimOws(c).toLowerCase());
+    // RFC 9110 §5.6.1.2: empty list elements are ignored.
+    const codings = transferEncoding.split(",").map((c) => trimOws(c).toLowerCase())
+      .filter((c) => c !== "");
     const last = codings.pop();
     // §6.3 item 4: chunked must be the final coding, and appear once.
     if (last !== "chunked" || codings.includes("chunked")) throw badRequest();

@@ -103,8 +103,9 @@ export async function writeResponse(
   const status = response.status;
   const noBody = hasNoBody(status);
   const sendsBody = !options.head && !noBody;
-  let declared = declaredLength(response.headers);
   const body = response.body;
+  // No body is a known length: 0 (RFC 9110 §8.6 asks for Content-Length then).
+  let declared = declaredLength(response.headers) ?? (body === null && !noBody ? 0 : undefined);
 
   // A body of unknown or small length is read first: if it is small it
   // goes out with a Content-Length in the same write as the head.
@@ -145,9 +146,15 @@ export async function writeResponse(
     !/\bclose\b/i.test(response.headers.get("connection") ?? "");
 
   const head = serializeHead(response, mode, declared, keepAlive, options);
+  // If the client is gone before the body starts, the body (an open file,
+  // say) must still be released.
+  const release = () => (reader ?? body)?.cancel().catch(() => {});
   if (!sendsBody) {
-    await writeAll(sink, latin1Bytes(head));
-    await reader?.cancel().catch(() => {});
+    try {
+      await writeAll(sink, latin1Bytes(head));
+    } finally {
+      await release();
+    }
     return { bodyBytes: 0, keepAlive };
   }
 
@@ -163,7 +170,12 @@ export async function writeResponse(
     keepAlive = false;
   }
   if (ended && mode === "chunked") buffered.push(LAST_CHUNK);
-  await writeAll(sink, concat([latin1Bytes(head), ...buffered]));
+  try {
+    await writeAll(sink, concat([latin1Bytes(head), ...buffered]));
+  } catch (err) {
+    await release();
+    throw err;
+  }
   if (ended) {
     await reader?.cancel().catch(() => {});
     if (mode === "length" && sent !== declared) keepAlive = false;

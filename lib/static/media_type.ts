@@ -50,3 +50,15 @@ export function contentType(name: string): string {
   if (dot <= 0) return DEFAULT_MEDIA_TYPE;
   return TABLE.get(name.slice(dot + 1).toLowerCase()) ?? DEFAULT_MEDIA_TYPE;
 }
+
+/**
+ * isCompressible tells whether a response of Content-Type `type` is worth
+ * compressing: mime-db's verdict, text/* when it has none, and never
+ * application/octet-stream (unknown bytes are usually compressed already).
+ */
+export function isCompressible(type: string): boolean {
+  const essence = type.split(";")[0]!.trim().toLowerCase();
+  if (essence === DEFAULT_MEDIA_TYPE) return false;
+  const entry = (db as Record<string, MimeEntry & { compressible?: boolean }>)[essence];
+  return entry?.compressible ?? essence.startsWith("text/");
+}

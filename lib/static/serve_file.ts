@@ -13,9 +13,17 @@
 
 import { join, relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../errors.ts";
-import { evaluatePreconditions } from "./conditional.ts";
+import { evaluatePreconditions, parseHttpDate } from "./conditional.ts";
+import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
+import {
+  fileStream,
+  type MultipartPlan,
+  multipartStream,
+  planMultipart,
+  readExactly,
+} from "./file_body.ts";
 import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
-import { contentType } from "./media_type.ts";
+import { contentType, isCompressible } from "./media_type.ts";
 import { parseRange } from "./range.ts";
 import { resolvePath } from "./resolve_path.ts";
 
@@ -29,12 +37,15 @@ export interface StaticOptions {
   listing: boolean;
   /** Whether names starting with "." are served. */
   dotfiles: boolean;
+  /** The Cache-Control of files and listings; {@linkcode DEFAULT_CACHE_CONTROL} when absent. */
+  cacheControl?: string;
 }
+
+/** DEFAULT_CACHE_CONTROL: caches may store, but must revalidate each time — cheap with validators. */
+export const DEFAULT_CACHE_CONTROL = "no-cache";
 
 /** SMALL_FILE_BYTES: files up to this size are read whole and sent in one write with their head. */
 export const SMALL_FILE_BYTES = 64 * 1024;
-/** FILE_CHUNK_BYTES: larger files stream in reads of this size. */
-export const FILE_CHUNK_BYTES = 256 * 1024;
 
 /** INDEX_FILE is served for a directory URL when present. */
 export const INDEX_FILE = "index.html";
@@ -54,7 +65,7 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
     // "/file.txt/" names a directory that does not exist; relative links on
     // such a page would resolve against the wrong place.
     if (url.pathname.endsWith("/")) throw notFound();
-    return await serveFile(request, path);
+    return await serveFile(request, path, options);
   }
   if (!info.isDirectory) throw notFound();
 
@@ -68,7 +79,7 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
   const index = join(path, INDEX_FILE);
   try {
     const indexInfo = await statInside(index, options);
-    if (indexInfo.isFile) return await serveFile(request, index);
+    if (indexInfo.isFile) return await serveFile(request, index, options);
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
   }
@@ -117,28 +128,95 @@ function fsError(err: unknown): unknown {
   return err;
 }
 
-/** etagOf derives a strong entity tag from size and modification time. */
-export function etagOf(info: Pick<Deno.FileInfo, "size" | "mtime">): string {
-  return `"${info.size.toString(16)}-${(info.mtime?.getTime() ?? 0).toString(16)}"`;
+/**
+ * etagOf derives a strong entity tag from size and modification time, and
+ * the content coding when the representation is compressed (RFC 9110
+ * §8.8.3: each representation needs its own tag).
+ */
+export function etagOf(
+  info: Pick<Deno.FileInfo, "size" | "mtime">,
+  coding: Coding = "identity",
+): string {
+  const suffix = coding === "identity" ? "" : `-${coding}`;
+  return `"${info.size.toString(16)}-${(info.mtime?.getTime() ?? 0).toString(16)}${suffix}"`;
 }
 
-/** Headers every file response carries, 200, 206 and 304 alike. */
-function fileHeaders(path: string, info: Deno.FileInfo, etag: string): Headers {
-  const headers = new Headers({
-    "content-type": contentType(path),
-    "etag": etag,
-    "accept-ranges": "bytes",
-    "cache-control": "no-cache",
-    "x-content-type-options": "nosniff",
-  });
-  if (info.mtime !== null) headers.set("last-modified", info.mtime.toUTCString());
-  return headers;
+/** COMPRESS_MIN_BYTES: smaller files are not compressed on the fly (the headers would cost more). */
+export const COMPRESS_MIN_BYTES = 1024;
+
+/** Representation is the file chosen to answer a request: the original or a compressed form of it. */
+interface Representation {
+  /** The file to read: the original, or its precompressed sibling. */
+  path: string;
+  coding: Coding;
+  /** Whether the original is compressed while it is sent. */
+  onTheFly: boolean;
 }
 
-async function serveFile(request: Request, path: string): Promise<Response> {
+/**
+ * chooseRepresentation negotiates the content coding of a compressible
+ * file: a precompressed sibling (`file.br`, `file.gz`) when it exists inside
+ * the root and is accepted, else compression on the fly for files above
+ * COMPRESS_MIN_BYTES, except for range requests (RFC 9110 §14 ranges must
+ * address a stable representation).
+ */
+async function chooseRepresentation(
+  request: Request,
+  path: string,
+  size: number,
+  options: StaticOptions,
+): Promise<Representation> {
+  const qualities = codingQualities(request.headers.get("accept-encoding"));
+  const precompressed: Coding[] = [];
+  const available: Coding[] = [];
+  for (const coding of ["br", "gzip"] as const) {
+    if (qualities[coding] <= 0 || qualities[coding] < qualities.identity) continue;
+    try {
+      if ((await statInside(path + FILE_SUFFIX[coding], options)).isFile) {
+        precompressed.push(coding);
+        available.push(coding);
+        continue;
+      }
+    } catch {
+      // no sibling for this coding
+    }
+    if (size >= COMPRESS_MIN_BYTES && !request.headers.has("range")) available.push(coding);
+  }
+  const coding = chooseCoding(qualities, available);
+  if (coding === "identity") return { path, coding, onTheFly: false };
+  if (precompressed.includes(coding)) {
+    return { path: path + FILE_SUFFIX[coding], coding, onTheFly: false };
+  }
+  return { path, coding, onTheFly: true };
+}
+
+/** BYTES_PARAM_DIGITS bounds `?bytes=N`. */
+const BYTES_PARAM = /^[1-9][0-9]{0,14}$/;
+
+async function serveFile(
+  request: Request,
+  path: string,
+  options: StaticOptions,
+): Promise<Response> {
+  const url = new URL(request.url);
+  const type = contentType(path);
+  const compressible = isCompressible(type);
+
+  // ?bytes=N: the first N bytes as a plain 200, as the lesson asks.
+  const bytesParam = url.searchParams.get("bytes");
+  if (bytesParam !== null && !BYTES_PARAM.test(bytesParam)) {
+    throw new HttpError(400, "The bytes parameter must be a positive integer");
+  }
+
+  let representation: Representation = { path, coding: "identity", onTheFly: false };
+  if (compressible && bytesParam === null) {
+    const info = await Deno.stat(path).catch((err) => Promise.reject(fsError(err)));
+    representation = await chooseRepresentation(request, path, info.size, options);
+  }
+
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(path, { read: true });
+    file = await Deno.open(representation.path, { read: true });
   } catch (err) {
     throw fsError(err);
   }
@@ -146,8 +224,18 @@ async function serveFile(request: Request, path: string): Promise<Response> {
   try {
     const info = await file.stat();
     if (!info.isFile) throw notFound();
-    const etag = etagOf(info);
-    const headers = fileHeaders(path, info, etag);
+    const { coding, onTheFly } = representation;
+    const etag = etagOf(info, coding);
+    const headers = new Headers({
+      "content-type": type,
+      "etag": etag,
+      "accept-ranges": "bytes",
+      "cache-control": options.cacheControl ?? DEFAULT_CACHE_CONTROL,
+      "x-content-type-options": "nosniff",
+    });
+    if (info.mtime !== null) headers.set("last-modified", info.mtime.toUTCString());
+    if (compressible) headers.set("vary", "Accept-Encoding");
+    if (coding !== "identity") headers.set("content-encoding", coding);
 
     const verdict = evaluatePreconditions(request.method, request.headers, {
       etag,
@@ -156,9 +244,30 @@ async function serveFile(request: Request, path: string): Promise<Response> {
     if (verdict === "not-modified") return new Response(null, { status: 304, headers });
     if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
 
+    if (bytesParam !== null) {
+      const length = Math.min(Number(bytesParam), info.size);
+      headers.delete("etag");
+      headers.delete("accept-ranges");
+      headers.set("content-length", String(length));
+      if (request.method === "HEAD") return new Response(null, { headers });
+      const bytes = await readExactly(file, 0, length); // bounded: small N, or streamed below
+      return new Response(bytes, { headers });
+    }
+
+    if (onTheFly) {
+      if (request.method === "HEAD") return new Response(null, { headers });
+      handedOff = true;
+      const compressor = new CompressionStream(coding === "br" ? "brotli" : "gzip");
+      const compressed = fileStream(file, 0, info.size).pipeThrough(
+        compressor as unknown as TransformStream<Uint8Array, Uint8Array>,
+      );
+      return new Response(compressed, { headers });
+    }
+
     let start = 0;
     let length = info.size;
     let status = 200;
+    let multipart: MultipartPlan | undefined;
     const range = request.headers.get("range");
     if (range !== null && request.method === "GET" && ifRangeHolds(request.headers, etag, info)) {
       const result = parseRange(range, info.size);
@@ -167,22 +276,29 @@ async function serveFile(request: Request, path: string): Promise<Response> {
           headers: { "content-range": `bytes */${info.size}` },
         });
       }
-      // One range is served as 206; several are served whole for now, which
-      // RFC 9110 §14.2 allows.
-      if (result.kind === "ranges" && result.ranges.length === 1) {
-        const r = result.ranges[0]!;
-        start = r.start;
-        length = r.end - r.start + 1;
+      if (result.kind === "ranges") {
         status = 206;
-        headers.set("content-range", `bytes ${r.start}-${r.end}/${info.size}`);
+        if (result.ranges.length === 1) {
+          const r = result.ranges[0]!;
+          start = r.start;
+          length = r.end - r.start + 1;
+          headers.set("content-range", `bytes ${r.start}-${r.end}/${info.size}`);
+        } else {
+          multipart = planMultipart(result.ranges, type, info.size);
+          length = multipart.length;
+          headers.set("content-type", `multipart/byteranges; boundary=${multipart.boundary}`);
+        }
       }
     }
     headers.set("content-length", String(length));
 
     if (request.method === "HEAD") return new Response(null, { status, headers });
+    if (multipart !== undefined) {
+      handedOff = true;
+      return new Response(multipartStream(file, multipart), { status, headers });
+    }
     if (length <= SMALL_FILE_BYTES) {
-      const bytes = await readExactly(file, start, length);
-      return new Response(bytes, { status, headers });
+      return new Response(await readExactly(file, start, length), { status, headers });
     }
     handedOff = true;
     return new Response(fileStream(file, start, length), { status, headers });
@@ -195,72 +311,13 @@ async function serveFile(request: Request, path: string): Promise<Response> {
 function ifRangeHolds(headers: Headers, etag: string, info: Deno.FileInfo): boolean {
   const ifRange = headers.get("if-range");
   if (ifRange === null) return true;
-  const value = ifRange.trim();
+  const value = ifRange.replace(/^[ \t]+|[ \t]+$/g, "");
   if (value.startsWith('"')) return value === etag; // strong comparison only
   if (value.startsWith("W/")) return false;
-  return info.mtime !== null && value === info.mtime.toUTCString();
-}
-
-async function readExactly(
-  file: Deno.FsFile,
-  start: number,
-  length: number,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const bytes = new Uint8Array(length);
-  if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-  let offset = 0;
-  while (offset < length) {
-    const n = await file.read(bytes.subarray(offset));
-    if (n === null) throw new Error("File shrank while it was read");
-    offset += n;
-  }
-  return bytes;
-}
-
-/**
- * fileStream reads `length` bytes from `start` as a byte stream. A BYOB
- * reader (the response writer) has the file read straight into its own
- * reused buffer; other readers get FILE_CHUNK_BYTES pieces. One read per
- * pull, so a slow client holds at most a chunk. The file is closed at the
- * end, on error and on cancel.
- */
-function fileStream(file: Deno.FsFile, start: number, length: number): ReadableStream<Uint8Array> {
-  let remaining = length;
-  let closed = false;
-  const close = () => {
-    if (!closed) {
-      closed = true;
-      file.close();
-    }
-  };
-  return new ReadableStream({
-    type: "bytes",
-    autoAllocateChunkSize: FILE_CHUNK_BYTES,
-    async start() {
-      if (start > 0) await file.seek(start, Deno.SeekMode.Start);
-    },
-    async pull(controller) {
-      try {
-        const request = controller.byobRequest!;
-        const view = request.view!;
-        const want = Math.min(view.byteLength, remaining);
-        const n = await file.read(new Uint8Array(view.buffer, view.byteOffset, want));
-        if (n === null) throw new Error("File shrank while it was sent");
-        remaining -= n;
-        request.respond(n);
-        if (remaining === 0) {
-          close();
-          controller.close();
-        }
-      } catch (err) {
-        close();
-        controller.error(err);
-      }
-    },
-    cancel() {
-      close();
-    },
-  });
+  // A date works only if it is exactly Last-Modified (a strong validator).
+  const date = parseHttpDate(value);
+  return date !== undefined && info.mtime !== null &&
+    date === Math.floor(info.mtime.getTime() / 1000) * 1000;
 }
 
 async function serveListing(
@@ -298,7 +355,7 @@ async function serveListing(
   const headers = new Headers({
     "content-type": type,
     "content-length": String(bytes.length),
-    "cache-control": "no-cache",
+    "cache-control": options.cacheControl ?? DEFAULT_CACHE_CONTROL,
     "vary": "Accept",
     "x-content-type-options": "nosniff",
   });

@@ -1,0 +1,52 @@
+/**
+ * cors.ts — Cross-Origin Resource Sharing for a public server (Fetch
+ * standard §3.2): any origin may read responses, and none may send
+ * credentials, so `*` is always safe and `Access-Control-Allow-Credentials`
+ * is never sent.
+ */
+
+/** Headers a cross-origin script may read besides the CORS-safelisted ones. */
+const EXPOSED =
+  "Content-Length, Content-Range, Content-Encoding, Accept-Ranges, ETag, Last-Modified";
+/** PREFLIGHT_MAX_AGE_SECONDS: how long a browser may cache a preflight answer. */
+export const PREFLIGHT_MAX_AGE_SECONDS = 600;
+
+/** addCorsHeaders marks `response` readable from any origin. Returns it, changed in place when possible. */
+export function addCorsHeaders(response: Response): Response {
+  try {
+    response.headers.set("access-control-allow-origin", "*");
+    response.headers.set("access-control-expose-headers", EXPOSED);
+    return response;
+  } catch {
+    // Immutable headers (a Response from fetch): copy into a new Response.
+    const copy = new Response(response.body, response);
+    copy.headers.set("access-control-allow-origin", "*");
+    copy.headers.set("access-control-expose-headers", EXPOSED);
+    return copy;
+  }
+}
+
+/** isPreflight tells whether `request` is a CORS preflight (an OPTIONS with Origin and Access-Control-Request-Method). */
+export function isPreflight(request: Request): boolean {
+  return request.method === "OPTIONS" && request.headers.has("origin") &&
+    request.headers.has("access-control-request-method");
+}
+
+const TOKEN_LIST = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+(?:[ \t]*,[ \t]*[!#$%&'*+\-.^_`|~0-9A-Za-z]+)*$/;
+
+/**
+ * preflightResponse answers a preflight for a resource that allows
+ * `allow` methods: 204 with the allowed methods, the request headers the
+ * browser asked for (when they are a valid token list), and a max age.
+ */
+export function preflightResponse(request: Request, allow: string): Response {
+  const headers = new Headers({
+    "access-control-allow-origin": "*",
+    "access-control-allow-methods": allow,
+    "access-control-max-age": String(PREFLIGHT_MAX_AGE_SECONDS),
+    allow,
+  });
+  const asked = request.headers.get("access-control-request-headers")?.trim() ?? "";
+  if (asked !== "" && TOKEN_LIST.test(asked)) headers.set("access-control-allow-headers", asked);
+  return new Response(null, { status: 204, headers });
+}
