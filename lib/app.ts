@@ -4,40 +4,78 @@
  * {@linkcode HttpError} thrown below it into its error page; an internal
  * failure (anything else, or a 5xx with a cause) it lets through, and the
  * connection answers 500 and logs the cause.
+ *
+ * Routes, in order: `/time`; `/board` (with `--data-dir`); `/uploads/…`
+ * (with `--upload-dir`); everything else is a file under the root.
  */
 
 import type { Handler } from "./connection.ts";
 import { addCorsHeaders, isPreflight, preflightResponse } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { timePage } from "./pages/time.ts";
 import { serveStatic, type StaticOptions } from "./static/serve_file.ts";
+
+/** A page handler: a Request in, a Response out, HttpError thrown for errors. */
+export type PageHandler = (request: Request) => Response | Promise<Response>;
 
 /** AppOptions configure {@linkcode createApp}. */
 export interface AppOptions extends StaticOptions {
   /** Whether every response may be read cross-origin (CORS), and preflights are answered. */
   cors?: boolean;
+  /** The uploads feature, under `/uploads/`, when enabled. */
+  uploads?: PageHandler;
+  /** The message board, at `/board`, when enabled. */
+  board?: PageHandler;
 }
 
-/** The methods static files answer (RFC 9110 §9.3). */
-const STATIC_ALLOW = "GET, HEAD, OPTIONS";
+/** TIME_PATH is the page with the server's current time. */
+export const TIME_PATH = "/time";
+/** BOARD_PATH is the message board. */
+export const BOARD_PATH = "/board";
+/** UPLOADS_PREFIX starts every uploads URL. */
+export const UPLOADS_PREFIX = "/uploads";
+
+/** Methods of read-only resources: files, listings, /time (RFC 9110 §9.3). */
+const READ_ALLOW = "GET, HEAD, OPTIONS";
+const BOARD_ALLOW = "GET, HEAD, POST, OPTIONS";
+const UPLOADS_ALLOW = "GET, HEAD, POST, PUT, OPTIONS";
 /** Methods minserve knows, for 405 rather than 501 (RFC 9110 §15.5.6 and §15.6.2). */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
+interface Route {
+  allow: string;
+  handle: PageHandler;
+}
+
 /** createApp builds minserve's handler from its options. */
 export function createApp(options: AppOptions): Handler {
-  const route = async (request: Request): Promise<Response> => {
-    const allow = STATIC_ALLOW;
+  const files: Route = { allow: READ_ALLOW, handle: (request) => serveStatic(request, options) };
+  const time: Route = { allow: READ_ALLOW, handle: (request) => timePage(request) };
+  const board: Route | undefined = options.board && { allow: BOARD_ALLOW, handle: options.board };
+  const uploads: Route | undefined = options.uploads &&
+    { allow: UPLOADS_ALLOW, handle: options.uploads };
+
+  function routeFor(pathname: string): Route {
+    if (pathname === TIME_PATH) return time;
+    if (board && pathname === BOARD_PATH) return board;
+    if (uploads && (pathname === UPLOADS_PREFIX || pathname.startsWith(`${UPLOADS_PREFIX}/`))) {
+      return uploads;
+    }
+    return files;
+  }
+
+  async function route(request: Request): Promise<Response> {
+    const { allow, handle } = routeFor(new URL(request.url).pathname);
     if (request.method === "OPTIONS") {
       if (options.cors && isPreflight(request)) return preflightResponse(request, allow);
       return new Response(null, { status: 204, headers: { allow } });
     }
-    if (request.method === "GET" || request.method === "HEAD") {
-      return await serveStatic(request, options);
-    }
+    if (allow.split(", ").includes(request.method)) return await handle(request);
     if (KNOWN_METHODS.has(request.method)) {
       throw new HttpError(405, undefined, { headers: { allow } });
     }
     throw new HttpError(501);
-  };
+  }
 
   return async (request) => {
     let response: Response;

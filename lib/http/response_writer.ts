@@ -59,6 +59,7 @@ const CANONICAL: Record<string, string> = {
   "cache-control": "Cache-Control",
   "content-encoding": "Content-Encoding",
   "content-range": "Content-Range",
+  "content-security-policy": "Content-Security-Policy",
   "content-type": "Content-Type",
   "etag": "ETag",
   "last-modified": "Last-Modified",

@@ -11,8 +11,9 @@
  * stops whatever both might miss.
  */
 
-import { join, relative, sep as SEPARATOR } from "node:path";
+import { basename, join, relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../errors.ts";
+import { isTemplateName, serveTemplate } from "../pages/template.ts";
 import { evaluatePreconditions, parseHttpDate } from "./conditional.ts";
 import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
 import {
@@ -65,7 +66,7 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
     // "/file.txt/" names a directory that does not exist; relative links on
     // such a page would resolve against the wrong place.
     if (url.pathname.endsWith("/")) throw notFound();
-    return await serveFile(request, path, options);
+    return await serveFileOrTemplate(request, path, options);
   }
   if (!info.isDirectory) throw notFound();
 
@@ -79,12 +80,41 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
   const index = join(path, INDEX_FILE);
   try {
     const indexInfo = await statInside(index, options);
-    if (indexInfo.isFile) return await serveFile(request, index, options);
+    if (indexInfo.isFile) return await serveFileOrTemplate(request, index, options);
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
   }
   if (!options.listing) throw notFound();
   return await serveListing(request, path, segments, info, options);
+}
+
+/** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it. */
+export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
+
+/**
+ * A template's source is never sent: not by its own URL, not through a
+ * symlink with another name, and not as a compressed sibling.
+ */
+async function serveFileOrTemplate(
+  request: Request,
+  path: string,
+  options: StaticOptions,
+): Promise<Response> {
+  const real = await Deno.realPath(path).catch((err) => Promise.reject(fsError(err)));
+  if (isTemplateName(basename(path)) || isTemplateName(basename(real))) {
+    const size = (await Deno.stat(real)).size;
+    if (size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
+    return serveTemplate(request, await Deno.readTextFile(real));
+  }
+  if (isCompressedTemplate(basename(path)) || isCompressedTemplate(basename(real))) {
+    throw notFound();
+  }
+  return await serveFile(request, path, options);
+}
+
+function isCompressedTemplate(name: string): boolean {
+  const m = /^(.*)\.(?:br|gz)$/i.exec(name);
+  return m !== null && isTemplateName(m[1]!);
 }
 
 function notFound(cause?: unknown): HttpError {
