@@ -8,18 +8,23 @@
 
 import { dirname, resolve } from "node:path";
 import { createApp } from "./lib/app.ts";
-import { type Config, parseConfig, USAGE } from "./lib/config.ts";
+import { removeStaleParts } from "./lib/atomic_write.ts";
+import { type Config, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
 import { Logger } from "./lib/log.ts";
+import { Board } from "./lib/pages/board.ts";
+import { FORM_OVERHEAD_BYTES } from "./lib/pages/upload.ts";
+import { createUploads } from "./lib/pages/upload.ts";
 import { startServer } from "./lib/server.ts";
 import { VERSION } from "./lib/version.ts";
-
-/** Variables read when --allow-env grants them; flags win over them. */
-const ENV_NAMES = ["MINSERVE_ROOT", "MINSERVE_HOST", "MINSERVE_PORT"];
 
 /** fail prints one line and exits 1: a user error never shows a stack trace. */
 function fail(message: string): never {
   console.error(`minserve: ${message}`);
   Deno.exit(1);
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Reads only the variables we may read, without prompting for more. */
@@ -33,56 +38,145 @@ function readEnv(): Record<string, string | undefined> {
   return env;
 }
 
-async function checkRoot(root: string): Promise<string> {
+/** Checks that `dir` is a directory we may read (and write); returns its real path. */
+async function checkDir(what: string, dir: string, write: boolean): Promise<string> {
   let info: Deno.FileInfo;
   try {
-    info = await Deno.stat(root);
+    info = await Deno.stat(dir);
   } catch (err) {
-    if (err instanceof Deno.errors.NotFound) fail(`cannot serve "${root}": no such directory`);
+    if (err instanceof Deno.errors.NotFound) fail(`cannot use ${what} "${dir}": no such directory`);
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      fail(`cannot read "${root}": not permitted (run with --allow-read=${root})`);
+      fail(`cannot read ${what} "${dir}": not permitted (run with --allow-read=${dir})`);
     }
-    fail(`cannot serve "${root}": ${err instanceof Error ? err.message : String(err)}`);
+    fail(`cannot use ${what} "${dir}": ${messageOf(err)}`);
   }
-  if (!info.isDirectory) fail(`cannot serve "${root}": not a directory`);
-  return await Deno.realPath(root);
+  if (!info.isDirectory) fail(`cannot use ${what} "${dir}": not a directory`);
+  if (write && Deno.permissions.querySync({ name: "write", path: dir }).state !== "granted") {
+    fail(`cannot write ${what} "${dir}": not permitted (run with --allow-write=${dir})`);
+  }
+  return await Deno.realPath(dir);
 }
 
-/** Warns when the process could read more than its root: permissions are the second wall. */
-function permissionWarnings(realRoot: string): string[] {
+function readPem(flag: string, file: string): string {
+  try {
+    return Deno.readTextFileSync(file);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+      fail(`cannot read ${flag} "${file}": not permitted (run with --allow-read=…,${file})`);
+    }
+    fail(`cannot read ${flag} "${file}": ${messageOf(err)}`);
+  }
+}
+
+/** Warns when the process could read or write more than it needs: permissions are the second wall. */
+function permissionWarnings(config: Config, realRoot: string): string[] {
   const warnings: string[] = [];
-  const read = (path?: string) =>
-    Deno.permissions.querySync(path === undefined ? { name: "read" } : { name: "read", path })
-      .state;
-  if (read() === "granted") {
+  const state = (name: "read" | "write", path?: string) =>
+    Deno.permissions.querySync(path === undefined ? { name } : { name, path }).state;
+  if (state("read") === "granted") {
     warnings.push("warning: this process may read any file (e.g. -A); run with --allow-read=ROOT");
-  } else if (realRoot !== "/" && read(dirname(realRoot)) === "granted") {
+  } else if (realRoot !== "/" && state("read", dirname(realRoot)) === "granted") {
     warnings.push(`warning: this process may read outside its root (${dirname(realRoot)})`);
   }
-  if (Deno.permissions.querySync({ name: "write" }).state === "granted") {
-    warnings.push("warning: this process may write any file; minserve needs no write access");
+  if (state("write") === "granted") {
+    warnings.push(
+      "warning: this process may write any file; grant --allow-write only to the upload and data dirs",
+    );
+  } else if (
+    config.uploadDir === undefined && config.dataDir === undefined &&
+    state("write", realRoot) === "granted"
+  ) {
+    warnings.push(
+      "warning: this process may write into its root; minserve needs no write access there",
+    );
   }
   return warnings;
 }
 
-function banner(config: Config, realRoot: string, addr: Deno.NetAddr): string {
-  const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  return [
-    `minserve ${VERSION} listening on http://${host}:${addr.port}/`,
+/** The effective permissions, as Deno reports them, for the banner. */
+function effectivePermissions(config: Config, realRoot: string): string {
+  const granted = (d: Deno.PermissionDescriptor) =>
+    Deno.permissions.querySync(d).state === "granted";
+  const parts = [granted({ name: "read" }) ? "read: everything" : `read: ${realRoot}`];
+  const writable = [config.uploadDir, config.dataDir].filter((d): d is string => d !== undefined);
+  parts.push(
+    granted({ name: "write" })
+      ? "write: everything"
+      : writable.length > 0
+      ? `write: ${writable.join(", ")}`
+      : "write: none",
+  );
+  parts.push(granted({ name: "net" }) ? "net: any" : `net: ${config.hostname}`);
+  return parts.join("; ");
+}
+
+/** Colour only on a terminal, and never under NO_COLOR (https://no-color.org). */
+function painter(env: Record<string, string | undefined>) {
+  const on = Deno.stdout.isTerminal() && (env.NO_COLOR ?? "") === "";
+  return {
+    bold: (s: string) => (on ? `\x1b[1m${s}\x1b[22m` : s),
+    green: (s: string) => (on ? `\x1b[32m${s}\x1b[39m` : s),
+    yellow: (s: string) => (on ? `\x1b[33m${s}\x1b[39m` : s),
+  };
+}
+
+/** The network URLs for --lan, when --allow-sys=networkInterfaces lets us list them. */
+function lanUrls(scheme: string, port: number): string[] {
+  const state = Deno.permissions.querySync({ name: "sys", kind: "networkInterfaces" }).state;
+  if (state !== "granted") {
+    return ["(run with --allow-sys=networkInterfaces to list the network URLs)"];
+  }
+  return Deno.networkInterfaces()
+    .filter((i) => i.family === "IPv4" && !i.address.startsWith("127."))
+    .map((i) => `${scheme}://${i.address}:${port}/`);
+}
+
+function banner(
+  config: Config,
+  realRoot: string,
+  addr: Deno.NetAddr,
+  env: Record<string, string | undefined>,
+): string {
+  const paint = painter(env);
+  const scheme = config.tls ? "https" : "http";
+  const wildcard = addr.hostname === "0.0.0.0" || addr.hostname === "::";
+  const shown = wildcard ? "localhost" : addr.hostname;
+  const host = shown.includes(":") ? `[${shown}]` : shown;
+  const lines = [
+    `minserve ${VERSION} listening on ${
+      paint.green(paint.bold(`${scheme}://${host}:${addr.port}/`))
+    }`,
+  ];
+  if (wildcard) {
+    lines.push(paint.yellow(`  exposed on every interface (${addr.hostname}):`));
+    for (const url of lanUrls(scheme, addr.port)) lines.push(`    ${url}`);
+  }
+  lines.push(
     `  root:     ${realRoot}`,
     `  listing:  ${config.listing ? "on (directories without index.html)" : "off"}`,
     `  dotfiles: ${config.dotfiles ? "served" : "hidden (404)"}`,
     "  symlinks: followed only when they resolve inside the root",
+    `  uploads:  ${
+      config.uploadDir === undefined
+        ? "off"
+        : `POST/PUT /uploads/NAME into ${config.uploadDir}${
+          config.uploadToken ? " (token required)" : ""
+        }`
+    }`,
+    `  board:    ${config.dataDir === undefined ? "off" : `/board, stored in ${config.dataDir}`}`,
     `  cors:     ${config.cors ? "any origin may read responses" : "off"}`,
-  ].join("\n");
+    `  deno:     ${effectivePermissions(config, realRoot)}`,
+  );
+  return lines.join("\n");
 }
 
 async function main() {
+  const env = readEnv();
   let request;
   try {
-    request = parseConfig(Deno.args, readEnv());
+    request = parseConfig(Deno.args, env);
   } catch (err) {
-    fail(`${err instanceof Error ? err.message : String(err)} (see --help)`);
+    fail(`${messageOf(err)} (see --help)`);
   }
   if (request.kind === "help") {
     console.log(USAGE);
@@ -93,8 +187,37 @@ async function main() {
     return;
   }
   const config = request.config;
-  const realRoot = await checkRoot(config.root);
-  const logger = new Logger({ access: config.quiet ? null : Deno.stdout });
+  const realRoot = await checkDir("root", config.root, false);
+  const tls = config.tls && {
+    cert: readPem("--cert", config.tls.certFile),
+    key: readPem("--key", config.tls.keyFile),
+  };
+
+  let uploads;
+  if (config.uploadDir !== undefined) {
+    const realDir = await checkDir("--upload-dir", config.uploadDir, true);
+    await removeStaleParts(config.uploadDir); // torn uploads of a crashed run
+    uploads = createUploads({
+      dir: resolve(config.uploadDir),
+      realDir,
+      maxBytes: config.maxUploadBytes,
+      ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
+    });
+  }
+  let board: Board | undefined;
+  if (config.dataDir !== undefined) {
+    await checkDir("--data-dir", config.dataDir, true);
+    try {
+      board = Board.open(config.dataDir);
+    } catch (err) {
+      fail(messageOf(err));
+    }
+  }
+
+  const logger = new Logger({
+    access: config.quiet ? null : Deno.stdout,
+    format: config.logFormat,
+  });
   const handler = createApp({
     root: resolve(config.root),
     realRoot,
@@ -102,25 +225,34 @@ async function main() {
     dotfiles: config.dotfiles,
     cors: config.cors,
     cacheControl: config.cacheControl,
+    headers: config.headers,
+    spa: config.spa,
+    ...(uploads ? { uploads } : {}),
+    ...(board ? { board: (request: Request) => board.handle(request) } : {}),
   });
 
+  // The engine's body cap must let the largest upload (and a form around it) through.
+  const maxBodyBytes = uploads
+    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + FORM_OVERHEAD_BYTES)
+    : config.maxBodyBytes;
   let server;
   try {
-    server = startServer(config, handler, logger);
+    const { tls: _files, ...settings } = config;
+    server = startServer({ ...settings, maxBodyBytes, ...(tls ? { tls } : {}) }, handler, logger);
   } catch (err) {
     const where = `${config.hostname}:${config.port}`;
     if (err instanceof Deno.errors.AddrInUse) fail(`cannot listen on ${where}: address in use`);
     if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      fail(`cannot listen on ${where}: run with --allow-net=${config.hostname}`);
+      fail(`cannot listen on ${where}: not permitted (run with --allow-net=${config.hostname})`);
     }
     if (err instanceof Deno.errors.AddrNotAvailable) {
       fail(`cannot listen on ${where}: address not available`);
     }
-    fail(`cannot listen on ${where}: ${err instanceof Error ? err.message : String(err)}`);
+    fail(`cannot listen on ${where}: ${messageOf(err)}`);
   }
 
-  await logger.info(banner(config, realRoot, server.addr));
-  for (const warning of permissionWarnings(realRoot)) logger.error(warning);
+  await logger.info(banner(config, realRoot, server.addr, env));
+  for (const warning of permissionWarnings(config, realRoot)) logger.error(warning);
 
   let signals = 0;
   const onSignal = () => {
@@ -131,6 +263,7 @@ async function main() {
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
   await server.finished;
+  board?.close();
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
 }

@@ -12,6 +12,7 @@
 import type { Handler } from "./connection.ts";
 import { addCorsHeaders, isPreflight, preflightResponse } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
+import { qualityOf } from "./negotiate.ts";
 import { timePage } from "./pages/time.ts";
 import { serveStatic, type StaticOptions } from "./static/serve_file.ts";
 
@@ -26,7 +27,14 @@ export interface AppOptions extends StaticOptions {
   uploads?: PageHandler;
   /** The message board, at `/board`, when enabled. */
   board?: PageHandler;
+  /** Extra header fields added to every response (--header). */
+  headers?: [string, string][];
+  /** A file under the root served with 200 for navigations that match no file (--spa). */
+  spa?: string | undefined;
 }
+
+/** NOT_FOUND_PAGE: a file of this name in the root is the body of every 404 for a browser. */
+export const NOT_FOUND_PAGE = "404.html";
 
 /** TIME_PATH is the page with the server's current time. */
 export const TIME_PATH = "/time";
@@ -43,17 +51,21 @@ const UPLOADS_ALLOW = "GET, HEAD, POST, PUT, OPTIONS";
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
 
 interface Route {
+  /** The methods, for OPTIONS, preflights and 405. */
   allow: string;
   handle: PageHandler;
+  /** Whether the handler answers every method itself (its own OPTIONS and 405). */
+  ownsMethods?: boolean;
 }
 
 /** createApp builds minserve's handler from its options. */
 export function createApp(options: AppOptions): Handler {
-  const files: Route = { allow: READ_ALLOW, handle: (request) => serveStatic(request, options) };
+  const files: Route = { allow: READ_ALLOW, handle: (request) => serveFiles(request, options) };
   const time: Route = { allow: READ_ALLOW, handle: (request) => timePage(request) };
-  const board: Route | undefined = options.board && { allow: BOARD_ALLOW, handle: options.board };
+  const board: Route | undefined = options.board &&
+    { allow: BOARD_ALLOW, handle: options.board, ownsMethods: true };
   const uploads: Route | undefined = options.uploads &&
-    { allow: UPLOADS_ALLOW, handle: options.uploads };
+    { allow: UPLOADS_ALLOW, handle: options.uploads, ownsMethods: true };
 
   function routeFor(pathname: string): Route {
     if (pathname === TIME_PATH) return time;
@@ -65,9 +77,10 @@ export function createApp(options: AppOptions): Handler {
   }
 
   async function route(request: Request): Promise<Response> {
-    const { allow, handle } = routeFor(new URL(request.url).pathname);
+    const { allow, handle, ownsMethods } = routeFor(new URL(request.url).pathname);
+    if (options.cors && isPreflight(request)) return preflightResponse(request, allow);
+    if (ownsMethods) return await handle(request);
     if (request.method === "OPTIONS") {
-      if (options.cors && isPreflight(request)) return preflightResponse(request, allow);
       return new Response(null, { status: 204, headers: { allow } });
     }
     if (allow.split(", ").includes(request.method)) return await handle(request);
@@ -86,6 +99,57 @@ export function createApp(options: AppOptions): Handler {
       if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) throw err;
       response = errorResponse(err, request);
     }
+    for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
     return options.cors ? addCorsHeaders(response) : response;
   };
+}
+
+/**
+ * serveFiles serves the root; a miss falls back, for a browser, to the
+ * --spa file (200, for client-side routes: a navigation whose last segment
+ * has no extension, so a missing /app.js stays a 404) or to the root's
+ * 404.html (with status 404).
+ */
+async function serveFiles(request: Request, options: AppOptions): Promise<Response> {
+  try {
+    return await serveStatic(request, options);
+  } catch (err) {
+    if (!(err instanceof HttpError) || err.status !== 404 || !acceptsHtml(request)) throw err;
+    const last = new URL(request.url).pathname.split("/").at(-1) ?? "";
+    if (options.spa !== undefined && !last.includes(".")) {
+      return await serveStatic(rewrite(request, options.spa), options);
+    }
+    let page: Response;
+    try {
+      page = await serveStatic(rewrite(request, NOT_FOUND_PAGE), options);
+    } catch {
+      throw err; // no custom page: the built-in one
+    }
+    return new Response(page.body, { status: 404, headers: page.headers });
+  }
+}
+
+function acceptsHtml(request: Request): boolean {
+  const accept = request.headers.get("accept");
+  return request.headers.get("sec-fetch-mode") === "navigate" ||
+    (accept !== null && qualityOf(accept, "text/html") > 0);
+}
+
+/** rewrite asks for another file under the root, unconditionally and whole. */
+function rewrite(request: Request, file: string): Request {
+  const headers = new Headers(request.headers);
+  for (
+    const name of [
+      "range",
+      "if-range",
+      "if-none-match",
+      "if-modified-since",
+      "if-match",
+      "if-unmodified-since",
+    ]
+  ) {
+    headers.delete(name);
+  }
+  const path = "/" + file.split("/").filter((s) => s !== "").map(encodeURIComponent).join("/");
+  return new Request(new URL(path, request.url), { method: request.method, headers });
 }

@@ -34,7 +34,42 @@ export interface Config {
   requestTimeoutSeconds: number;
   /** Seconds in-flight responses get to finish after SIGINT or SIGTERM. */
   shutdownGraceSeconds: number;
+  /** Where POST/PUT /uploads/NAME store files; uploads are off when undefined. */
+  uploadDir: string | undefined;
+  /** Largest upload in bytes; past it: 413. */
+  maxUploadBytes: number;
+  /** A bearer token uploads must present; none when undefined. */
+  uploadToken: string | undefined;
+  /** Where the message board keeps its database; the board is off when undefined. */
+  dataDir: string | undefined;
+  /** Extra response header fields, from repeated --header. */
+  headers: [string, string][];
+  /** A file (relative to the root) served with 200 for navigations that match no file. */
+  spa: string | undefined;
+  /** The access-log format. */
+  logFormat: LogFormat;
+  /** Whether --lan was given: listen on every interface and print the network URLs. */
+  lan: boolean;
+  /** PEM certificate and key files: serve HTTPS. */
+  tls: { certFile: string; keyFile: string } | undefined;
 }
+
+/** LogFormat is how access-log lines are written. */
+export type LogFormat = "common" | "combined" | "json";
+const LOG_FORMATS: readonly LogFormat[] = ["common", "combined", "json"];
+
+/** ENV_NAMES are the environment variables read beneath the flags (and NO_COLOR). */
+export const ENV_NAMES = [
+  "MINSERVE_ROOT",
+  "MINSERVE_HOST",
+  "MINSERVE_PORT",
+  "MINSERVE_UPLOAD_DIR",
+  "MINSERVE_MAX_UPLOAD",
+  "MINSERVE_UPLOAD_TOKEN",
+  "MINSERVE_DATA_DIR",
+  "MINSERVE_LOG_FORMAT",
+  "NO_COLOR",
+] as const;
 
 /** DEFAULTS holds the default of every setting, in one place. */
 export const DEFAULTS: Readonly<Config> = {
@@ -51,6 +86,15 @@ export const DEFAULTS: Readonly<Config> = {
   idleTimeoutSeconds: 5,
   requestTimeoutSeconds: 10,
   shutdownGraceSeconds: 10,
+  uploadDir: undefined,
+  maxUploadBytes: 100 * 1024 * 1024,
+  uploadToken: undefined,
+  dataDir: undefined,
+  headers: [],
+  spa: undefined,
+  logFormat: "common",
+  lan: false,
+  tls: undefined,
 };
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
@@ -77,12 +121,23 @@ Options:
       --idle-timeout S       seconds an idle keep-alive connection is kept (default ${DEFAULTS.idleTimeoutSeconds})
       --request-timeout S    seconds to receive a request head, and the longest body stall (default ${DEFAULTS.requestTimeoutSeconds})
       --shutdown-grace S     seconds to finish responses after SIGINT/SIGTERM (default ${DEFAULTS.shutdownGraceSeconds})
+      --upload-dir DIR       accept POST/PUT /uploads/NAME into DIR (off by default)
+      --max-upload BYTES     largest upload (default ${DEFAULTS.maxUploadBytes})
+      --upload-token TOKEN   uploads need "Authorization: Bearer TOKEN"
+      --data-dir DIR         keep the message board (/board) in DIR (off by default)
+      --header "Name: value" add a header to every response (repeatable)
+      --spa FILE             serve FILE (under ROOT) for navigations that match no file
+      --log-format FORMAT    common (default), combined or json
+      --lan                  listen on every interface (0.0.0.0) and print the network URLs
+      --cert FILE --key FILE serve HTTPS with this PEM certificate and key
   -h, --help                 show this help
   -V, --version              show the version
 
-Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT.
+Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT, MINSERVE_UPLOAD_DIR,
+MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT; NO_COLOR.
 
-Permissions: minserve needs only --allow-net and --allow-read=ROOT.`;
+Permissions: --allow-net and --allow-read=ROOT; uploads and the board add
+--allow-read and --allow-write of their directory; HTTPS adds read of the cert and key.`;
 
 /**
  * parseConfig turns command-line `args` and environment `env` into a
@@ -112,6 +167,16 @@ export function parseConfig(
         "idle-timeout": { type: "string" },
         "request-timeout": { type: "string" },
         "shutdown-grace": { type: "string" },
+        "upload-dir": { type: "string" },
+        "max-upload": { type: "string" },
+        "upload-token": { type: "string" },
+        "data-dir": { type: "string" },
+        header: { type: "string", multiple: true },
+        spa: { type: "string" },
+        "log-format": { type: "string" },
+        lan: { type: "boolean" },
+        cert: { type: "string" },
+        key: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -130,8 +195,24 @@ export function parseConfig(
 
   const root = positionals[0] ?? env.MINSERVE_ROOT ?? DEFAULTS.root;
   if (root === "") throw new TypeError('Cannot use ROOT "": value must be a directory');
-  const hostname = values.host ?? env.MINSERVE_HOST ?? DEFAULTS.hostname;
+  const lan = values.lan ?? false;
+  const hostname = values.host ?? env.MINSERVE_HOST ?? (lan ? "0.0.0.0" : DEFAULTS.hostname);
   if (hostname === "") throw new TypeError('Cannot use --host "": value must be an address');
+  if (values.cert === undefined !== (values.key === undefined)) {
+    throw new TypeError(
+      `Cannot use ${values.cert ? "--cert" : "--key"} alone: give both --cert and --key`,
+    );
+  }
+  const logFormat = values["log-format"] ?? env.MINSERVE_LOG_FORMAT ?? DEFAULTS.logFormat;
+  if (!LOG_FORMATS.includes(logFormat as LogFormat)) {
+    throw new TypeError(
+      `Cannot use --log-format "${logFormat}": value must be common, combined or json`,
+    );
+  }
+  const uploadToken = values["upload-token"] ?? env.MINSERVE_UPLOAD_TOKEN;
+  if (uploadToken !== undefined && !/^[\x21-\x7e]+$/.test(uploadToken)) {
+    throw new TypeError("Cannot use --upload-token: value must be visible ASCII characters");
+  }
 
   return {
     kind: "serve",
@@ -173,6 +254,25 @@ export function parseConfig(
         values["shutdown-grace"],
         DEFAULTS.shutdownGraceSeconds,
       ),
+      uploadDir: nonEmpty("--upload-dir", values["upload-dir"] ?? env.MINSERVE_UPLOAD_DIR),
+      maxUploadBytes: integer(
+        values["max-upload"] === undefined && env.MINSERVE_MAX_UPLOAD !== undefined
+          ? "MINSERVE_MAX_UPLOAD"
+          : "--max-upload",
+        values["max-upload"] ?? env.MINSERVE_MAX_UPLOAD,
+        DEFAULTS.maxUploadBytes,
+        0,
+        2 ** 50,
+      ),
+      uploadToken,
+      dataDir: nonEmpty("--data-dir", values["data-dir"] ?? env.MINSERVE_DATA_DIR),
+      headers: (values.header ?? []).map(headerLine),
+      spa: nonEmpty("--spa", values.spa),
+      logFormat: logFormat as LogFormat,
+      lan,
+      tls: values.cert !== undefined && values.key !== undefined
+        ? { certFile: values.cert, keyFile: values.key }
+        : undefined,
     },
   };
 }
@@ -192,6 +292,35 @@ function integer(
     );
   }
   return value;
+}
+
+function nonEmpty(flag: string, raw: string | undefined): string | undefined {
+  if (raw === "") throw new TypeError(`Cannot use ${flag} "": value must not be empty`);
+  return raw;
+}
+
+/** Headers the server owns: a --header may not set them. */
+const RESERVED_HEADERS = new Set([
+  "connection",
+  "content-length",
+  "transfer-encoding",
+  "date",
+  "keep-alive",
+  "upgrade",
+  "te",
+  "trailer",
+]);
+
+/** headerLine parses one --header "Name: value". */
+function headerLine(raw: string): [string, string] {
+  const m = /^([!#$%&'*+\-.^_`|~0-9A-Za-z]+):[ \t]*(.*?)[ \t]*$/.exec(raw);
+  if (m === null) {
+    throw new TypeError(`Cannot use --header "${raw}": value must be "Name: value"`);
+  }
+  if (RESERVED_HEADERS.has(m[1]!.toLowerCase())) {
+    throw new TypeError(`Cannot use --header "${raw}": ${m[1]} is set by the server`);
+  }
+  return [m[1]!, headerValue("--header", m[2], "")];
 }
 
 function headerValue(flag: string, raw: string | undefined, fallback: string): string {

@@ -100,6 +100,8 @@ export class Connection {
   #expired = false;
   #closed = false;
   #requestLine = "-";
+  #referer: string | undefined;
+  #userAgent: string | undefined;
   #bodyStart = 0;
   #bodyReceived = 0;
   #source: ByteSource;
@@ -217,6 +219,7 @@ export class Connection {
 
   async #readHead(input: InputBuffer): Promise<RequestHead | null> {
     this.#requestLine = "-";
+    this.#referer = this.#userAgent = undefined;
     if (input.available > 0) this.#setPhase("head", this.#settings.requestTimeoutMs);
     else this.#setPhase("idle", this.#settings.idleTimeoutMs);
     for (;;) {
@@ -237,6 +240,11 @@ export class Connection {
   /** Answers one request; returns whether the connection may carry another. */
   async #exchange(head: RequestHead, input: InputBuffer): Promise<boolean> {
     this.#requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
+    this.#referer = this.#userAgent = undefined;
+    for (const [name, value] of head.headers) {
+      if (name.length === 7 && name.toLowerCase() === "referer") this.#referer = value;
+      else if (name.length === 10 && name.toLowerCase() === "user-agent") this.#userAgent = value;
+    }
     const reader = new BodyReader(input, head.framing, this.#settings.maxBodyBytes);
     let continueSent = false;
     const sendContinue = async () => {
@@ -419,7 +427,14 @@ export class Connection {
 
   #log(status: number, bytes: number) {
     const remote = (this.#conn.remoteAddr as Deno.NetAddr).hostname ?? "-";
-    this.#logger.access({ remote, requestLine: this.#requestLine, status, bytes });
+    this.#logger.access({
+      remote,
+      requestLine: this.#requestLine,
+      status,
+      bytes,
+      referer: this.#referer,
+      userAgent: this.#userAgent,
+    });
   }
 
   #close() {

@@ -8,6 +8,7 @@
 
 import { errorPage } from "./html.ts";
 import { reasonPhrase } from "./http/status.ts";
+import { preferredFormat } from "./negotiate.ts";
 
 /** HttpErrorOptions tune how an {@linkcode HttpError} is answered and logged. */
 export interface HttpErrorOptions {
@@ -76,9 +77,8 @@ export function errorResponse(err: unknown, request?: Request): Response {
   headers.set("x-content-type-options", "nosniff");
   headers.set("cache-control", "no-store");
   if (err instanceof HttpError && err.close) headers.set("connection", "close");
-  const accept = request?.headers.get("accept") ?? "";
-  if (/\bapplication\/json\b/.test(accept) && !/\btext\/html\b/.test(accept)) {
-    headers.set("content-type", "application/json");
+  if (preferredFormat(request?.headers.get("accept") ?? null) === "json") {
+    headers.set("content-type", "application/json; charset=utf-8");
     return new Response(JSON.stringify({ status, error: message }) + "\n", { status, headers });
   }
   headers.set("content-type", "text/html; charset=utf-8");

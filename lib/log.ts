@@ -18,7 +18,14 @@ export interface AccessEntry {
   status: number;
   /** Content bytes sent. */
   bytes: number;
+  /** The Referer field, for the combined and JSON formats. */
+  referer?: string | undefined;
+  /** The User-Agent field, for the combined and JSON formats. */
+  userAgent?: string | undefined;
 }
+
+/** AccessFormat is the access log's line format. */
+export type AccessFormat = "common" | "combined" | "json";
 
 /** FLUSH_INTERVAL_MS is how long an access-log line may wait in memory. */
 export const FLUSH_INTERVAL_MS = 50;
@@ -40,6 +47,32 @@ export function formatCommon(entry: AccessEntry, date: Date): string {
   return `${entry.remote} - - [${clfDate(date)}] "${line}" ${entry.status} ${entry.bytes || "-"}`;
 }
 
+/** formatCombined is the common format plus quoted Referer and User-Agent (Apache's "combined"). */
+export function formatCombined(entry: AccessEntry, date: Date): string {
+  const quote = (v: string | undefined) =>
+    `"${v === undefined ? "-" : v.replace(/["\\]/g, (c) => `\\${c}`)}"`;
+  return `${formatCommon(entry, date)} ${quote(entry.referer)} ${quote(entry.userAgent)}`;
+}
+
+/** formatJson is one JSON object per line, for log processors. */
+export function formatJson(entry: AccessEntry, date: Date): string {
+  return JSON.stringify({
+    time: date.toISOString(),
+    remote: entry.remote,
+    request: entry.requestLine,
+    status: entry.status,
+    bytes: entry.bytes,
+    referer: entry.referer ?? null,
+    user_agent: entry.userAgent ?? null,
+  });
+}
+
+const FORMATTERS: Record<AccessFormat, (entry: AccessEntry, date: Date) => string> = {
+  common: formatCommon,
+  combined: formatCombined,
+  json: formatJson,
+};
+
 /** LogSink is where log text goes: `Deno.stdout` and `Deno.stderr` fit. */
 export interface LogSink {
   write(p: Uint8Array): Promise<number>;
@@ -49,6 +82,8 @@ export interface LogSink {
 export interface LoggerOptions {
   access?: LogSink | null;
   errors?: LogSink;
+  /** The access-log format; "common" by default. */
+  format?: AccessFormat;
 }
 
 /** Logger writes the access log and the error log. */
@@ -61,17 +96,21 @@ export class Logger {
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing: Promise<void> | undefined;
   #encoder = new TextEncoder();
+  #format: (entry: AccessEntry, date: Date) => string;
+  #errorChain: Promise<void> = Promise.resolve();
+  #errorsPending = 0;
 
   /** Creates a logger; by default access lines go to stdout and errors to stderr. */
   constructor(options: LoggerOptions = {}) {
     this.#access = options.access === undefined ? Deno.stdout : options.access;
     this.#errors = options.errors ?? Deno.stderr;
+    this.#format = FORMATTERS[options.format ?? "common"];
   }
 
   /** access records one response. */
   access(entry: AccessEntry) {
     if (this.#access === null) return;
-    const line = formatCommon(entry, new Date()) + "\n";
+    const line = this.#format(entry, new Date()) + "\n";
     if (this.#pendingBytes + line.length > MAX_PENDING_BYTES) {
       this.#dropped++;
       return;
@@ -89,7 +128,14 @@ export class Logger {
     if (cause !== undefined) {
       text += `: ${cause instanceof Error ? (cause.stack ?? cause.message) : String(cause)}`;
     }
-    this.#errors.write(this.#encoder.encode(text + "\n")).catch(() => {});
+    // Whole lines, in order, even when a write is short.
+    const bytes = this.#encoder.encode(text + "\n");
+    const write = () => writeAll(this.#errors, bytes);
+    this.#errorsPending++;
+    const done = () => void this.#errorsPending--;
+    // Idle: write now (synchronously started); else after the lines before it.
+    this.#errorChain = (this.#errorsPending === 1 ? write() : this.#errorChain.then(write))
+      .catch(() => {}).finally(done);
   }
 
   /** info prints a line on the access stream (start-up banner), even when the access log is off. */

@@ -35,6 +35,15 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     idleTimeoutSeconds: 5,
     requestTimeoutSeconds: 10,
     shutdownGraceSeconds: 10,
+    uploadDir: undefined,
+    maxUploadBytes: 100 * 1024 * 1024,
+    uploadToken: undefined,
+    dataDir: undefined,
+    headers: [],
+    spa: undefined,
+    logFormat: "common",
+    lan: false,
+    tls: undefined,
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -50,6 +59,19 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--port", "9000"], { port: 9000 }],
     [["--port=9000"], { port: 9000 }],
     [["--cors"], { cors: true }],
+    [["--upload-dir", "up"], { uploadDir: "up" }],
+    [["--max-upload", "10"], { maxUploadBytes: 10 }],
+    [["--upload-token", "s3cret"], { uploadToken: "s3cret" }],
+    [["--data-dir", "data"], { dataDir: "data" }],
+    [["--header", "X-A: 1", "--header", "X-B:two words"], {
+      headers: [["X-A", "1"], ["X-B", "two words"]],
+    }],
+    [["--spa", "index.html"], { spa: "index.html" }],
+    [["--log-format", "json"], { logFormat: "json" }],
+    [["--log-format", "combined"], { logFormat: "combined" }],
+    [["--lan"], { lan: true, hostname: "0.0.0.0" }],
+    [["--lan", "--host", "::"], { lan: true, hostname: "::" }],
+    [["--cert", "c.pem", "--key", "k.pem"], { tls: { certFile: "c.pem", keyFile: "k.pem" } }],
     [["--cache-control", "public, max-age=60"], { cacheControl: "public, max-age=60" }],
     [["-p", "9000"], { port: 9000 }],
     [["-p9000"], { port: 9000 }],
@@ -180,6 +202,15 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
     [["--host", ""], TypeError, ["--host", '""']],
     [["--cache-control", "a\r\nSet-Cookie: x"], TypeError, ["--cache-control"]],
     [["--cache-control", ""], TypeError, ["--cache-control", '""']],
+    [["--header", "NoColon"], TypeError, ["--header", '"NoColon"']],
+    [["--header", "Content-Length: 5"], TypeError, ["--header", "Content-Length"]],
+    [["--header", "X-A: a\r\nX-B: b"], TypeError, ["--header"]],
+    [["--log-format", "xml"], TypeError, ["--log-format", '"xml"']],
+    [["--cert", "c.pem"], TypeError, ["--cert", "--key"]],
+    [["--key", "k.pem"], TypeError, ["--key", "--cert"]],
+    [["--upload-dir", ""], TypeError, ["--upload-dir", '""']],
+    [["--upload-token", "a b"], TypeError, ["--upload-token"]],
+    [["--max-upload", "-1"], TypeError, ["--max-upload"]],
   ];
   for (const [args, type, parts] of CASES) {
     await t.step(JSON.stringify(args), () => {

@@ -12,7 +12,7 @@
 
 import { HttpError } from "../errors.ts";
 import { html, unsafeRaw } from "../html.ts";
-import { listingFormat } from "../static/listing.ts";
+import { preferredFormat } from "../negotiate.ts";
 
 /** TIME_ALLOW is the `Allow` field of this page's 405: it only reads (RFC 9110 §9.3.1, §9.3.2). */
 const TIME_ALLOW = "GET, HEAD";
@@ -136,7 +136,7 @@ export function timePage(request: Request, now: Date = new Date()): Response {
     throw new HttpError(405, undefined, { headers: { allow: TIME_ALLOW } });
   }
   const offsetMinutes = -now.getTimezoneOffset();
-  const format = listingFormat(request.headers.get("accept"));
+  const format = preferredFormat(request.headers.get("accept"));
   let body: string;
   let type: string;
   if (format === "json") {

@@ -5,6 +5,12 @@
  */
 
 import { html } from "../html.ts";
+import { type ListingFormat, preferredFormat } from "../negotiate.ts";
+
+export type { ListingFormat };
+
+/** listingFormat picks the listing's format from the Accept header; see {@linkcode preferredFormat}. */
+export const listingFormat: (accept: string | null) => ListingFormat = preferredFormat;
 
 /** ListingEntry is one name in a directory listing. */
 export interface ListingEntry {
@@ -14,53 +20,6 @@ export interface ListingEntry {
   size: number;
   /** Last modification in ms since the epoch, when known. */
   mtime: number | undefined;
-}
-
-/** ListingFormat is the listing's representation. */
-export type ListingFormat = "html" | "text" | "json";
-
-const FORMATS: ReadonlyArray<[ListingFormat, string]> = [
-  ["html", "text/html"],
-  ["json", "application/json"],
-  ["text", "text/plain"],
-];
-
-/**
- * listingFormat picks the format the Accept header prefers (RFC 9110
- * §12.5.1, q-values honoured; HTML on a tie or without Accept).
- */
-export function listingFormat(accept: string | null): ListingFormat {
-  if (accept === null || accept.trim() === "") return "html";
-  let best: ListingFormat = "html";
-  let bestQ = -1;
-  for (const [format, type] of FORMATS) {
-    const q = qualityOf(accept, type);
-    if (q > bestQ) {
-      best = format;
-      bestQ = q;
-    }
-  }
-  return bestQ > 0 ? best : "html";
-}
-
-/** qualityOf returns the q-value Accept gives `type`, most specific match first (0 when unacceptable). */
-function qualityOf(accept: string, type: string): number {
-  const [major] = type.split("/");
-  let specificity = -1;
-  let quality = 0;
-  for (const part of accept.split(",")) {
-    const [rangeRaw, ...params] = part.split(";");
-    const range = rangeRaw!.trim().toLowerCase();
-    const level = range === type ? 2 : range === `${major}/*` ? 1 : range === "*/*" ? 0 : -1;
-    if (level <= specificity) continue;
-    specificity = level;
-    quality = 1;
-    for (const p of params) {
-      const m = /^\s*q\s*=\s*([0-9.]+)\s*$/i.exec(p);
-      if (m) quality = Math.min(1, Number(m[1]) || 0);
-    }
-  }
-  return quality;
 }
 
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
@@ -168,7 +127,8 @@ function listingHtml(segments: string[], entries: ListingEntry[]): string {
   `.toString();
 }
 
-function formatSize(bytes: number): string {
+/** formatSize writes a byte count for people: "512 B", "1.5 KiB", "20 MiB". */
+export function formatSize(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   const units = ["KiB", "MiB", "GiB", "TiB"];
   let value = bytes / 1024;

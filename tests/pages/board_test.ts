@@ -1,0 +1,375 @@
+/**
+ * board_test.ts — `/board` as `Request → Response` (style rule 4): posting,
+ * listing as HTML and JSON, escaping, limits, clearing, cross-site refusal,
+ * methods, and posts that survive closing and reopening the database.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HttpError } from "../../lib/errors.ts";
+import {
+  Board,
+  BOARD_FILE,
+  type BoardMessage,
+  MAX_FORM_BYTES,
+  MAX_MESSAGE_CHARS,
+} from "../../lib/pages/board.ts";
+import { withTempDir } from "../_support/server.ts";
+import { scriptedStream, untouchableStream } from "../_support/streams.ts";
+
+const ORIGIN = "http://localhost:8000";
+const FORM = "application/x-www-form-urlencoded";
+
+/** withBoard runs `fn` with a board in a fresh data directory, closed afterwards. */
+async function withBoard(fn: (board: Board, dir: string) => Promise<void>): Promise<void> {
+  await withTempDir(async (dir) => {
+    const board = Board.open(dir);
+    try {
+      await fn(board, dir);
+    } finally {
+      board.close();
+    }
+  });
+}
+
+/** post sends `fields` form-encoded to /board. */
+function post(
+  board: Board,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return board.handle(
+    new Request(ORIGIN + "/board", {
+      method: "POST",
+      headers: { "content-type": FORM, ...headers },
+      body: new URLSearchParams(fields),
+    }),
+  );
+}
+
+/** get fetches /board with `accept`. */
+function get(board: Board, accept = "text/html", method = "GET"): Promise<Response> {
+  return board.handle(new Request(ORIGIN + "/board", { method, headers: { accept } }));
+}
+
+/** messages reads the board as JSON. */
+async function messages(board: Board): Promise<BoardMessage[]> {
+  return await (await get(board, "application/json")).json();
+}
+
+/** status resolves to the response's status, or the thrown HttpError's. */
+async function status(response: Promise<Response>): Promise<number> {
+  try {
+    return (await response).status;
+  } catch (err) {
+    if (err instanceof HttpError) return err.status;
+    throw err;
+  }
+}
+
+function isStatus(code: number): (err: unknown) => boolean {
+  return (err) => err instanceof HttpError && err.status === code;
+}
+
+Deno.test("a post is answered 303 to /board and listed in HTML and JSON", async () => {
+  await withBoard(async (board) => {
+    const before = Date.now();
+    const response = await post(board, { message: "  hello, board  " });
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get("location"), "/board");
+    assert.equal(response.body, null);
+
+    const list = await messages(board);
+    assert.equal(list.length, 1);
+    assert.equal(list[0]!.message, "hello, board", "trimmed");
+    assert.equal(typeof list[0]!.id, "number");
+    const postedAt = Date.parse(list[0]!.posted_at);
+    assert.ok(postedAt >= before - 1 && postedAt <= Date.now() + 1);
+    assert.match(list[0]!.posted_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+    const page = await get(board);
+    assert.equal(page.status, 200);
+    assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(page.headers.get("cache-control"), "no-store");
+    assert.equal(page.headers.get("x-frame-options"), "DENY");
+    assert.match(page.headers.get("content-security-policy") ?? "", /default-src 'none'/);
+    const text = await page.text();
+    assert.ok(text.includes("hello, board"));
+    assert.ok(text.includes(`<time datetime="${list[0]!.posted_at}">`));
+    assert.match(text, /<meta name="viewport" content="width=device-width, initial-scale=1">/);
+    assert.match(text, /<form method="post" action="\/board">/);
+    assert.match(
+      text,
+      new RegExp(`<textarea id="message" name="message" maxlength="${MAX_MESSAGE_CHARS}"`),
+    );
+    assert.match(text, /<input type="hidden" name="action" value="clear">/);
+  });
+});
+
+Deno.test("HTML lists newest first; JSON lists in posting order", async () => {
+  await withBoard(async (board) => {
+    for (const message of ["first", "second", "third"]) await post(board, { message });
+    assert.deepEqual((await messages(board)).map((m) => m.message), ["first", "second", "third"]);
+    const text = await (await get(board)).text();
+    const at = (s: string) => text.indexOf(`<p class="body">${s}</p>`);
+    assert.ok(at("third") > 0 && at("third") < at("second") && at("second") < at("first"));
+  });
+});
+
+Deno.test("messages are escaped in HTML and kept verbatim in JSON", async () => {
+  await withBoard(async (board) => {
+    const hostile = [
+      "<script>alert(1)</script>",
+      '"><img src=x onerror=alert(2)>',
+      "' onmouseover='alert(3)",
+      "&lt;already escaped&gt;",
+    ];
+    for (const message of hostile) await post(board, { message });
+    const text = await (await get(board)).text();
+    assert.ok(!text.includes("<script>"), "no live script tag");
+    assert.ok(!text.includes("<img"), "no live image tag");
+    assert.ok(text.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert.ok(text.includes("&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"));
+    assert.ok(text.includes("&#39; onmouseover=&#39;alert(3)"));
+    assert.ok(text.includes("&amp;lt;already escaped&amp;gt;"));
+    assert.deepEqual((await messages(board)).map((m) => m.message), hostile);
+  });
+});
+
+Deno.test("line breaks are kept, CRLF stored as LF", async () => {
+  await withBoard(async (board) => {
+    await post(board, { message: "line one\r\nline two\r\n\r\n" });
+    assert.equal((await messages(board))[0]!.message, "line one\nline two");
+  });
+});
+
+Deno.test("empty and missing messages are refused with 400", async (t) => {
+  await withBoard(async (board) => {
+    for (
+      const [name, fields] of [
+        ["empty", { message: "" }],
+        ["spaces", { message: "   " }],
+        ["blank lines", { message: "\r\n\t\r\n" }],
+        ["no message field", { other: "x" }],
+        ["no fields", {}],
+      ] as const
+    ) {
+      await t.step(name, async () => {
+        assert.equal(await status(post(board, fields)), 400);
+      });
+    }
+    assert.deepEqual(await messages(board), []);
+  });
+});
+
+Deno.test("a message over MAX_MESSAGE_CHARS characters is refused with 413", async () => {
+  await withBoard(async (board) => {
+    assert.equal(await status(post(board, { message: "x".repeat(MAX_MESSAGE_CHARS + 1) })), 413);
+    assert.equal(await status(post(board, { message: "x".repeat(MAX_MESSAGE_CHARS) })), 303);
+    // Characters, not bytes or UTF-16 units: 2000 emoji (8000 bytes of UTF-8,
+    // 24 000 form-encoded) is a valid post.
+    const emoji = "😀".repeat(MAX_MESSAGE_CHARS);
+    assert.ok(new URLSearchParams({ message: emoji }).toString().length > 16 * 1024);
+    assert.equal(await status(post(board, { message: emoji })), 303);
+    assert.equal(await status(post(board, { message: emoji + "😀" })), 413);
+    assert.deepEqual((await messages(board)).map((m) => [...m.message].length), [
+      MAX_MESSAGE_CHARS,
+      MAX_MESSAGE_CHARS,
+    ]);
+  });
+});
+
+Deno.test("a body over MAX_FORM_BYTES is refused with 413, unread when its length is declared", async () => {
+  await withBoard(async (board) => {
+    const unread = untouchableStream();
+    const declared = board.handle(
+      new Request(ORIGIN + "/board", {
+        method: "POST",
+        headers: { "content-type": FORM, "content-length": String(MAX_FORM_BYTES + 1) },
+        body: unread.stream,
+      }),
+    );
+    assert.equal(await status(declared), 413);
+    assert.equal(unread.pulls, 0);
+
+    const endless = scriptedStream(["message=", "x".repeat(4096)], { endless: true });
+    const chunked = board.handle(
+      new Request(ORIGIN + "/board", {
+        method: "POST",
+        headers: { "content-type": FORM },
+        body: endless.stream,
+      }),
+    );
+    assert.equal(await status(chunked), 413);
+    assert.equal(endless.cancelled, true);
+    assert.deepEqual(await messages(board), []);
+  });
+});
+
+Deno.test("clear deletes every message", async (t) => {
+  await withBoard(async (board) => {
+    for (const fields of [{ action: "clear" }, { clear: "" }, { clear: "Clear all messages" }]) {
+      await t.step(new URLSearchParams(fields).toString(), async () => {
+        await post(board, { message: "one" });
+        await post(board, { message: "two" });
+        assert.equal((await messages(board)).length, 2);
+        const response = await post(board, fields);
+        assert.equal(response.status, 303);
+        assert.equal(response.headers.get("location"), "/board");
+        assert.deepEqual(await messages(board), []);
+      });
+    }
+    const text = await (await get(board)).text();
+    assert.match(text, /No messages yet/);
+  });
+});
+
+Deno.test("multipart/form-data posts work too; other media types get 415", async () => {
+  await withBoard(async (board) => {
+    const form = new FormData();
+    form.append("message", "from a multipart form");
+    const response = await board.handle(
+      new Request(ORIGIN + "/board", { method: "POST", body: form }),
+    );
+    assert.equal(response.status, 303);
+    assert.equal((await messages(board))[0]!.message, "from a multipart form");
+
+    const file = new FormData();
+    file.append("message", new File(["x"], "x.txt"));
+    const fileResponse = board.handle(
+      new Request(ORIGIN + "/board", { method: "POST", body: file }),
+    );
+    assert.equal(await status(fileResponse), 400);
+
+    for (const type of ["text/plain", "application/json", ""]) {
+      const response = board.handle(
+        new Request(ORIGIN + "/board", {
+          method: "POST",
+          headers: type === "" ? {} : { "content-type": type },
+          body: type === "application/json" ? '{"message":"x"}' : "message=x",
+        }),
+      );
+      assert.equal(await status(response), 415, type);
+    }
+    assert.equal((await messages(board)).length, 1);
+  });
+});
+
+Deno.test("cross-site posts are refused with 403; same-origin and curl-like posts pass", async (t) => {
+  await withBoard(async (board) => {
+    const cases: [name: string, headers: Record<string, string>, want: number][] = [
+      ["Origin of another site", { origin: "http://evil.example" }, 403],
+      ["Origin of another port", { origin: "http://localhost:9999" }, 403],
+      ["Origin of another scheme's default port", { origin: "https://localhost" }, 403],
+      ["Origin null", { origin: "null" }, 403],
+      ["Origin garbage", { origin: "not a url" }, 403],
+      ["Sec-Fetch-Site cross-site", { "sec-fetch-site": "cross-site" }, 403],
+      ["Sec-Fetch-Site same-site", { "sec-fetch-site": "same-site" }, 403],
+      [
+        "Sec-Fetch-Site cross-site wins over a matching Origin",
+        { "sec-fetch-site": "cross-site", origin: ORIGIN },
+        403,
+      ],
+      ["Sec-Fetch-Site same-origin", { "sec-fetch-site": "same-origin" }, 303],
+      ["Sec-Fetch-Site none (typed by the user)", { "sec-fetch-site": "none" }, 303],
+      ["Origin of this server", { origin: ORIGIN }, 303],
+      ["Origin of this server, host in capitals", { origin: "http://LOCALHOST:8000" }, 303],
+      ["neither header (curl)", {}, 303],
+    ];
+    for (const [name, headers, want] of cases) {
+      await t.step(name, async () => {
+        assert.equal(await status(post(board, { message: name }, headers)), want);
+        assert.equal(await status(post(board, { action: "clear" }, headers)), want);
+      });
+    }
+    // Every refused post left nothing; every accepted clear emptied the board.
+    assert.deepEqual(await messages(board), []);
+  });
+});
+
+Deno.test("a refused cross-site post does not read its body", async () => {
+  await withBoard(async (board) => {
+    const body = untouchableStream();
+    const response = board.handle(
+      new Request(ORIGIN + "/board", {
+        method: "POST",
+        headers: { "content-type": FORM, "sec-fetch-site": "cross-site" },
+        body: body.stream,
+      }),
+    );
+    assert.equal(await status(response), 403);
+    assert.equal(body.pulls, 0);
+  });
+});
+
+Deno.test("HEAD has GET's headers and no body; text/plain lists one line per post", async () => {
+  await withBoard(async (board) => {
+    await post(board, { message: "hi" });
+    const full = await get(board);
+    const head = await get(board, "text/html", "HEAD");
+    assert.equal(head.status, 200);
+    assert.equal(head.body, null);
+    assert.equal(head.headers.get("content-length"), full.headers.get("content-length"));
+    assert.equal(
+      Number(head.headers.get("content-length")),
+      new TextEncoder().encode(await full.text()).length,
+    );
+    const text = await (await get(board, "text/plain")).text();
+    assert.match(text, /^\d{4}-\d\d-\d\dT[\d:.]+Z hi\n$/);
+  });
+});
+
+Deno.test("methods: 405 with Allow, OPTIONS 204; other paths 404", async () => {
+  await withBoard(async (board) => {
+    for (const method of ["PUT", "DELETE", "PATCH"]) {
+      const err = await board.handle(new Request(ORIGIN + "/board", { method })).catch((e) => e);
+      assert.ok(err instanceof HttpError);
+      assert.equal(err.status, 405);
+      assert.equal(new Headers(err.headers).get("allow"), "GET, HEAD, POST, OPTIONS");
+    }
+    const options = await board.handle(new Request(ORIGIN + "/board", { method: "OPTIONS" }));
+    assert.equal(options.status, 204);
+    for (const path of ["/board/", "/board/1", "/boards", "/"]) {
+      await assert.rejects(board.handle(new Request(ORIGIN + path)), isStatus(404));
+    }
+  });
+});
+
+Deno.test("posts survive closing and reopening the board", async () => {
+  await withTempDir(async (dir) => {
+    const first = Board.open(dir);
+    await post(first, { message: "before the restart" });
+    await post(first, { message: "ünïcödé 😀 <b>" });
+    first.close();
+    first.close(); // a second close does nothing
+
+    const second = Board.open(dir);
+    try {
+      assert.deepEqual((await messages(second)).map((m) => m.message), [
+        "before the restart",
+        "ünïcödé 😀 <b>",
+      ]);
+      await post(second, { message: "after" });
+      assert.equal((await messages(second)).at(-1)!.id, 3);
+    } finally {
+      second.close();
+    }
+    assert.ok((await Deno.stat(join(dir, BOARD_FILE))).isFile);
+  });
+});
+
+Deno.test("Board.open names the file when it cannot open it", async () => {
+  await withTempDir(async (dir) => {
+    const missing = join(dir, "no-such-dir");
+    assert.throws(() => Board.open(missing), (err) => {
+      assert.ok(err instanceof Error);
+      assert.match(err.message, /^Cannot open message board ".*no-such-dir\/board\.sqlite3": /);
+      return true;
+    });
+    await Deno.writeTextFile(
+      join(dir, BOARD_FILE),
+      "this is not a database, just text ".repeat(50),
+    );
+    assert.throws(() => Board.open(dir), /Cannot open message board/);
+  });
+});

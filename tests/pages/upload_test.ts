@@ -1,0 +1,609 @@
+/**
+ * upload_test.ts — `/uploads/` as `Request → Response` (style rule 4): raw
+ * and form uploads, the hostile-name table, size limits before and while
+ * reading, atomic replacement, the bearer token, cross-site refusal, the
+ * list and serving files back.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HttpError } from "../../lib/errors.ts";
+import {
+  createUploads,
+  FORM_OVERHEAD_BYTES,
+  MAX_NAME_BYTES,
+  validateUploadName,
+} from "../../lib/pages/upload.ts";
+import { withTempDir } from "../_support/server.ts";
+import { scriptedStream, untouchableStream } from "../_support/streams.ts";
+
+const ORIGIN = "http://localhost:8000";
+const MAX_BYTES = 1024;
+const TOKEN = "s3cret-token_value";
+
+type UploadHandler = (request: Request) => Promise<Response>;
+
+/** withUploads runs `fn` with a handler over a fresh upload directory. */
+async function withUploads(
+  fn: (handler: UploadHandler, dir: string) => Promise<void>,
+  options: { maxBytes?: number; token?: string } = {},
+): Promise<void> {
+  await withTempDir(async (dir) => {
+    const handler = createUploads({
+      dir,
+      realDir: dir,
+      maxBytes: options.maxBytes ?? MAX_BYTES,
+      ...(options.token === undefined ? {} : { token: options.token }),
+    });
+    await fn(handler, dir);
+  });
+}
+
+/** request builds a Request for `target` (path as on the wire) on ORIGIN. */
+function request(method: string, target: string, init: RequestInit = {}): Request {
+  return new Request(ORIGIN + target, { method, ...init });
+}
+
+/** put uploads `body` to `target` with PUT. */
+function put(
+  handler: UploadHandler,
+  target: string,
+  body: BodyInit | null,
+  headers: HeadersInit = {},
+): Promise<Response> {
+  return handler(request("PUT", target, { body, headers }));
+}
+
+/** status resolves to the response's status, or the thrown HttpError's: the app turns one into the other. */
+async function status(response: Promise<Response>): Promise<number> {
+  try {
+    return (await response).status;
+  } catch (err) {
+    if (err instanceof HttpError) return err.status;
+    throw err;
+  }
+}
+
+function isStatus(code: number): (err: unknown) => boolean {
+  return (err) => err instanceof HttpError && err.status === code;
+}
+
+async function namesIn(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
+}
+
+Deno.test("createUploads refuses a token no header can carry, and a bad maxBytes", () => {
+  for (const token of ["", "two words", "tab\there", "line\nbreak", "ünï"]) {
+    assert.throws(
+      () => createUploads({ dir: "/x", realDir: "/x", maxBytes: 1, token }),
+      RangeError,
+    );
+  }
+  assert.throws(() => createUploads({ dir: "/x", realDir: "/x", maxBytes: -1 }), RangeError);
+  assert.throws(() => createUploads({ dir: "/x", realDir: "/x", maxBytes: 1.5 }), RangeError);
+});
+
+Deno.test("PUT and POST /uploads/NAME store the raw body: 201 new, 200 replaced", async () => {
+  await withUploads(async (handler, dir) => {
+    const created = await put(handler, "/uploads/notes.txt", "first", {
+      accept: "application/json",
+    });
+    assert.equal(created.status, 201);
+    assert.equal(created.headers.get("location"), "/uploads/notes.txt");
+    assert.deepEqual(await created.json(), {
+      name: "notes.txt",
+      size: 5,
+      url: "/uploads/notes.txt",
+    });
+    assert.equal(await Deno.readTextFile(join(dir, "notes.txt")), "first");
+
+    const replaced = await handler(
+      request("POST", "/uploads/notes.txt", { body: "second!", headers: { accept: "text/plain" } }),
+    );
+    assert.equal(replaced.status, 200);
+    assert.equal(replaced.headers.get("location"), null);
+    assert.equal(await replaced.text(), "stored notes.txt (7 bytes)\n");
+    assert.equal(await Deno.readTextFile(join(dir, "notes.txt")), "second!");
+    assert.deepEqual(await namesIn(dir), ["notes.txt"]);
+  });
+});
+
+Deno.test("a body-less PUT stores an empty file", async () => {
+  await withUploads(async (handler, dir) => {
+    assert.equal((await put(handler, "/uploads/empty", null)).status, 201);
+    assert.equal((await Deno.stat(join(dir, "empty"))).size, 0);
+  });
+});
+
+Deno.test("names that are safe but odd are stored as decoded and linked encoded", async (t) => {
+  await withUploads(async (handler, dir) => {
+    const cases: [target: string, name: string, location: string][] = [
+      ["/uploads/with%20space.txt", "with space.txt", "/uploads/with%20space.txt"],
+      ["/uploads/%C3%BCn%C3%AF.txt", "ünï.txt", "/uploads/%C3%BCn%C3%AF.txt"],
+      ["/uploads/100%25.txt", "100%.txt", "/uploads/100%25.txt"],
+      ["/uploads/a%3Cb%3E%22'.txt", "a<b>\"'.txt", "/uploads/a%3Cb%3E%22'.txt"],
+      ["/uploads/a%3Fb%23c", "a?b#c", "/uploads/a%3Fb%23c"],
+      ["/uploads/trailing.", "trailing.", "/uploads/trailing."],
+      ["/uploads/" + "n".repeat(MAX_NAME_BYTES), "n".repeat(MAX_NAME_BYTES), ""],
+    ];
+    for (const [target, name, location] of cases) {
+      await t.step(name.slice(0, 40), async () => {
+        const response = await put(handler, target, name);
+        assert.equal(response.status, 201);
+        if (location !== "") assert.equal(response.headers.get("location"), location);
+        assert.equal(await Deno.readTextFile(join(dir, name)), name);
+      });
+    }
+  });
+});
+
+/** Each rule of validateUploadName, reached through the URL: always 400, nothing written. */
+const HOSTILE_TARGETS: [rule: string, target: string][] = [
+  ["empty name (a second slash)", "/uploads//"],
+  ["two segments", "/uploads/a/b"],
+  ["leading empty segment", "/uploads//etc"],
+  ["encoded slash", "/uploads/a%2fb"],
+  ["encoded slash, upper case", "/uploads/..%2F..%2Fetc%2Fpasswd"],
+  ["raw backslash (the URL parser makes it a slash)", "/uploads/a\\b"],
+  ["encoded backslash", "/uploads/a%5cb"],
+  ["encoded backslash traversal", "/uploads/..%5c..%5cwin.ini"],
+  ["leading dot", "/uploads/.hidden"],
+  ["encoded leading dot", "/uploads/%2ehidden"],
+  ["dot-dot then more", "/uploads/..x"],
+  ["a temp file's name", "/uploads/.a.txt.0123456789abcdef.part"],
+  ["NUL", "/uploads/a%00b"],
+  ["NUL at the end (C string truncation)", "/uploads/a.txt%00.jpg"],
+  ["C0 control", "/uploads/a%01b"],
+  ["tab", "/uploads/a%09b"],
+  ["CR LF (header injection)", "/uploads/a%0d%0aSet-Cookie:%20x"],
+  ["unit separator", "/uploads/a%1fb"],
+  ["DEL", "/uploads/a%7fb"],
+  ["C1 control U+0080", "/uploads/a%c2%80b"],
+  ["C1 control U+009F", "/uploads/a%c2%9fb"],
+  ["invalid escape", "/uploads/a%zzb"],
+  ["truncated escape", "/uploads/a%"],
+  ["lone continuation byte", "/uploads/%80"],
+  ["invalid UTF-8 byte", "/uploads/%ff"],
+  ["overlong UTF-8 dot", "/uploads/%c0%ae%c0%ae"],
+  ["encoded surrogate", "/uploads/%ed%a0%80"],
+  ["256 ASCII bytes", "/uploads/" + "a".repeat(MAX_NAME_BYTES + 1)],
+  ["256 UTF-8 bytes in 128 characters", "/uploads/" + "%C3%A9".repeat(128)],
+];
+
+Deno.test("hostile upload names are refused with 400 and nothing is written", async (t) => {
+  await withUploads(async (handler, dir) => {
+    for (const [rule, target] of HOSTILE_TARGETS) {
+      await t.step(rule, async () => {
+        for (const method of ["PUT", "POST"]) {
+          const body = untouchableStream();
+          assert.equal(
+            await status(handler(request(method, target, { body: body.stream }))),
+            400,
+            `${method} ${target}`,
+          );
+          assert.equal(body.pulls, 0, "the body is not read");
+        }
+        assert.equal(await status(handler(request("GET", target))), 400, `GET ${target}`);
+      });
+    }
+    assert.deepEqual(await namesIn(dir), []);
+  });
+});
+
+Deno.test("dot segments never reach the upload handler's names", async (t) => {
+  await withUploads(async (handler, dir) => {
+    // The URL parser resolves these before any handler runs (WHATWG URL
+    // §4.4): they name "/" or "/uploads/", which are not files.
+    for (
+      const [target, want] of [
+        ["/uploads/..", 404],
+        ["/uploads/%2e%2e", 404],
+        ["/uploads/%2E%2e/etc/passwd", 404],
+        ["/uploads/.", 405],
+        ["/uploads/%2e", 405],
+      ] as const
+    ) {
+      await t.step(target, async () => {
+        assert.equal(await status(put(handler, target, "x")), want);
+      });
+    }
+    assert.deepEqual(await namesIn(dir), []);
+  });
+});
+
+Deno.test("validateUploadName: the rules the URL cannot express", async (t) => {
+  const refused = [
+    "",
+    ".",
+    "..",
+    ".hidden",
+    "a/b",
+    "../x",
+    "a\\b",
+    "C:\\Users\\x.txt",
+    "a\0b",
+    "a\nb",
+    "a\x7fb",
+    "a\x85b",
+    "a\ud800b",
+    "\udc00",
+    "x".repeat(MAX_NAME_BYTES + 1),
+    "€".repeat(86), // 258 bytes in 86 characters
+  ];
+  for (const name of refused) {
+    await t.step(JSON.stringify(name.slice(0, 20)), () => {
+      assert.throws(() => validateUploadName(name), isStatus(400));
+    });
+  }
+  for (const name of ["a", "a.b.c", "x".repeat(MAX_NAME_BYTES), "ünï €.txt", "a..b", "a."]) {
+    await t.step(`accepts ${JSON.stringify(name.slice(0, 20))}`, () => {
+      assert.equal(validateUploadName(name), name);
+    });
+  }
+});
+
+Deno.test("a Content-Length over the limit is refused before the body is read", async () => {
+  await withUploads(async (handler, dir) => {
+    const body = untouchableStream();
+    await assert.rejects(
+      handler(
+        request("PUT", "/uploads/big.bin", {
+          body: body.stream,
+          headers: { "content-length": String(MAX_BYTES + 1) },
+        }),
+      ),
+      isStatus(413),
+    );
+    assert.equal(body.pulls, 0);
+    assert.deepEqual(await namesIn(dir), []);
+  });
+});
+
+Deno.test("a body without Content-Length is cut off at the limit, leaving no file", async () => {
+  await withUploads(async (handler, dir) => {
+    // As a chunked body arrives: no declared length, just more and more bytes.
+    const body = scriptedStream(["x".repeat(100)], { endless: true });
+    await assert.rejects(put(handler, "/uploads/big.bin", body.stream), isStatus(413));
+    assert.equal(body.cancelled, true);
+    assert.equal(body.pulls, 11, "reading stops at the chunk that crosses 1024 bytes");
+    assert.deepEqual(await namesIn(dir), [], "neither the file nor a .part file");
+  });
+});
+
+Deno.test("a body of exactly the limit is stored", async () => {
+  await withUploads(async (handler, dir) => {
+    const body = scriptedStream(["x".repeat(MAX_BYTES / 2), "y".repeat(MAX_BYTES / 2)]);
+    assert.equal((await put(handler, "/uploads/full", body.stream)).status, 201);
+    assert.equal((await Deno.stat(join(dir, "full"))).size, MAX_BYTES);
+  });
+});
+
+Deno.test("replacing keeps the old content until the new one is complete", async () => {
+  await withUploads(async (handler, dir) => {
+    const target = join(dir, "doc.txt");
+    assert.equal((await put(handler, "/uploads/doc.txt", "version 1")).status, 201);
+
+    const seen: string[] = [];
+    const gone = new Deno.errors.UnexpectedEof("Cannot read body: the client went away");
+    const body = scriptedStream(["version ", "2, part one; "], {
+      error: gone,
+      beforeChunk: async () => void seen.push(await Deno.readTextFile(target)),
+    });
+    await assert.rejects(put(handler, "/uploads/doc.txt", body.stream), (err) => err === gone);
+    assert.deepEqual(seen, ["version 1", "version 1", "version 1"]);
+    assert.equal(await Deno.readTextFile(target), "version 1");
+    assert.deepEqual(await namesIn(dir), ["doc.txt"], "no .part file remains");
+
+    // Too large while replacing: the old file stays, too.
+    const big = scriptedStream(["z".repeat(600), "z".repeat(600)]);
+    await assert.rejects(put(handler, "/uploads/doc.txt", big.stream), isStatus(413));
+    assert.equal(await Deno.readTextFile(target), "version 1");
+    assert.deepEqual(await namesIn(dir), ["doc.txt"]);
+
+    assert.equal((await put(handler, "/uploads/doc.txt", "version 3")).status, 200);
+    assert.equal(await Deno.readTextFile(target), "version 3");
+  });
+});
+
+Deno.test("a directory in the way is a 409, leaves no .part, and is not served", async () => {
+  await withUploads(async (handler, dir) => {
+    await Deno.mkdir(join(dir, "sub"));
+    assert.equal(await status(put(handler, "/uploads/sub", "x")), 409);
+    assert.deepEqual(await namesIn(dir), ["sub"]);
+    // Nor is it served: the static server's redirect would leave /uploads/.
+    assert.equal(await status(handler(request("GET", "/uploads/sub"))), 404);
+  });
+});
+
+Deno.test("with a token, writes need the right bearer token; reads stay public", async (t) => {
+  await withUploads(async (handler, dir) => {
+    const cases: [name: string, authorization: string | null, want: number][] = [
+      ["missing", null, 401],
+      ["wrong", "Bearer wrong-token", 401],
+      ["a prefix of the token", "Bearer s3cret", 401],
+      ["the token plus more", `Bearer ${TOKEN}x`, 401],
+      ["empty", "Bearer ", 401],
+      ["another scheme", `Basic ${btoa(`user:${TOKEN}`)}`, 401],
+      ["the token without a scheme", TOKEN, 401],
+      ["token in quotes", `Bearer "${TOKEN}"`, 401],
+      ["right", `Bearer ${TOKEN}`, 201],
+      ["right, scheme in lower case", `bearer ${TOKEN}`, 200],
+    ];
+    for (const [name, authorization, want] of cases) {
+      await t.step(name, async () => {
+        const headers: Record<string, string> = authorization === null ? {} : { authorization };
+        const response = put(handler, "/uploads/secret.txt", name, headers);
+        assert.equal(await status(response), want);
+        if (want === 401) {
+          const err = await response.catch((e) => e);
+          assert.match(new Headers(err.headers).get("www-authenticate") ?? "", /^Bearer /);
+        }
+      });
+    }
+    assert.equal(await Deno.readTextFile(join(dir, "secret.txt")), "right, scheme in lower case");
+    const got = await handler(request("GET", "/uploads/secret.txt"));
+    assert.equal(got.status, 200);
+    assert.equal((await handler(request("GET", "/uploads/"))).status, 200);
+  }, { token: TOKEN });
+});
+
+Deno.test("with a token, the form upload and hostile requests get 401 before anything else", async () => {
+  await withUploads(async (handler, dir) => {
+    const body = untouchableStream();
+    const hostile = request("PUT", "/uploads/..%2fx", {
+      body: body.stream,
+      headers: { "content-length": "999999999" },
+    });
+    assert.equal(await status(handler(hostile)), 401);
+    assert.equal(body.pulls, 0);
+    const form = new FormData();
+    form.append("file", new File(["x"], "a.txt"));
+    assert.equal(await status(handler(request("POST", "/uploads/", { body: form }))), 401);
+    assert.deepEqual(await namesIn(dir), []);
+    // The page explains that a browser form cannot send the token.
+    const page = await (await handler(request("GET", "/uploads/"))).text();
+    assert.doesNotMatch(page, /<form/);
+    assert.match(page, /Authorization: Bearer TOKEN/);
+  }, { token: TOKEN });
+});
+
+Deno.test("cross-site writes are refused with 403", async (t) => {
+  await withUploads(async (handler, dir) => {
+    const cases: [string, Record<string, string>, number][] = [
+      ["Origin of another site", { origin: "http://evil.example" }, 403],
+      ["Sec-Fetch-Site cross-site", { "sec-fetch-site": "cross-site" }, 403],
+      ["Sec-Fetch-Site same-origin", { "sec-fetch-site": "same-origin" }, 201],
+      ["Origin of this server", { origin: ORIGIN }, 200],
+    ];
+    for (const [name, headers, want] of cases) {
+      await t.step(name, async () => {
+        assert.equal(await status(put(handler, "/uploads/x.txt", name, headers)), want);
+      });
+    }
+    assert.equal(await Deno.readTextFile(join(dir, "x.txt")), "Origin of this server");
+  });
+});
+
+/** formRequest posts `form` to /uploads/ with `accept`. */
+function formRequest(form: FormData, accept: string): Request {
+  return request("POST", "/uploads/", { body: form, headers: { accept } });
+}
+
+Deno.test("a form upload stores every file part, then 303 for browsers, 201 for programs", async () => {
+  await withUploads(async (handler, dir) => {
+    const form = new FormData();
+    form.append("file", new File(["alpha"], "a.txt"));
+    form.append("file", new File(["beta!"], "b c.txt"));
+    form.append("note", "ignored");
+    const browser = await handler(formRequest(form, "text/html,application/xhtml+xml,*/*;q=0.8"));
+    assert.equal(browser.status, 303);
+    assert.equal(browser.headers.get("location"), "/uploads/");
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "alpha");
+    assert.equal(await Deno.readTextFile(join(dir, "b c.txt")), "beta!");
+
+    const one = new FormData();
+    one.append("file", new File(["gamma"], "g.txt"));
+    const program = await handler(formRequest(one, "application/json"));
+    assert.equal(program.status, 201);
+    assert.equal(program.headers.get("location"), "/uploads/g.txt");
+    assert.deepEqual(await program.json(), {
+      files: [{ name: "g.txt", size: 5, url: "/uploads/g.txt" }],
+    });
+    assert.deepEqual(await namesIn(dir), ["a.txt", "b c.txt", "g.txt"]);
+  });
+});
+
+Deno.test("form uploads: hostile filenames and other bad forms are refused, nothing written", async (t) => {
+  await withUploads(async (handler, dir) => {
+    const hostile = ["../../etc/passwd", "..", ".", "", ".htaccess", "a/b", "C:\\x\\y.txt", "a\0b"];
+    for (const name of hostile) {
+      await t.step(`filename ${JSON.stringify(name)}`, async () => {
+        const form = new FormData();
+        form.append("file", new File(["ok"], "good.txt")); // all or nothing
+        form.append("file", new File(["evil"], name));
+        assert.equal(await status(handler(formRequest(form, "application/json"))), 400);
+      });
+    }
+    await t.step("a raw part whose filename has a control character", async () => {
+      const raw = '--b\r\nContent-Disposition: form-data; name="file"; filename="a\x01b"\r\n\r\n' +
+        "x\r\n--b--\r\n";
+      const response = handler(request("POST", "/uploads/", {
+        body: raw,
+        headers: { "content-type": "multipart/form-data; boundary=b" },
+      }));
+      assert.equal(await status(response), 400);
+    });
+    await t.step("no file field", async () => {
+      const form = new FormData();
+      form.append("other", new File(["x"], "x.txt"));
+      assert.equal(await status(handler(formRequest(form, "application/json"))), 400);
+    });
+    await t.step("file field that is text", async () => {
+      const form = new FormData();
+      form.append("file", "just text");
+      assert.equal(await status(handler(formRequest(form, "application/json"))), 400);
+    });
+    await t.step("malformed multipart", async () => {
+      const response = handler(request("POST", "/uploads/", {
+        body: "not a multipart body",
+        headers: { "content-type": "multipart/form-data; boundary=zz" },
+      }));
+      assert.equal(await status(response), 400);
+    });
+    await t.step("not multipart at all", async () => {
+      const response = handler(request("POST", "/uploads/", {
+        body: "file=x",
+        headers: { "content-type": "application/x-www-form-urlencoded" },
+      }));
+      assert.equal(await status(response), 415);
+    });
+    await t.step("one file over the limit", async () => {
+      const form = new FormData();
+      form.append("file", new File(["small"], "small.txt"));
+      form.append("file", new File(["x".repeat(MAX_BYTES + 1)], "big.txt"));
+      assert.equal(await status(handler(formRequest(form, "application/json"))), 413);
+    });
+    await t.step("Content-Length over the form's cap, refused unread", async () => {
+      const body = untouchableStream();
+      const response = handler(request("POST", "/uploads/", {
+        body: body.stream,
+        headers: {
+          "content-type": "multipart/form-data; boundary=b",
+          "content-length": String(MAX_BYTES + FORM_OVERHEAD_BYTES + 1),
+        },
+      }));
+      assert.equal(await status(response), 413);
+      assert.equal(body.pulls, 0);
+    });
+    await t.step("an endless form body without Content-Length", async () => {
+      const body = scriptedStream(["--b\r\n", "x".repeat(8192)], { endless: true });
+      const response = handler(request("POST", "/uploads/", {
+        body: body.stream,
+        headers: { "content-type": "multipart/form-data; boundary=b" },
+      }));
+      assert.equal(await status(response), 413);
+      assert.equal(body.cancelled, true);
+    });
+    assert.deepEqual(await namesIn(dir), []);
+  });
+});
+
+Deno.test("uploaded files are served back with their media type, validators and ranges", async () => {
+  await withUploads(async (handler) => {
+    await put(handler, "/uploads/hello.txt", "hello, world\n");
+    await put(handler, "/uploads/page.html", "<script>alert(1)</script>");
+
+    const full = await handler(request("GET", "/uploads/hello.txt"));
+    assert.equal(full.status, 200);
+    assert.equal(full.headers.get("content-type"), "text/plain; charset=utf-8");
+    assert.equal(full.headers.get("content-length"), "13");
+    assert.equal(await full.text(), "hello, world\n");
+    const etag = full.headers.get("etag")!;
+    assert.ok(etag);
+
+    const range = await handler(request("GET", "/uploads/hello.txt", {
+      headers: { range: "bytes=0-4" },
+    }));
+    assert.equal(range.status, 206);
+    assert.equal(range.headers.get("content-range"), "bytes 0-4/13");
+    assert.equal(await range.text(), "hello");
+
+    const cached = await handler(request("GET", "/uploads/hello.txt", {
+      headers: { "if-none-match": etag },
+    }));
+    assert.equal(cached.status, 304);
+
+    const head = await handler(request("HEAD", "/uploads/hello.txt"));
+    assert.equal(head.status, 200);
+    assert.equal(head.body, null);
+
+    // Uploaded HTML is someone else's content: sandboxed, so its script cannot act as this site.
+    const page = await handler(request("GET", "/uploads/page.html"));
+    assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(page.headers.get("content-security-policy"), "sandbox");
+    await page.body?.cancel();
+
+    await assert.rejects(handler(request("GET", "/uploads/missing.txt")), isStatus(404));
+  });
+});
+
+Deno.test("the list shows files, escaped and linked, with the upload form; JSON by Accept", async () => {
+  await withUploads(async (handler, dir) => {
+    await put(handler, "/uploads/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E.txt", "x");
+    await put(handler, "/uploads/b.txt", "bb");
+    await Deno.writeTextFile(join(dir, ".b.txt.0123456789abcdef.part"), "half");
+    await Deno.mkdir(join(dir, "a-directory"));
+
+    const response = await handler(request("GET", "/uploads/"));
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
+    assert.equal(response.headers.get("vary"), "Accept");
+    const page = await response.text();
+    assert.match(
+      page,
+      /<form method="post" enctype="multipart\/form-data" action="\/uploads\/">/,
+    );
+    assert.match(page, /<input id="file" type="file" name="file" multiple required>/);
+    assert.ok(!page.includes("<img"), "a file name is never markup");
+    assert.ok(page.includes("&lt;img src=x onerror=alert(1)&gt;.txt"));
+    assert.ok(page.includes('href="/uploads/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E.txt"'));
+    assert.ok(page.includes('href="/uploads/b.txt"'));
+    assert.ok(!page.includes(".part"), "temp files are not listed");
+    assert.ok(!page.includes("a-directory"), "only files are listed");
+
+    const json = await handler(request("GET", "/uploads/", {
+      headers: { accept: "application/json" },
+    }));
+    const files = await json.json();
+    assert.deepEqual(
+      files.map((f: { name: string; size: number; url: string }) => [f.name, f.size, f.url]),
+      [
+        [
+          "<img src=x onerror=alert(1)>.txt",
+          1,
+          "/uploads/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E.txt",
+        ],
+        ["b.txt", 2, "/uploads/b.txt"],
+      ],
+    );
+
+    const head = await handler(request("HEAD", "/uploads/"));
+    assert.equal(head.body, null);
+    assert.equal(head.headers.get("content-length"), String(new TextEncoder().encode(page).length));
+  });
+});
+
+Deno.test("/uploads redirects to /uploads/; an empty list says so", async () => {
+  await withUploads(async (handler) => {
+    const redirect = await handler(request("GET", "/uploads"));
+    assert.equal(redirect.status, 301);
+    assert.equal(redirect.headers.get("location"), "/uploads/");
+    const page = await (await handler(request("GET", "/uploads/"))).text();
+    assert.match(page, /No files yet/);
+  });
+});
+
+Deno.test("methods: 405 with Allow, OPTIONS with Allow; other paths 404", async () => {
+  await withUploads(async (handler) => {
+    for (
+      const [method, target, allow] of [
+        ["DELETE", "/uploads/a.txt", "GET, HEAD, PUT, POST, OPTIONS"],
+        ["PATCH", "/uploads/a.txt", "GET, HEAD, PUT, POST, OPTIONS"],
+        ["PUT", "/uploads/", "GET, HEAD, POST, OPTIONS"],
+        ["DELETE", "/uploads/", "GET, HEAD, POST, OPTIONS"],
+      ] as const
+    ) {
+      const err = await handler(request(method, target)).catch((e) => e);
+      assert.ok(err instanceof HttpError, `${method} ${target}`);
+      assert.equal(err.status, 405);
+      assert.equal(new Headers(err.headers).get("allow"), allow);
+    }
+    const options = await handler(request("OPTIONS", "/uploads/a.txt"));
+    assert.equal(options.status, 204);
+    assert.equal(options.headers.get("allow"), "GET, HEAD, PUT, POST, OPTIONS");
+    await assert.rejects(handler(request("GET", "/elsewhere")), isStatus(404));
+    await assert.rejects(handler(request("GET", "/uploadsx")), isStatus(404));
+  });
+});
