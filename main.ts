@@ -14,7 +14,8 @@ import { Logger } from "./lib/log.ts";
 import { Board } from "./lib/pages/board.ts";
 import { FORM_OVERHEAD_BYTES } from "./lib/pages/upload.ts";
 import { createUploads } from "./lib/pages/upload.ts";
-import { startServer } from "./lib/server.ts";
+import { SERVER_NAME, startServer } from "./lib/server.ts";
+import { FileCache } from "./lib/static/file_cache.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** fail prints one line and exits 1: a user error never shows a stack trace. */
@@ -238,7 +239,12 @@ async function main() {
   let server;
   try {
     const { tls: _files, ...settings } = config;
-    server = startServer({ ...settings, maxBodyBytes, ...(tls ? { tls } : {}) }, handler, logger);
+    const cache = new FileCache(SERVER_NAME);
+    server = startServer(
+      { ...settings, maxBodyBytes, cache, ...(tls ? { tls } : {}) },
+      handler,
+      logger,
+    );
   } catch (err) {
     const where = `${config.hostname}:${config.port}`;
     if (err instanceof Deno.errors.AddrInUse) fail(`cannot listen on ${where}: address in use`);
@@ -251,9 +257,8 @@ async function main() {
     fail(`cannot listen on ${where}: ${messageOf(err)}`);
   }
 
-  await logger.info(banner(config, realRoot, server.addr, env));
-  for (const warning of permissionWarnings(config, realRoot)) logger.error(warning);
-
+  // Signals are handled before the banner says we are ready, so a
+  // supervisor's SIGTERM right after it still shuts down gracefully.
   let signals = 0;
   const onSignal = () => {
     if (++signals > 1) Deno.exit(130); // a second Ctrl-C means now
@@ -262,6 +267,9 @@ async function main() {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
+
+  await logger.info(banner(config, realRoot, server.addr, env));
+  for (const warning of permissionWarnings(config, realRoot)) logger.error(warning);
   await server.finished;
   board?.close();
   Deno.removeSignalListener("SIGINT", onSignal);

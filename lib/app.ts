@@ -14,6 +14,7 @@ import { addCorsHeaders, isPreflight, preflightResponse } from "./cors.ts";
 import { errorResponse, HttpError } from "./errors.ts";
 import { qualityOf } from "./negotiate.ts";
 import { timePage } from "./pages/time.ts";
+import { tagNotFound } from "./static/file_cache.ts";
 import { serveStatic, type StaticOptions } from "./static/serve_file.ts";
 
 /** A page handler: a Request in, a Response out, HttpError thrown for errors. */
@@ -114,10 +115,17 @@ async function serveFiles(request: Request, options: AppOptions): Promise<Respon
   try {
     return await serveStatic(request, options);
   } catch (err) {
-    if (!(err instanceof HttpError) || err.status !== 404 || !acceptsHtml(request)) throw err;
+    if (!(err instanceof HttpError) || err.status !== 404) throw err;
+    if (!acceptsHtml(request)) {
+      const response = errorResponse(err, request);
+      tagNotFound(response); // the same bytes for every such request: cacheable for a moment
+      return response;
+    }
     const last = new URL(request.url).pathname.split("/").at(-1) ?? "";
     if (options.spa !== undefined && !last.includes(".")) {
-      return await serveStatic(rewrite(request, options.spa), options);
+      // A new Response, so the cache does not keep it: it depends on Accept.
+      const app = await serveStatic(rewrite(request, options.spa), options);
+      return new Response(app.body, { status: app.status, headers: app.headers });
     }
     let page: Response;
     try {

@@ -43,6 +43,29 @@ export interface ServeInfo {
 /** Handler is the web-standard handler contract of `Deno.serve`. */
 export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
 
+/** CachedAnswer is a whole response kept as bytes, ready to write. */
+export interface CachedAnswer {
+  bytes: Uint8Array;
+  status: number;
+  /** Content bytes in `bytes`, for the access log. */
+  bodyBytes: number;
+}
+
+/**
+ * ResponseCache lets the layer behind the handler answer repeat requests
+ * from memory, skipping Request, handler and Response. Its answers must be
+ * byte for byte what the handler's response would be written as.
+ */
+export interface ResponseCache {
+  /**
+   * The stored answer to `head`, written for a connection that stays open
+   * (`keepAlive`) or closes after it, or undefined to take the normal path.
+   */
+  lookup(head: RequestHead, keepAlive: boolean): CachedAnswer | undefined;
+  /** Shown the handler's response to `head` before it is written, to keep if it wants. */
+  offer(head: RequestHead, response: Response): Promise<void> | void;
+}
+
 /** ConnectionSettings are the limits and timeouts of every connection. */
 export interface ConnectionSettings {
   headLimits: HeadLimits;
@@ -56,6 +79,8 @@ export interface ConnectionSettings {
   serverName: string;
   /** "https" on TLS connections: the scheme of the Request's URL. */
   scheme: "http" | "https";
+  /** Answers repeat requests from memory, when given. */
+  cache?: ResponseCache | undefined;
 }
 
 /** MAX_DRAIN_BYTES is how much unread request body we read and discard to keep a connection; more and we close it. */
@@ -87,6 +112,17 @@ const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
 const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
 
 const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
+
+/** A path segment that is "." or "..", literally or percent-encoded. */
+const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
+
+/** pathOf is the path of a request target, without scheme, authority or query. */
+function pathOf(target: string): string {
+  const start = target.charCodeAt(0) === 0x2f ? 0 : target.indexOf("/", target.indexOf("//") + 2);
+  if (start === -1) return "/";
+  const query = target.indexOf("?", start);
+  return target.slice(start, query === -1 ? undefined : query);
+}
 
 /** Connection serves the requests of one client connection in order. */
 export class Connection {
@@ -142,6 +178,18 @@ export class Connection {
       while (keepAlive && !this.#closing) {
         const head = await this.#readHead(input);
         if (head === null) break;
+        const canKeep = head.keepAlive && !this.#closing;
+        const hit = this.#settings.cache?.lookup(head, canKeep);
+        if (hit !== undefined) {
+          this.#setPhase("respond", WRITE_TIMEOUT_MS);
+          await writeAll(this.#sink, hit.bytes);
+          if (this.#logger.enabled) {
+            this.#noteRequest(head);
+            this.#log(hit.status, hit.bodyBytes);
+          }
+          keepAlive = canKeep;
+          continue;
+        }
         keepAlive = await this.#exchange(head, input);
       }
     } catch (err) {
@@ -239,12 +287,7 @@ export class Connection {
 
   /** Answers one request; returns whether the connection may carry another. */
   async #exchange(head: RequestHead, input: InputBuffer): Promise<boolean> {
-    this.#requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
-    this.#referer = this.#userAgent = undefined;
-    for (const [name, value] of head.headers) {
-      if (name.length === 7 && name.toLowerCase() === "referer") this.#referer = value;
-      else if (name.length === 10 && name.toLowerCase() === "user-agent") this.#userAgent = value;
-    }
+    this.#noteRequest(head);
     const reader = new BodyReader(input, head.framing, this.#settings.maxBodyBytes);
     let continueSent = false;
     const sendContinue = async () => {
@@ -302,6 +345,15 @@ export class Connection {
       else if ((reader.knownRemaining ?? 0) > MAX_DRAIN_BYTES || reader.busy) keepAlive = false;
     }
 
+    const cache = this.#settings.cache;
+    if (cache !== undefined && failure === undefined) {
+      try {
+        await cache.offer(head, response);
+      } catch (err) {
+        this.#logger.error(`${this.#logLine()}: cache failed`, err);
+      }
+    }
+
     this.#setPhase("respond", WRITE_TIMEOUT_MS);
     let result;
     try {
@@ -339,11 +391,27 @@ export class Connection {
     return true;
   }
 
+  /** Remembers what the access log says of this request. */
+  #noteRequest(head: RequestHead) {
+    this.#requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
+    this.#referer = this.#userAgent = undefined;
+    if (!this.#logger.wantsAgents) return;
+    for (const [name, value] of head.headers) {
+      if (name.length === 7 && name.toLowerCase() === "referer") this.#referer = value;
+      else if (name.length === 10 && name.toLowerCase() === "user-agent") this.#userAgent = value;
+    }
+  }
+
   #toRequest(head: RequestHead, body: ReadableStream<Uint8Array> | null): Request {
     const upper = head.method.toUpperCase();
     if (FORBIDDEN_METHODS.has(upper) || (NORMALIZED_METHODS.has(upper) && upper !== head.method)) {
       throw new HttpError(501);
     }
+    // The Fetch URL parser removes dot segments ("/a/../b" → "/b") before
+    // any handler could see them, so a route like /uploads/NAME could not
+    // refuse "/uploads/x/../y". Clients normalize paths before sending
+    // (RFC 3986 §5.2.4); one that did not gets 400.
+    if (DOT_SEGMENT.test(pathOf(head.target))) throw new HttpError(400, "Invalid path");
     let url: string;
     if (head.target.charCodeAt(0) === 0x2f) {
       url = `${this.#settings.scheme}://${head.authority || this.#localAuthority()}${head.target}`;

@@ -107,6 +107,16 @@ export class Logger {
     this.#format = FORMATTERS[options.format ?? "common"];
   }
 
+  /** Whether access lines are written at all. */
+  get enabled(): boolean {
+    return this.#access !== null;
+  }
+
+  /** Whether the format records Referer and User-Agent. */
+  get wantsAgents(): boolean {
+    return this.#access !== null && this.#format !== formatCommon;
+  }
+
   /** access records one response. */
   access(entry: AccessEntry) {
     if (this.#access === null) return;

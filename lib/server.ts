@@ -7,14 +7,19 @@
  * minserve's own HTTP/1.1 engine.
  */
 
-import { Connection, type ConnectionSettings, type Handler } from "./connection.ts";
+import {
+  Connection,
+  type ConnectionSettings,
+  type Handler,
+  type ResponseCache,
+} from "./connection.ts";
 import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
 import { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 
-export type { Handler, ServeInfo } from "./connection.ts";
+export type { Handler, ResponseCache, ServeInfo } from "./connection.ts";
 
 /** ServerOptions are the settings `startServer` reads; a full `Config` satisfies it. */
 export interface ServerOptions {
@@ -28,7 +33,12 @@ export interface ServerOptions {
   shutdownGraceSeconds?: number;
   /** PEM certificate and key: serve HTTPS through `Deno.listenTls`. */
   tls?: { cert: string; key: string };
+  /** Answers repeat requests from memory (the static layer's FileCache). */
+  cache?: ResponseCache;
 }
+
+/** SERVER_NAME is the `Server` field of every response. */
+export const SERVER_NAME = `minserve/${VERSION}`;
 
 /** Server is a running server. */
 export interface Server {
@@ -63,8 +73,9 @@ export function startServer(
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
     idleTimeoutMs: (options.idleTimeoutSeconds ?? 5) * 1000,
     requestTimeoutMs: (options.requestTimeoutSeconds ?? 10) * 1000,
-    serverName: `minserve/${VERSION}`,
+    serverName: SERVER_NAME,
     scheme: options.tls ? "https" : "http",
+    cache: options.cache,
   };
   const maxConnections = options.maxConnections ?? 1024;
   const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;

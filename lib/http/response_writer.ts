@@ -217,6 +217,40 @@ function serializeHead(
   return head + "\r\n";
 }
 
+/** EncodedResponse is a whole response as bytes, with where its parts are. */
+export interface EncodedResponse {
+  bytes: Uint8Array;
+  /** Length of the head (status line and fields, final CRLF included). */
+  headLength: number;
+  /** Offset of the 29-byte IMF-fixdate in the Date field, to patch it as time passes. */
+  dateOffset: number;
+}
+
+/**
+ * encodeResponse renders a response whose content is `body` exactly as
+ * {@linkcode writeResponse} would write it on a keep-alive HTTP/1.1
+ * connection. Caches keep these bytes and send them as they are.
+ */
+export function encodeResponse(
+  response: Response,
+  body: Uint8Array,
+  server: string,
+): EncodedResponse {
+  const options: WriteOptions = { head: false, minor: 1, keepAlive: true, server };
+  const head = serializeHead(response, "length", body.length, true, options);
+  const bytes = new Uint8Array(head.length + body.length);
+  latin1Into(head, bytes);
+  bytes.set(body, head.length);
+  const dateOffset =
+    `HTTP/1.1 ${response.status} ${reasonPhrase(response.status)}\r\nDate: `.length;
+  return { bytes, headLength: head.length, dateOffset };
+}
+
+/** patchDate writes the current date into an encoded response, in place. */
+export function patchDate(encoded: EncodedResponse) {
+  latin1Into(httpDate(), encoded.bytes.subarray(encoded.dateOffset));
+}
+
 /** STREAM_CHUNK_BYTES is the buffer a large body is read into, reused for the whole response. */
 export const STREAM_CHUNK_BYTES = 256 * 1024;
 

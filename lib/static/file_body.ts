@@ -9,17 +9,21 @@ import type { ByteRange } from "./range.ts";
 /** FILE_CHUNK_BYTES: large files stream in reads of this size. */
 export const FILE_CHUNK_BYTES = 256 * 1024;
 
-/** readExactly reads `length` bytes from `start`; a file that shrank meanwhile is an error. */
-export async function readExactly(
+/**
+ * readExactly reads `length` bytes from `start`, synchronously: for the
+ * small files it is used for, the read is a page-cache copy, cheaper than
+ * a hop to the blocking pool. A file that shrank meanwhile is an error.
+ */
+export function readExactly(
   file: Deno.FsFile,
   start: number,
   length: number,
-): Promise<Uint8Array<ArrayBuffer>> {
+): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(length);
-  if (start > 0) await file.seek(start, Deno.SeekMode.Start);
+  if (start > 0) file.seekSync(start, Deno.SeekMode.Start);
   let offset = 0;
   while (offset < length) {
-    const n = await file.read(bytes.subarray(offset));
+    const n = file.readSync(bytes.subarray(offset));
     if (n === null) throw new Error("File shrank while it was read");
     offset += n;
   }

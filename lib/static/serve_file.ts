@@ -23,6 +23,7 @@ import {
   planMultipart,
   readExactly,
 } from "./file_body.ts";
+import { tagFile } from "./file_cache.ts";
 import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
 import { contentType, isCompressible } from "./media_type.ts";
 import { parseRange } from "./range.ts";
@@ -61,14 +62,14 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
   if (!options.dotfiles && segments.some((s) => s.startsWith("."))) throw notFound();
 
   const path = join(options.root, ...segments);
-  const info = await statInside(path, options);
-  if (info.isFile) {
+  const found = statInside(path, options);
+  if (found.info.isFile) {
     // "/file.txt/" names a directory that does not exist; relative links on
     // such a page would resolve against the wrong place.
     if (url.pathname.endsWith("/")) throw notFound();
-    return await serveFileOrTemplate(request, path, options);
+    return await serveFileOrTemplate(request, path, found, options);
   }
-  if (!info.isDirectory) throw notFound();
+  if (!found.info.isDirectory) throw notFound();
 
   // A directory's URL ends in "/", so relative links in its index work.
   if (!url.pathname.endsWith("/")) {
@@ -78,14 +79,17 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
     return new Response(null, { status: 301, headers: { location, "cache-control": "no-cache" } });
   }
   const index = join(path, INDEX_FILE);
+  let indexFound: Found | undefined;
   try {
-    const indexInfo = await statInside(index, options);
-    if (indexInfo.isFile) return await serveFileOrTemplate(request, index, options);
+    indexFound = statInside(index, options);
   } catch (err) {
     if (!(err instanceof HttpError)) throw err;
   }
+  if (indexFound?.info.isFile) {
+    return await serveFileOrTemplate(request, index, indexFound, options);
+  }
   if (!options.listing) throw notFound();
-  return await serveListing(request, path, segments, info, options);
+  return await serveListing(request, path, segments, found.info, options);
 }
 
 /** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it. */
@@ -98,18 +102,18 @@ export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
 async function serveFileOrTemplate(
   request: Request,
   path: string,
+  found: Found,
   options: StaticOptions,
 ): Promise<Response> {
-  const real = await Deno.realPath(path).catch((err) => Promise.reject(fsError(err)));
+  const { real, info } = found;
   if (isTemplateName(basename(path)) || isTemplateName(basename(real))) {
-    const size = (await Deno.stat(real)).size;
-    if (size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
+    if (info.size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
     return serveTemplate(request, await Deno.readTextFile(real));
   }
   if (isCompressedTemplate(basename(path)) || isCompressedTemplate(basename(real))) {
     throw notFound();
   }
-  return await serveFile(request, path, options);
+  return await serveFile(request, path, found, options);
 }
 
 function isCompressedTemplate(name: string): boolean {
@@ -121,15 +125,25 @@ function notFound(cause?: unknown): HttpError {
   return new HttpError(404, "Not Found", { cause });
 }
 
+/** Found is a path that exists inside the root: its real path and what stat says of it. */
+interface Found {
+  real: string;
+  info: Deno.FileInfo;
+}
+
 /**
  * statInside stats `path` and checks that its real path lies inside the
  * root: a symlink may point anywhere within the root, never out of it.
+ *
+ * Synchronous on purpose: each async file-system call is a hop to Deno's
+ * blocking thread pool and back (PERFORMANCE.md §4.1), several times the
+ * cost of the syscall itself for a file in the page cache.
  */
-async function statInside(path: string, options: StaticOptions): Promise<Deno.FileInfo> {
+function statInside(path: string, options: StaticOptions): Found {
   try {
-    const real = await Deno.realPath(path);
+    const real = Deno.realPathSync(path);
     if (!isInside(real, options)) throw notFound();
-    return await Deno.stat(real);
+    return { real, info: Deno.statSync(real) };
   } catch (err) {
     throw fsError(err);
   }
@@ -190,19 +204,19 @@ interface Representation {
  * COMPRESS_MIN_BYTES, except for range requests (RFC 9110 §14 ranges must
  * address a stable representation).
  */
-async function chooseRepresentation(
+function chooseRepresentation(
   request: Request,
   path: string,
   size: number,
   options: StaticOptions,
-): Promise<Representation> {
+): Representation {
   const qualities = codingQualities(request.headers.get("accept-encoding"));
   const precompressed: Coding[] = [];
   const available: Coding[] = [];
   for (const coding of ["br", "gzip"] as const) {
     if (qualities[coding] <= 0 || qualities[coding] < qualities.identity) continue;
     try {
-      if ((await statInside(path + FILE_SUFFIX[coding], options)).isFile) {
+      if (statInside(path + FILE_SUFFIX[coding], options).info.isFile) {
         precompressed.push(coding);
         available.push(coding);
         continue;
@@ -226,8 +240,10 @@ const BYTES_PARAM = /^[1-9][0-9]{0,14}$/;
 async function serveFile(
   request: Request,
   path: string,
+  found: Found,
   options: StaticOptions,
 ): Promise<Response> {
+  const real = found.real;
   const url = new URL(request.url);
   const type = contentType(path);
   const compressible = isCompressible(type);
@@ -240,19 +256,18 @@ async function serveFile(
 
   let representation: Representation = { path, coding: "identity", onTheFly: false };
   if (compressible && bytesParam === null) {
-    const info = await Deno.stat(path).catch((err) => Promise.reject(fsError(err)));
-    representation = await chooseRepresentation(request, path, info.size, options);
+    representation = chooseRepresentation(request, path, found.info.size, options);
   }
 
   let file: Deno.FsFile;
   try {
-    file = await Deno.open(representation.path, { read: true });
+    file = Deno.openSync(representation.path, { read: true });
   } catch (err) {
     throw fsError(err);
   }
   let handedOff = false;
   try {
-    const info = await file.stat();
+    const info = file.statSync();
     if (!info.isFile) throw notFound();
     const { coding, onTheFly } = representation;
     const etag = etagOf(info, coding);
@@ -280,8 +295,11 @@ async function serveFile(
       headers.delete("accept-ranges");
       headers.set("content-length", String(length));
       if (request.method === "HEAD") return new Response(null, { headers });
-      const bytes = await readExactly(file, 0, length); // bounded: small N, or streamed below
-      return new Response(bytes, { headers });
+      if (length > SMALL_FILE_BYTES) {
+        handedOff = true;
+        return new Response(fileStream(file, 0, length), { headers });
+      }
+      return new Response(readExactly(file, 0, length), { headers });
     }
 
     if (onTheFly) {
@@ -328,7 +346,12 @@ async function serveFile(
       return new Response(multipartStream(file, multipart), { status, headers });
     }
     if (length <= SMALL_FILE_BYTES) {
-      return new Response(await readExactly(file, start, length), { status, headers });
+      const response = new Response(readExactly(file, start, length), { status, headers });
+      if (status === 200 && coding === "identity" && url.search === "") {
+        const mtime = info.mtime?.getTime() ?? 0;
+        tagFile(response, { path, real, size: info.size, mtime, varies: compressible });
+      }
+      return response;
     }
     handedOff = true;
     return new Response(fileStream(file, start, length), { status, headers });
@@ -365,7 +388,7 @@ async function serveListing(
       let childInfo: Deno.FileInfo;
       try {
         // Symlinks are listed only if they resolve inside the root.
-        childInfo = entry.isSymlink ? await statInside(child, options) : await Deno.stat(child);
+        childInfo = entry.isSymlink ? statInside(child, options).info : Deno.statSync(child);
       } catch {
         continue;
       }
