@@ -113,7 +113,7 @@ async function serveFileOrTemplate(
   if (isCompressedTemplate(basename(path)) || isCompressedTemplate(basename(real))) {
     throw notFound();
   }
-  return await serveFile(request, path, found, options);
+  return serveFile(request, path, found, options);
 }
 
 function isCompressedTemplate(name: string): boolean {
@@ -237,12 +237,12 @@ function chooseRepresentation(
 /** BYTES_PARAM_DIGITS bounds `?bytes=N`. */
 const BYTES_PARAM = /^[1-9][0-9]{0,14}$/;
 
-async function serveFile(
+function serveFile(
   request: Request,
   path: string,
   found: Found,
   options: StaticOptions,
-): Promise<Response> {
+): Response {
   const real = found.real;
   const url = new URL(request.url);
   const type = contentType(path);
