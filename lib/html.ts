@@ -68,6 +68,7 @@ export function errorPage(status: number, message: string = reasonPhrase(status)
     <html lang="en">
       <head>
         <meta charset="utf-8">
+        <link rel="icon" href="data:,">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>${title}</title>
         <style>${unsafeRaw(STYLE)}</style>

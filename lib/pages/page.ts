@@ -56,7 +56,7 @@ td.name{overflow-wrap:anywhere}td.n{text-align:right;white-space:nowrap}
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy":
-    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
@@ -69,6 +69,7 @@ export function renderPage(title: string, main: SafeHtml): string {
     <html lang="en">
       <head>
         <meta charset="utf-8">
+        <link rel="icon" href="data:,">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>${title} · minserve</title>
         <style>${unsafeRaw(STYLE)}</style>

@@ -107,6 +107,7 @@ function timeHtml(date: Date, offsetMinutes: number): string {
     <html lang="en">
       <head>
         <meta charset="utf-8">
+        <link rel="icon" href="data:,">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Server time</title>
         <style>${unsafeRaw(STYLE)}</style>
@@ -162,7 +163,7 @@ export function timePage(request: Request, now: Date = new Date()): Response {
     "vary": "Accept",
     "x-content-type-options": "nosniff",
     // The page is static markup plus one inline style: nothing else may load or run.
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'",
+    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
   });
   return new Response(request.method === "HEAD" ? null : bytes, { headers });
 }

@@ -100,11 +100,12 @@ function listingHtml(segments: string[], entries: ListingEntry[]): string {
     <html lang="en">
       <head>
         <meta charset="utf-8">
+        <link rel="icon" href="data:,">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>Index of ${title}</title>
         <style>body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#222}
     table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #eee}
-    td.n{text-align:right;white-space:nowrap}a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}
+    td.n,td.d{text-align:right;white-space:nowrap}td:first-child{overflow-wrap:anywhere}a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}
     @media(prefers-color-scheme:dark){body{background:#111;color:#eee}td,th{border-color:#333}a{color:#7cb7ff}}</style>
       </head>
       <body>

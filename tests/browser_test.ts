@@ -1,0 +1,661 @@
+/**
+ * browser_test.ts — the pages as a person sees them: headless Chromium,
+ * driven by playwright-core, against the real server started as a
+ * subprocess (`spawnServer`) with narrow permissions on temp copies.
+ *
+ * Each scenario runs at a phone viewport (390×844, touch, mobile meta
+ * viewport honoured) and a desktop one (1280×800), saves a full-page
+ * screenshot to `tests/_screenshots/<name>-<viewport>.png` (gitignored) for a
+ * human to look at, and fails on any console error, uncaught page error or
+ * dialog. A last test checks the look of every page at both viewports: no
+ * horizontal scrolling, body text of at least 14 px.
+ *
+ * Needs Debian's `chromium` at /usr/bin/chromium (apt-get install chromium)
+ * and these permissions besides read, write, net, run and env:
+ * `--allow-sys=homedir,osRelease,uid` (playwright's own use; uid comes from
+ * fs.stat in setInputFiles) and
+ * `--ignore-read=/proc/sys/fs/binfmt_misc/WSLInterop` (playwright's is-wsl
+ * probe reads it when the module loads, and Deno treats /proc/sys as needing
+ * --allow-all; ignoring the read makes the probe see "not found"). When the
+ * browser is missing or playwright cannot load, every test here is
+ * registered as ignored, with the reason in its name.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Browser, Locator, Page } from "playwright-core";
+import { copy } from "./_support/fs.ts";
+import { spawnServer, withTempDir } from "./_support/server.ts";
+
+/** Debian's chromium package puts its launcher here. */
+const CHROMIUM_PATH = "/usr/bin/chromium";
+/** The repository's default site, copied for the template test. */
+const WWW = fileURLToPath(new URL("../www/", import.meta.url));
+/** Where screenshots go (listed in .gitignore). */
+const SCREENSHOT_DIR = fileURLToPath(new URL("./_screenshots/", import.meta.url));
+/** How long one playwright action or wait may take before the test fails. */
+const ACTION_TIMEOUT_MS = 10_000;
+
+/** Viewport is one screen size every scenario runs at. */
+interface Viewport {
+  name: "phone" | "desktop";
+  width: number;
+  height: number;
+  /** Phone: the meta viewport is honoured and touch events are on, as on a real phone. */
+  mobile: boolean;
+}
+
+const PHONE: Viewport = { name: "phone", width: 390, height: 844, mobile: true };
+const DESKTOP: Viewport = { name: "desktop", width: 1280, height: 800, mobile: false };
+const VIEWPORTS: readonly Viewport[] = [PHONE, DESKTOP];
+
+/** A file name with non-ASCII letters (NFC) and a space. */
+const UNICODE_NAME = "ünïcödé file.txt".normalize("NFC");
+/** A file name made of the characters HTML escaping must handle. */
+const MARKUP_NAME = "a&b <c>.txt";
+/** A text typed into a form: markup that must stay text. */
+const XSS_PAYLOAD = "<img src=x onerror=alert(1)>";
+
+type Chromium = typeof import("playwright-core").chromium;
+
+/** The sys permissions playwright uses: at import (homedir, osRelease) and in setInputFiles (uid). */
+const SYS_KINDS = ["homedir", "osRelease", "uid"] as const;
+/** Playwright's is-wsl probe reads this at import; Deno wants --allow-all for /proc/sys unless ignored. */
+const WSL_PROBE = "/proc/sys/fs/binfmt_misc/WSLInterop";
+
+/** loadChromium decides, once, whether the browser tests can run: the browser or a reason why not. */
+async function loadChromium(): Promise<{ chromium: Chromium } | { skip: string }> {
+  try {
+    if (!Deno.statSync(CHROMIUM_PATH).isFile) {
+      return { skip: `${CHROMIUM_PATH} is not a file; apt-get install chromium` };
+    }
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      return { skip: `${CHROMIUM_PATH} not found; apt-get install chromium` };
+    }
+    return { skip: `cannot stat ${CHROMIUM_PATH}: ${messageOf(err)}` };
+  }
+  const missing = SYS_KINDS.filter((kind) =>
+    Deno.permissions.querySync({ name: "sys", kind }).state !== "granted"
+  );
+  if (missing.length > 0) {
+    return { skip: `playwright needs --allow-sys=${SYS_KINDS.join(",")}` };
+  }
+  try {
+    const { chromium } = await import("playwright-core");
+    return { chromium };
+  } catch (err) {
+    return {
+      skip: `playwright-core did not load (run with --ignore-read=${WSL_PROBE}): ${messageOf(err)}`,
+    };
+  }
+}
+
+function messageOf(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).split("\n")[0] ?? "";
+}
+
+const loaded = await loadChromium();
+
+/**
+ * browserTest registers a test that gets a fresh headless Chromium, closed
+ * on every path; or, when the browser is unavailable, an ignored test whose
+ * name says why.
+ */
+function browserTest(
+  name: string,
+  fn: (browser: Browser, t: Deno.TestContext) => Promise<void>,
+): void {
+  if ("skip" in loaded) {
+    Deno.test({ name: `browser: ${name} (skipped: ${loaded.skip})`, ignore: true, fn() {} });
+    return;
+  }
+  const { chromium } = loaded;
+  Deno.test(`browser: ${name}`, async (t) => {
+    const browser = await chromium.launch({
+      executablePath: CHROMIUM_PATH,
+      args: ["--no-sandbox"],
+      headless: true,
+    });
+    try {
+      await fn(browser, t);
+    } finally {
+      await browser.close();
+    }
+  });
+}
+
+/** Watch records what a page must not do: log errors, throw, open dialogs. */
+interface Watch {
+  /** Console messages of type "error" and uncaught exceptions, as text. */
+  errors: string[];
+  /** Messages of alert/confirm/prompt dialogs (each is dismissed). */
+  dialogs: string[];
+  /** Top-level navigations, as "METHOD /path STATUS", redirects included. */
+  navigations: string[];
+}
+
+/**
+ * withPage opens a page in a fresh browser context at `viewport`, watching
+ * console errors, page errors, dialogs and navigations, runs `fn`, then
+ * checks the page stayed clean. The context is closed on every path.
+ */
+async function withPage(
+  browser: Browser,
+  viewport: Viewport,
+  fn: (page: Page, watch: Watch) => Promise<void>,
+): Promise<void> {
+  const context = await browser.newContext({
+    viewport: { width: viewport.width, height: viewport.height },
+    isMobile: viewport.mobile,
+    hasTouch: viewport.mobile,
+    deviceScaleFactor: viewport.mobile ? 2 : 1,
+    colorScheme: "light",
+  });
+  try {
+    context.setDefaultTimeout(ACTION_TIMEOUT_MS);
+    const page = await context.newPage();
+    const watch: Watch = { errors: [], dialogs: [], navigations: [] };
+    page.on("console", (message) => {
+      if (message.type() !== "error") return;
+      const where = message.location().url;
+      // The browser asks for /favicon.ico by itself when a page names no
+      // icon; a served folder without one answers 404. Not the page's error.
+      if (new URL(where || "about:blank").pathname === "/favicon.ico") return;
+      watch.errors.push(`console: ${message.text()}${where ? ` (${where})` : ""}`);
+    });
+    page.on("pageerror", (err) => watch.errors.push(`pageerror: ${err.message}`));
+    page.on("dialog", (dialog) => {
+      watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      dialog.dismiss().catch(() => {});
+    });
+    page.on("response", (response) => {
+      const request = response.request();
+      if (!request.isNavigationRequest() || request.frame() !== page.mainFrame()) return;
+      const url = new URL(response.url());
+      watch.navigations.push(
+        `${request.method()} ${url.pathname}${url.search} ${response.status()}`,
+      );
+    });
+    await fn(page, watch);
+    assert.deepEqual(watch.errors, [], "console errors or uncaught page errors");
+    assert.deepEqual(watch.dialogs, [], "dialogs opened");
+  } finally {
+    await context.close();
+  }
+}
+
+/** eachViewport runs `fn` as one test step per viewport. */
+async function eachViewport(
+  t: Deno.TestContext,
+  fn: (viewport: Viewport) => Promise<void>,
+): Promise<void> {
+  for (const viewport of VIEWPORTS) {
+    await t.step(`${viewport.name} ${viewport.width}x${viewport.height}`, () => fn(viewport));
+  }
+}
+
+/** screenshot saves the whole page as tests/_screenshots/<name>-<viewport>.png. */
+async function screenshot(page: Page, name: string, viewport: Viewport): Promise<void> {
+  await Deno.mkdir(SCREENSHOT_DIR, { recursive: true });
+  await page.screenshot({
+    path: join(SCREENSHOT_DIR, `${name}-${viewport.name}.png`),
+    fullPage: true,
+  });
+}
+
+/** pathOf is the path and query of the page's URL, still percent-encoded. */
+function pathOf(page: Page): string {
+  const url = new URL(page.url());
+  return url.pathname + url.search;
+}
+
+/** clickTo clicks `link` and waits until the page's URL is `origin + path`. */
+async function clickTo(
+  page: Page,
+  link: Locator,
+  origin: string,
+  path: string,
+): Promise<void> {
+  await Promise.all([page.waitForURL(origin + path), link.click()]);
+  assert.equal(pathOf(page), path);
+}
+
+/** plainText is the text of a plain-text document as Chromium shows it (in one <pre>). */
+async function plainText(page: Page): Promise<string> {
+  assert.equal(await page.locator("body > pre").count(), 1, "a plain-text document");
+  return await page.locator("body > pre").textContent() ?? "";
+}
+
+/** listingLinks returns the names and hrefs of a directory listing's entries. */
+async function listingLinks(page: Page): Promise<{ text: string; href: string | null }[]> {
+  const links = page.locator("tbody a");
+  const out = [];
+  for (let i = 0; i < await links.count(); i++) {
+    const link = links.nth(i);
+    out.push({ text: await link.textContent() ?? "", href: await link.getAttribute("href") });
+  }
+  return out;
+}
+
+/** makeListingTree writes the directory the listing test browses under `root`/`name`. */
+async function makeListingTree(root: string, name: string): Promise<void> {
+  const dir = join(root, name);
+  await Deno.mkdir(join(dir, "sub dir"), { recursive: true });
+  await Deno.writeTextFile(join(dir, "sub dir", "inside.txt"), "inside ok");
+  await Deno.writeTextFile(join(dir, UNICODE_NAME), "unicode ok");
+  await Deno.writeTextFile(join(dir, MARKUP_NAME), "markup ok");
+}
+
+browserTest("listing: escaped names, subdirectory, unicode file, parent and breadcrumbs", async (
+  browser,
+  t,
+) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await makeListingTree(root, "docs");
+    await using server = await spawnServer({ root, args: ["--quiet"] });
+    const origin = server.url;
+
+    await eachViewport(t, (viewport) =>
+      withPage(browser, viewport, async (page) => {
+        await page.goto(`${origin}/docs/`);
+        assert.equal(await page.title(), "Index of /docs/");
+        assert.equal(await page.locator("h1").textContent(), "Index of /docs/");
+        // Directories first, then names in natural order; every name shown as text.
+        assert.deepEqual(await listingLinks(page), [
+          { text: "../", href: "/" },
+          { text: "sub dir/", href: "/docs/sub%20dir/" },
+          { text: MARKUP_NAME, href: "/docs/a%26b%20%3Cc%3E.txt" },
+          { text: UNICODE_NAME, href: `/docs/${encodeURIComponent(UNICODE_NAME)}` },
+        ]);
+        assert.equal(await page.locator("c").count(), 0, "<c> must not become an element");
+        assert.equal(
+          await page.getByRole("link", { name: MARKUP_NAME, exact: true }).count(),
+          1,
+        );
+        // Breadcrumbs: the root, then each segment.
+        assert.deepEqual(await page.locator("nav a").allTextContents(), ["root", "docs"]);
+        assert.deepEqual(
+          await page.locator("nav a").evaluateAll((as) => as.map((a) => a.getAttribute("href"))),
+          ["/", "/docs/"],
+        );
+        await screenshot(page, "listing", viewport);
+
+        // Into the subdirectory: its URL is percent-encoded, its listing shows its file.
+        await clickTo(
+          page,
+          page.getByRole("link", { name: "sub dir/", exact: true }),
+          origin,
+          "/docs/sub%20dir/",
+        );
+        assert.equal(await page.locator("h1").textContent(), "Index of /docs/sub dir/");
+        assert.deepEqual(await listingLinks(page), [
+          { text: "../", href: "/docs/" },
+          { text: "inside.txt", href: "/docs/sub%20dir/inside.txt" },
+        ]);
+        assert.deepEqual(await page.locator("nav a").allTextContents(), [
+          "root",
+          "docs",
+          "sub dir",
+        ]);
+
+        // Back, then the unicode file: its content is shown.
+        await page.goBack();
+        assert.equal(pathOf(page), "/docs/");
+        await clickTo(
+          page,
+          page.getByRole("link", { name: UNICODE_NAME, exact: true }),
+          origin,
+          `/docs/${encodeURIComponent(UNICODE_NAME)}`,
+        );
+        assert.equal(await plainText(page), "unicode ok");
+
+        // The name full of markup characters links to its file too.
+        await page.goBack();
+        await clickTo(
+          page,
+          page.getByRole("link", { name: MARKUP_NAME, exact: true }),
+          origin,
+          "/docs/a%26b%20%3Cc%3E.txt",
+        );
+        assert.equal(await plainText(page), "markup ok");
+
+        // Parent links: sub dir → docs → root.
+        await page.goto(`${origin}/docs/sub%20dir/`);
+        await clickTo(page, page.getByRole("link", { name: "../", exact: true }), origin, "/docs/");
+        await clickTo(page, page.getByRole("link", { name: "../", exact: true }), origin, "/");
+        assert.equal(await page.locator("h1").textContent(), "Index of /");
+        assert.deepEqual(await listingLinks(page), [{ text: "docs/", href: "/docs/" }]);
+
+        // Breadcrumbs: from sub dir to docs, then to the root.
+        await page.goto(`${origin}/docs/sub%20dir/`);
+        await clickTo(
+          page,
+          page.locator("nav").getByRole("link", { name: "docs", exact: true }),
+          origin,
+          "/docs/",
+        );
+        await clickTo(
+          page,
+          page.locator("nav").getByRole("link", { name: "root", exact: true }),
+          origin,
+          "/",
+        );
+      }));
+  });
+});
+
+/** clearBoard empties the board with the same form post the Clear button sends. */
+async function clearBoard(origin: string): Promise<void> {
+  const response = await fetch(`${origin}/board`, {
+    method: "POST",
+    body: new URLSearchParams({ action: "clear" }),
+    redirect: "manual",
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 303);
+}
+
+/** A post's time as the board shows it: "YYYY-MM-DD HH:MM UTC". */
+const BOARD_TIME = /^\d{4}-\d{2}-\d{2} \d{2}:\d{2} UTC$/;
+
+browserTest("board: post, markup stays text, newest first, clear", async (browser, t) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    const data = join(dir, "data");
+    await Deno.mkdir(root);
+    await Deno.mkdir(data);
+    await Deno.writeTextFile(join(root, "index.html"), "<!doctype html><title>home</title>");
+    await using server = await spawnServer({
+      root,
+      args: ["--quiet", "--data-dir", data],
+      allowRead: [data],
+      allowWrite: [data],
+    });
+    const origin = server.url;
+    const first = "Hello <b>bold</b> & friends 🎉";
+    const second = "Second post ✓\nwith a line break";
+
+    await eachViewport(t, async (viewport) => {
+      await clearBoard(origin);
+      await withPage(browser, viewport, async (page, watch) => {
+        await page.goto(`${origin}/board`);
+        assert.equal(await page.title(), "Message board · minserve");
+        await page.getByText("No messages yet.").waitFor();
+        const items = page.locator("ol.items > li");
+
+        await page.locator("textarea#message").fill(first);
+        await page.getByRole("button", { name: "Post", exact: true }).click();
+        await page.getByRole("heading", { name: "Messages (1)", exact: true }).waitFor();
+        assert.equal(pathOf(page), "/board");
+        assert.deepEqual(watch.navigations.slice(-2), ["POST /board 303", "GET /board 200"]);
+        assert.equal(await items.count(), 1);
+        assert.equal(await items.locator(".body").textContent(), first);
+        assert.equal(await page.locator("ol.items b").count(), 0, "<b> must stay text");
+        const time = items.first().locator("time");
+        assert.match(await time.textContent() ?? "", BOARD_TIME);
+        const postedAt = Date.parse(await time.getAttribute("datetime") ?? "");
+        assert.ok(Math.abs(Date.now() - postedAt) < 60_000, "posted just now");
+
+        await page.locator("textarea#message").fill(second);
+        await page.getByRole("button", { name: "Post", exact: true }).click();
+        await page.getByRole("heading", { name: "Messages (2)", exact: true }).waitFor();
+        assert.equal(pathOf(page), "/board");
+        // Newest first; the textarea's CRLF comes back as one line break.
+        assert.deepEqual(await items.locator(".body").allTextContents(), [second, first]);
+        assert.equal(await page.locator("ol.items b").count(), 0);
+        for (const text of await items.locator("time").allTextContents()) {
+          assert.match(text, BOARD_TIME);
+        }
+        await screenshot(page, "board", viewport);
+
+        await page.getByRole("button", { name: "Clear all messages" }).click();
+        await page.getByRole("heading", { name: "Messages (0)", exact: true }).waitFor();
+        assert.equal(pathOf(page), "/board");
+        assert.deepEqual(watch.navigations.slice(-2), ["POST /board 303", "GET /board 200"]);
+        assert.equal(await items.count(), 0);
+        assert.ok(await page.getByText("No messages yet.").isVisible());
+        assert.equal(await page.getByRole("button", { name: "Clear all messages" }).count(), 0);
+      });
+    });
+  });
+});
+
+browserTest("upload: choose a file, submit, list, open, download", async (browser, t) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    const uploads = join(dir, "uploads");
+    const source = join(dir, "source");
+    await Deno.mkdir(root);
+    await Deno.mkdir(uploads);
+    await Deno.mkdir(source);
+    await Deno.writeTextFile(join(root, "index.html"), "<!doctype html><title>home</title>");
+    const content = new TextEncoder().encode("hello from the browser test\nsecond line ✓\n");
+    const hello = join(source, "hello.txt");
+    await Deno.writeFile(hello, content);
+    await using server = await spawnServer({
+      root,
+      args: ["--quiet", "--upload-dir", uploads],
+      allowRead: [uploads],
+      allowWrite: [uploads],
+    });
+    const origin = server.url;
+
+    await eachViewport(t, async (viewport) => {
+      for await (const entry of Deno.readDir(uploads)) await Deno.remove(join(uploads, entry.name));
+      await withPage(browser, viewport, async (page, watch) => {
+        await page.goto(`${origin}/uploads/`);
+        assert.equal(await page.title(), "Uploads · minserve");
+        await page.getByText("No files yet.").waitFor();
+
+        await page.locator("input[type=file]").setInputFiles(hello);
+        await page.getByRole("button", { name: "Upload", exact: true }).click();
+        const link = page.getByRole("link", { name: "hello.txt", exact: true });
+        await link.waitFor();
+        assert.equal(pathOf(page), "/uploads/");
+        assert.deepEqual(watch.navigations.slice(-2), ["POST /uploads/ 303", "GET /uploads/ 200"]);
+        assert.equal(await link.getAttribute("href"), "/uploads/hello.txt");
+        const row = page.locator("tbody tr", { has: link });
+        assert.equal(await row.locator("td.n").textContent(), `${content.length} B`);
+        assert.deepEqual(await Deno.readFile(join(uploads, "hello.txt")), content);
+        await screenshot(page, "upload", viewport);
+
+        await clickTo(page, link, origin, "/uploads/hello.txt");
+        assert.equal(await plainText(page), new TextDecoder().decode(content));
+
+        const response = await fetch(`${origin}/uploads/hello.txt`);
+        assert.equal(response.status, 200);
+        assert.equal(response.headers.get("content-type"), "text/plain; charset=utf-8");
+        assert.deepEqual(new Uint8Array(await response.arrayBuffer()), content);
+      });
+    });
+  });
+});
+
+browserTest("template: greets by name, typed markup shown as text, no script runs", async (
+  browser,
+  t,
+) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "www");
+    await copy(WWW, root);
+    await using server = await spawnServer({ root, args: ["--quiet"] });
+    const origin = server.url;
+
+    await eachViewport(t, (viewport) =>
+      withPage(browser, viewport, async (page, watch) => {
+        await page.goto(`${origin}/greet.tmpl.html?name=Ada`);
+        assert.equal(await page.locator("h1").textContent(), "Hello, Ada!");
+        assert.equal(await page.title(), "Hello, Ada · minserve");
+        const name = page.locator("input#name");
+        assert.equal(await name.inputValue(), "Ada");
+
+        await name.fill(XSS_PAYLOAD);
+        await Promise.all([
+          page.waitForURL((url) => url.searchParams.get("name") === XSS_PAYLOAD),
+          page.getByRole("button", { name: "Greet me" }).click(),
+        ]);
+        // An <img> that failed to load would have fired onerror before "load".
+        await page.waitForLoadState("load");
+        assert.equal(await page.locator("h1").textContent(), `Hello, ${XSS_PAYLOAD}!`);
+        assert.equal(await page.locator("h1 *").count(), 0, "the heading holds text only");
+        assert.equal(await page.locator('img[src="x"]').count(), 0, "no injected <img>");
+        assert.equal(await name.inputValue(), XSS_PAYLOAD);
+        assert.deepEqual(watch.dialogs, [], "no dialog may open");
+        await screenshot(page, "template", viewport);
+
+        // The page's own example: markup in the name, a placeholder in the colour.
+        await clickTo(
+          page,
+          page.getByRole("link", { name: "a name with markup" }),
+          origin,
+          "/greet.tmpl.html?name=%3Cb%3Eyou%3C%2Fb%3E&color=%7B%7Bname%7D%7D",
+        );
+        assert.equal(await page.locator("h1").textContent(), "Hello, <b>you</b>!");
+        assert.equal(await page.locator("h1 b").count(), 0);
+        assert.equal(await page.locator(".answer strong").textContent(), "{{name}}");
+      }));
+  });
+});
+
+/** Look is what the look tests measure on a page. */
+interface Look {
+  scrollWidth: number;
+  innerWidth: number;
+  bodyFontPx: number;
+}
+
+/** The little of a browser window the look tests read (this project type-checks without the DOM lib). */
+interface BrowserWindow {
+  innerWidth: number;
+  document: { documentElement: { scrollWidth: number }; body: unknown };
+  getComputedStyle(element: unknown): { fontSize: string };
+}
+
+/**
+ * lookProblems measures the page at `viewport` and returns what is wrong
+ * with it, as sentences: sideways scrolling, body text under 14 px.
+ */
+async function lookProblems(page: Page, viewport: Viewport, what: string): Promise<string[]> {
+  const look: Look = await page.evaluate(() => {
+    const window = globalThis as unknown as BrowserWindow;
+    return {
+      scrollWidth: window.document.documentElement.scrollWidth,
+      innerWidth: window.innerWidth,
+      bodyFontPx: parseFloat(window.getComputedStyle(window.document.body).fontSize),
+    };
+  });
+  const problems = [];
+  // A phone zooms out of a page wider than the screen, and innerWidth grows
+  // with it (to 715 for a 715 px wide page): the viewport's own width is the
+  // bound that cannot move.
+  const width = Math.min(look.innerWidth, viewport.width);
+  if (look.scrollWidth > width + 1) {
+    problems.push(`${what}: scrolls sideways (scrollWidth ${look.scrollWidth} > ${width})`);
+  }
+  if (look.bodyFontPx < 14) {
+    problems.push(`${what}: body text is ${look.bodyFontPx}px, under 14px`);
+  }
+  return problems;
+}
+
+/** postMessage posts `message` to the board as a form would, without a browser. */
+async function postMessage(origin: string, message: string): Promise<void> {
+  const response = await fetch(`${origin}/board`, {
+    method: "POST",
+    body: new URLSearchParams({ message }),
+    redirect: "manual",
+  });
+  await response.body?.cancel();
+  assert.equal(response.status, 303);
+}
+
+browserTest("look: no sideways scrolling and readable text on every page", async (browser, t) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "www");
+    const data = join(dir, "data");
+    const uploads = join(dir, "uploads");
+    await copy(WWW, root);
+    await makeListingTree(root, "files");
+    await Deno.mkdir(data);
+    await Deno.mkdir(uploads);
+    await Deno.writeTextFile(join(uploads, "hello.txt"), "hello\n");
+    await using server = await spawnServer({
+      root,
+      args: ["--quiet", "--data-dir", data, "--upload-dir", uploads],
+      allowRead: [data, uploads],
+      allowWrite: [data, uploads],
+    });
+    const origin = server.url;
+    await postMessage(origin, "Hello <b>bold</b> & friends 🎉");
+
+    const pages: [string, string][] = [
+      ["listing", "/files/"],
+      ["board", "/board"],
+      ["upload", "/uploads/"],
+      ["template", `/greet.tmpl.html?name=${encodeURIComponent(XSS_PAYLOAD)}`],
+    ];
+    await eachViewport(t, (viewport) =>
+      withPage(browser, viewport, async (page) => {
+        const problems = [];
+        for (const [what, path] of pages) {
+          const response = await page.goto(origin + path);
+          assert.equal(response?.status(), 200, `${what}: ${path}`);
+          problems.push(...await lookProblems(page, viewport, what));
+        }
+        assert.deepEqual(problems, []);
+      }));
+  });
+});
+
+/** A camera's file name: long, and without a space to break at. */
+const LONG_FILE_NAME = "IMG_20240101_123456789_HDR_panorama_final_version_2_edited.jpg";
+/** A real surname of 35 letters, one word. */
+const LONG_NAME = "Wolfeschlegelsteinhausenbergerdorff";
+/** A link pasted into the board. */
+const LONG_URL = "https://example.com/a/very/long/path/without/spaces/index.html?query=1234567890";
+
+browserTest("look: long names and links wrap instead of scrolling sideways", async (
+  browser,
+  t,
+) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "www");
+    const data = join(dir, "data");
+    const uploads = join(dir, "uploads");
+    await copy(WWW, root);
+    await Deno.mkdir(join(root, "photos"));
+    await Deno.writeTextFile(join(root, "photos", LONG_FILE_NAME), "jpeg");
+    await Deno.mkdir(data);
+    await Deno.mkdir(uploads);
+    await Deno.writeTextFile(join(uploads, LONG_FILE_NAME), "jpeg");
+    await using server = await spawnServer({
+      root,
+      args: ["--quiet", "--data-dir", data, "--upload-dir", uploads],
+      allowRead: [data, uploads],
+      allowWrite: [data, uploads],
+    });
+    const origin = server.url;
+    await postMessage(origin, `See ${LONG_URL}`);
+
+    const pages: [string, string][] = [
+      ["listing", "/photos/"],
+      ["board", "/board"],
+      ["upload", "/uploads/"],
+      ["template", `/greet.tmpl.html?name=${LONG_NAME}`],
+    ];
+    await eachViewport(t, (viewport) =>
+      withPage(browser, viewport, async (page) => {
+        const problems = [];
+        for (const [what, path] of pages) {
+          const response = await page.goto(origin + path);
+          assert.equal(response?.status(), 200, `${what}: ${path}`);
+          await screenshot(page, `long-${what}`, viewport);
+          problems.push(...await lookProblems(page, viewport, what));
+        }
+        assert.deepEqual(problems, []);
+      }));
+  });
+});
