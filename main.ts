@@ -6,16 +6,10 @@
  *   deno run --allow-net --allow-read=./www main.ts ./www --port 8080
  */
 
-import { dirname, resolve } from "node:path";
-import { createApp } from "./lib/app.ts";
+import { dirname } from "node:path";
 import { removeStaleParts } from "./lib/atomic_write.ts";
+import { type Instance, type InstanceOptions, startInstance } from "./lib/instance.ts";
 import { type Config, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
-import { Logger } from "./lib/log.ts";
-import { Board } from "./lib/pages/board.ts";
-import { FORM_OVERHEAD_BYTES } from "./lib/pages/upload.ts";
-import { createUploads } from "./lib/pages/upload.ts";
-import { SERVER_NAME, startServer } from "./lib/server.ts";
-import { FileCache } from "./lib/static/file_cache.ts";
 import { VERSION } from "./lib/version.ts";
 
 /** fail prints one line and exits 1: a user error never shows a stack trace. */
@@ -171,6 +165,94 @@ function banner(
   return lines.join("\n");
 }
 
+/** Messages between main and worker isolates (--workers). */
+type ToWorker =
+  | { kind: "start"; config: Config; options: InstanceOptions }
+  | { kind: "shutdown" };
+type FromWorker = { kind: "ready" } | { kind: "failed"; message: string } | { kind: "done" };
+
+/** A worker isolate: start one more instance on the shared port, stop when told. */
+function runWorker(
+  scope: { onmessage: unknown; postMessage(message: FromWorker): void; close(): void },
+) {
+  let instance: Instance | undefined;
+  scope.onmessage = async (event: MessageEvent<ToWorker>) => {
+    const message = event.data;
+    if (message.kind === "start") {
+      try {
+        instance = startInstance(message.config, message.options);
+        scope.postMessage({ kind: "ready" });
+      } catch (err) {
+        scope.postMessage({ kind: "failed", message: messageOf(err) });
+      }
+    } else {
+      await instance?.shutdown();
+      scope.postMessage({ kind: "done" });
+      scope.close();
+    }
+  };
+}
+
+/** Starts `count` worker isolates running this same module; resolves once all listen. */
+async function startWorkers(
+  count: number,
+  config: Config,
+  options: InstanceOptions,
+): Promise<Worker[]> {
+  const workers: Worker[] = [];
+  for (let i = 0; i < count; i++) {
+    // This module is its own worker script, so a bundle or a compiled
+    // binary carries the worker with it.
+    const worker = new Worker(import.meta.url, { type: "module" });
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.kind === "ready") resolve();
+        if (event.data.kind === "failed") reject(new Error(event.data.message));
+      };
+      worker.onerror = (event) => {
+        event.preventDefault();
+        reject(new Error(event.message));
+      };
+    });
+    worker.postMessage({ kind: "start", config, options } satisfies ToWorker);
+    await ready;
+    workers.push(worker);
+  }
+  return workers;
+}
+
+/** Tells every worker to shut down and waits (at most `graceMs`) for each to finish. */
+async function stopWorkers(workers: Worker[], graceMs: number) {
+  await Promise.all(workers.map((worker) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        worker.terminate();
+        resolve();
+      }, graceMs);
+      worker.onmessage = (event: MessageEvent<FromWorker>) => {
+        if (event.data.kind !== "done") return;
+        clearTimeout(timer);
+        worker.terminate();
+        resolve();
+      };
+      worker.postMessage({ kind: "shutdown" } satisfies ToWorker);
+    })
+  ));
+}
+
+function listenFailure(config: Config, err: unknown): never {
+  const where = `${config.hostname}:${config.port}`;
+  if (err instanceof Deno.errors.AddrInUse) fail(`cannot listen on ${where}: address in use`);
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    fail(`cannot listen on ${where}: not permitted (run with --allow-net=${config.hostname})`);
+  }
+  if (err instanceof Deno.errors.AddrNotAvailable) {
+    fail(`cannot listen on ${where}: address not available`);
+  }
+  if (/unstable-net/.test(messageOf(err))) fail("--workers needs Deno's --unstable-net flag");
+  fail(`cannot listen on ${where}: ${messageOf(err)}`);
+}
+
 async function main() {
   const env = readEnv();
   let request;
@@ -193,89 +275,75 @@ async function main() {
     cert: readPem("--cert", config.tls.certFile),
     key: readPem("--key", config.tls.keyFile),
   };
-
-  let uploads;
+  let realUploadDir: string | undefined;
   if (config.uploadDir !== undefined) {
-    const realDir = await checkDir("--upload-dir", config.uploadDir, true);
+    realUploadDir = await checkDir("--upload-dir", config.uploadDir, true);
     await removeStaleParts(config.uploadDir); // torn uploads of a crashed run
-    uploads = createUploads({
-      dir: resolve(config.uploadDir),
-      realDir,
-      maxBytes: config.maxUploadBytes,
-      ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
-    });
   }
-  let board: Board | undefined;
-  if (config.dataDir !== undefined) {
-    await checkDir("--data-dir", config.dataDir, true);
-    try {
-      board = Board.open(config.dataDir);
-    } catch (err) {
-      fail(messageOf(err));
-    }
+  if (config.dataDir !== undefined) await checkDir("--data-dir", config.dataDir, true);
+
+  if (
+    config.workers > 1 &&
+    typeof (Deno as { listenDatagram?: unknown }).listenDatagram !== "function"
+  ) {
+    // Deno exits at once, with its own message, if reusePort is used without it.
+    fail("--workers needs Deno's --unstable-net flag (SO_REUSEPORT)");
   }
-
-  const logger = new Logger({
-    access: config.quiet ? null : Deno.stdout,
-    format: config.logFormat,
-  });
-  const handler = createApp({
-    root: resolve(config.root),
-    realRoot,
-    listing: config.listing,
-    dotfiles: config.dotfiles,
-    cors: config.cors,
-    cacheControl: config.cacheControl,
-    headers: config.headers,
-    spa: config.spa,
-    ...(uploads ? { uploads } : {}),
-    ...(board ? { board: (request: Request) => board.handle(request) } : {}),
-  });
-
-  // The engine's body cap must let the largest upload (and a form around it) through.
-  const maxBodyBytes = uploads
-    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + FORM_OVERHEAD_BYTES)
-    : config.maxBodyBytes;
-  let server;
+  const options: InstanceOptions = { realRoot, realUploadDir, tls, reusePort: config.workers > 1 };
+  let instance: Instance;
   try {
-    const { tls: _files, ...settings } = config;
-    const cache = new FileCache(SERVER_NAME);
-    server = startServer(
-      { ...settings, maxBodyBytes, cache, ...(tls ? { tls } : {}) },
-      handler,
-      logger,
-    );
+    instance = startInstance(config, options);
   } catch (err) {
-    const where = `${config.hostname}:${config.port}`;
-    if (err instanceof Deno.errors.AddrInUse) fail(`cannot listen on ${where}: address in use`);
-    if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
-      fail(`cannot listen on ${where}: not permitted (run with --allow-net=${config.hostname})`);
+    if (err instanceof Error && /board/i.test(err.message)) fail(err.message);
+    listenFailure(config, err);
+  }
+  let workers: Worker[] = [];
+  try {
+    workers = await startWorkers(config.workers - 1, config, {
+      ...options,
+      port: instance.server.addr.port,
+    });
+  } catch (err) {
+    await instance.shutdown();
+    if (/Requires read access/.test(messageOf(err))) {
+      const code = dirname(new URL(import.meta.url).pathname);
+      fail(`--workers needs read access to minserve's own code (add ${code} to --allow-read)`);
     }
-    if (err instanceof Deno.errors.AddrNotAvailable) {
-      fail(`cannot listen on ${where}: address not available`);
-    }
-    fail(`cannot listen on ${where}: ${messageOf(err)}`);
+    listenFailure(config, err);
   }
 
   // Signals are handled before the banner says we are ready, so a
   // supervisor's SIGTERM right after it still shuts down gracefully.
+  let stopping: Promise<unknown> | undefined;
+  const stop = () =>
+    stopping ??= Promise.all([
+      instance.shutdown(),
+      stopWorkers(workers, config.shutdownGraceSeconds * 1000 + 1000),
+    ]);
   let signals = 0;
   const onSignal = () => {
     if (++signals > 1) Deno.exit(130); // a second Ctrl-C means now
-    logger.error("shutting down");
-    server.shutdown();
+    Deno.stderr.writeSync(new TextEncoder().encode("minserve: shutting down\n"));
+    void stop();
   };
   Deno.addSignalListener("SIGINT", onSignal);
   Deno.addSignalListener("SIGTERM", onSignal);
 
-  await logger.info(banner(config, realRoot, server.addr, env));
-  for (const warning of permissionWarnings(config, realRoot)) logger.error(warning);
-  await server.finished;
-  board?.close();
+  const out = new TextEncoder();
+  await Deno.stdout.write(out.encode(banner(config, realRoot, instance.server.addr, env) + "\n"));
+  for (const warning of permissionWarnings(config, realRoot)) {
+    Deno.stderr.writeSync(out.encode(`minserve: ${warning}\n`));
+  }
+  await instance.server.finished;
+  await stop();
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
 }
 
-if (import.meta.main) {
+declare const WorkerGlobalScope: { new (): unknown } | undefined;
+
+if (typeof WorkerGlobalScope !== "undefined" && self instanceof WorkerGlobalScope) {
+  runWorker(self as unknown as Parameters<typeof runWorker>[0]);
+} else if (import.meta.main) {
   await main();
 }

@@ -52,6 +52,8 @@ export interface Config {
   lan: boolean;
   /** PEM certificate and key files: serve HTTPS. */
   tls: { certFile: string; keyFile: string } | undefined;
+  /** Serving isolates sharing the port; more than 1 needs --unstable-net. */
+  workers: number;
 }
 
 /** LogFormat is how access-log lines are written. */
@@ -95,6 +97,7 @@ export const DEFAULTS: Readonly<Config> = {
   logFormat: "common",
   lan: false,
   tls: undefined,
+  workers: 1,
 };
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
@@ -130,6 +133,7 @@ Options:
       --log-format FORMAT    common (default), combined or json
       --lan                  listen on every interface (0.0.0.0) and print the network URLs
       --cert FILE --key FILE serve HTTPS with this PEM certificate and key
+      --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -177,6 +181,7 @@ export function parseConfig(
         lan: { type: "boolean" },
         cert: { type: "string" },
         key: { type: "string" },
+        workers: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -273,6 +278,7 @@ export function parseConfig(
       tls: values.cert !== undefined && values.key !== undefined
         ? { certFile: values.cert, keyFile: values.key }
         : undefined,
+      workers: integer("--workers", values.workers, DEFAULTS.workers, 1, 64),
     },
   };
 }

@@ -324,7 +324,8 @@ export class Connection {
         throw new TypeError("Cannot send response: the handler did not return a Response");
       }
     } catch (err) {
-      if (this.#expired) return false;
+      // The client left (mid-body, say): no one to answer, nothing to log.
+      if (this.#expired || isClientGone(err)) return false;
       response = this.#answerFor(err, request);
     }
     if (this.#expired) return false;

@@ -35,6 +35,8 @@ export interface ServerOptions {
   tls?: { cert: string; key: string };
   /** Answers repeat requests from memory (the static layer's FileCache). */
   cache?: ResponseCache;
+  /** Share the port with other listeners (SO_REUSEPORT; Deno needs --unstable-net). */
+  reusePort?: boolean;
 }
 
 /** SERVER_NAME is the `Server` field of every response. */
@@ -65,9 +67,11 @@ export function startServer(
   handler: Handler,
   logger: Logger = new Logger({ access: options.quiet ? null : Deno.stdout }),
 ): Server {
+  const where = { hostname: options.hostname, port: options.port };
+  const shared = options.reusePort ? { reusePort: true } : {};
   const listener = options.tls
-    ? Deno.listenTls({ hostname: options.hostname, port: options.port, ...options.tls })
-    : Deno.listen({ hostname: options.hostname, port: options.port });
+    ? Deno.listenTls({ ...where, ...options.tls, ...shared })
+    : Deno.listen({ ...where, ...shared });
   const settings: ConnectionSettings = {
     headLimits: DEFAULT_HEAD_LIMITS,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,

@@ -42,6 +42,7 @@ const flags = [
   `--allow-net=${host}`,
   `--allow-env=${ENV_NAMES.join(",")}`,
   ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
+  ...(config.workers > 1 ? ["--unstable-net"] : []),
   "--output",
   output,
   new URL("../main.ts", import.meta.url).pathname,

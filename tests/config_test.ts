@@ -44,6 +44,7 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     logFormat: "common",
     lan: false,
     tls: undefined,
+    workers: 1,
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -59,6 +60,7 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--port", "9000"], { port: 9000 }],
     [["--port=9000"], { port: 9000 }],
     [["--cors"], { cors: true }],
+    [["--workers", "2"], { workers: 2 }],
     [["--upload-dir", "up"], { uploadDir: "up" }],
     [["--max-upload", "10"], { maxUploadBytes: 10 }],
     [["--upload-token", "s3cret"], { uploadToken: "s3cret" }],
@@ -206,6 +208,8 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
     [["--header", "Content-Length: 5"], TypeError, ["--header", "Content-Length"]],
     [["--header", "X-A: a\r\nX-B: b"], TypeError, ["--header"]],
     [["--log-format", "xml"], TypeError, ["--log-format", '"xml"']],
+    [["--workers", "0"], RangeError, ["--workers", '"0"']],
+    [["--workers", "65"], RangeError, ["--workers", '"65"']],
     [["--cert", "c.pem"], TypeError, ["--cert", "--key"]],
     [["--key", "k.pem"], TypeError, ["--key", "--cert"]],
     [["--upload-dir", ""], TypeError, ["--upload-dir", '""']],

@@ -53,21 +53,26 @@ const HOP_BY_HOP = new Set([
 ]);
 
 /** Canonical spelling of common field names, for readable `curl -v` output. */
-const CANONICAL: Record<string, string> = {
-  "accept-ranges": "Accept-Ranges",
-  "allow": "Allow",
-  "cache-control": "Cache-Control",
-  "content-encoding": "Content-Encoding",
-  "content-range": "Content-Range",
-  "content-security-policy": "Content-Security-Policy",
-  "content-type": "Content-Type",
-  "etag": "ETag",
-  "last-modified": "Last-Modified",
-  "location": "Location",
-  "retry-after": "Retry-After",
-  "vary": "Vary",
-  "x-content-type-options": "X-Content-Type-Options",
-};
+const CANONICAL = new Map<string, string>([
+  ["accept-ranges", "Accept-Ranges"],
+  ["allow", "Allow"],
+  ["cache-control", "Cache-Control"],
+  ["content-encoding", "Content-Encoding"],
+  ["content-range", "Content-Range"],
+  ["content-security-policy", "Content-Security-Policy"],
+  ["content-type", "Content-Type"],
+  ["etag", "ETag"],
+  ["last-modified", "Last-Modified"],
+  ["location", "Location"],
+  ["retry-after", "Retry-After"],
+  ["vary", "Vary"],
+  ["x-content-type-options", "X-Content-Type-Options"],
+]);
+
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x08\x0a-\x1f\x7f]/;
+// deno-lint-ignore no-control-regex
+const CONTROLS_ALL = /[\x00-\x08\x0a-\x1f\x7f]/g;
 
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
@@ -204,7 +209,10 @@ function serializeHead(
   if (options.server !== "") head += `Server: ${options.server}\r\n`;
   for (const [name, value] of response.headers) {
     if (HOP_BY_HOP.has(name)) continue;
-    head += `${CANONICAL[name] ?? name}: ${value}\r\n`;
+    // Headers refuses CR, LF and NUL but lets other controls through; RFC
+    // 9110 §5.5 forbids them on the wire, so they become spaces.
+    const clean = CONTROLS.test(value) ? value.replace(CONTROLS_ALL, " ") : value;
+    head += `${CANONICAL.get(name) ?? name}: ${clean}\r\n`;
   }
   // A 304 may repeat the Content-Length a 200 would have (RFC 9110 §8.6).
   if (mode === "length" || (status === 304 && declared !== undefined)) {

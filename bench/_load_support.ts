@@ -1,0 +1,409 @@
+/**
+ * _load_support.ts — the parts of bench/load.ts that do not depend on which
+ * servers or workloads are measured: child processes that are always
+ * killed, /proc readings (CPU ticks, VmRSS, VmHWM), free ports, a raw
+ * HTTP/1.1 probe, wrk's output, statistics and Markdown tables.
+ *
+ * Linux only (/proc, taskset). Run with -A.
+ */
+
+// ---------------------------------------------------------------------------
+// Child processes
+
+/** A child process started by {@linkcode Children}, with its exit status once known. */
+export interface Child {
+  /** A short name for messages. */
+  name: string;
+  process: Deno.ChildProcess;
+  pid: number;
+  /** Set when the process has exited. */
+  exit: Deno.CommandStatus | undefined;
+  /** Resolves when the process has exited. */
+  status: Promise<Deno.CommandStatus>;
+}
+
+/**
+ * Children keeps every child process this script starts, so that all of them
+ * are killed when the script ends: normally, on an exception, or on a signal.
+ */
+export class Children {
+  #live = new Set<Child>();
+
+  /** spawn starts `cmd args` and registers it. */
+  spawn(name: string, cmd: string, args: string[], options: Deno.CommandOptions = {}): Child {
+    const process = new Deno.Command(cmd, { args, stdin: "null", ...options }).spawn();
+    const child: Child = {
+      name,
+      process,
+      pid: process.pid,
+      exit: undefined,
+      status: process.status,
+    };
+    this.#live.add(child);
+    child.status = process.status.then((status) => {
+      child.exit = status;
+      this.#live.delete(child);
+      return status;
+    });
+    return child;
+  }
+
+  /**
+   * output runs `cmd args` to completion (killed after `timeoutMs`) and returns
+   * its exit code and decoded stdout and stderr.
+   */
+  async output(
+    cmd: string,
+    args: string[],
+    timeoutMs: number,
+    options: Deno.CommandOptions = {},
+  ): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
+    const child = this.spawn(cmd, cmd, args, { stdout: "piped", stderr: "piped", ...options });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      kill(child, "SIGKILL");
+    }, timeoutMs);
+    try {
+      const out = await child.process.output();
+      await child.status;
+      const decoder = new TextDecoder();
+      return {
+        code: out.code,
+        stdout: decoder.decode(out.stdout),
+        stderr: decoder.decode(out.stderr),
+        timedOut,
+      };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** stop sends SIGTERM, waits up to `graceMs`, then SIGKILL, and waits for the exit. */
+  async stop(child: Child, graceMs = 2000): Promise<void> {
+    if (child.exit !== undefined) return;
+    kill(child, "SIGTERM");
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), graceMs);
+    });
+    const first = await Promise.race([child.status, timeout]);
+    clearTimeout(timer);
+    if (first === "timeout") {
+      kill(child, "SIGKILL");
+      await child.status;
+    }
+  }
+
+  /** killAll sends SIGKILL to every child still running; synchronous, for exit paths. */
+  killAll(): void {
+    for (const child of this.#live) kill(child, "SIGKILL");
+  }
+}
+
+function kill(child: Child, signal: Deno.Signal): void {
+  try {
+    child.process.kill(signal);
+  } catch {
+    // already gone
+  }
+}
+
+// ---------------------------------------------------------------------------
+// /proc
+
+/** cpuTicks is utime + stime of `pid` (fields 14 and 15 of /proc/PID/stat), in clock ticks. */
+export function cpuTicks(pid: number): number {
+  const stat = Deno.readTextFileSync(`/proc/${pid}/stat`);
+  // Fields after the command name, which may itself contain spaces and parentheses.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  // rest[0] is field 3 (state), so field N is rest[N - 3].
+  return Number(rest[11]) + Number(rest[12]);
+}
+
+/**
+ * ownTicks is the CPU time of this process and of its children that have
+ * been waited for (utime, stime, cutime, cstime: fields 14–17 of
+ * /proc/self/stat): after `await child.status`, a client's whole CPU time.
+ */
+export function ownTicks(): number {
+  const stat = Deno.readTextFileSync(`/proc/${Deno.pid}/stat`);
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return Number(rest[11]) + Number(rest[12]) + Number(rest[13]) + Number(rest[14]);
+}
+
+/** Time one CPU spent, from /proc/stat, in clock ticks. */
+export interface CpuTimes {
+  /** user + nice + system: time in processes. */
+  process: number;
+  /** irq + softirq. */
+  irq: number;
+  steal: number;
+  /** Every column but guest time (already in user). */
+  total: number;
+}
+
+/** cpuTimes reads the per-CPU lines of /proc/stat, indexed by CPU number. */
+export function cpuTimes(): CpuTimes[] {
+  const out: CpuTimes[] = [];
+  for (const line of Deno.readTextFileSync("/proc/stat").split("\n")) {
+    const m = /^cpu([0-9]+) (.*)$/.exec(line);
+    if (m === null) continue;
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2]!.trim().split(/\s+/)
+      .map(Number) as number[];
+    out[Number(m[1])] = {
+      process: user! + nice! + system!,
+      irq: irq! + softirq!,
+      steal: steal ?? 0,
+      total: user! + nice! + system! + idle! + iowait! + irq! + softirq! + (steal ?? 0),
+    };
+  }
+  return out;
+}
+
+/** Memory of a process from /proc/PID/status, in KiB. */
+export interface Mem {
+  rssKiB: number;
+  hwmKiB: number;
+}
+
+/** mem reads VmRSS and VmHWM (peak RSS) of `pid`. */
+export function mem(pid: number): Mem {
+  const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}:\\s+([0-9]+) kB$`, "m").exec(status);
+    if (m === null) throw new Error(`no ${name} in /proc/${pid}/status`);
+    return Number(m[1]);
+  };
+  return { rssKiB: field("VmRSS"), hwmKiB: field("VmHWM") };
+}
+
+/**
+ * resetPeak resets VmHWM of `pid` to its current RSS (writes 5 to
+ * /proc/PID/clear_refs, Linux ≥ 4.0; it touches nothing else). Returns
+ * false when the kernel refuses.
+ */
+export function resetPeak(pid: number): boolean {
+  try {
+    Deno.writeTextFileSync(`/proc/${pid}/clear_refs`, "5");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** procField reads one `Name:` line of /proc/PID/status (e.g. Cpus_allowed_list). */
+export function procField(pid: number, name: string): string | undefined {
+  try {
+    const status = Deno.readTextFileSync(`/proc/${pid}/status`);
+    return new RegExp(`^${name}:\\s*(.*)$`, "m").exec(status)?.[1]?.trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** comm is the command name of `pid` (after any exec). */
+export function comm(pid: number): string {
+  try {
+    return Deno.readTextFileSync(`/proc/${pid}/comm`).trim();
+  } catch {
+    return "?";
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Ports and probes
+
+export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** portIsFree tells whether 127.0.0.1:`port` can be listened on now. */
+export function portIsFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port, transport: "tcp" }).close();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const usedPorts = new Set<number>();
+
+/**
+ * freePort picks a port below the kernel's ephemeral range (so that it never
+ * collides with wrk's client ports, some in TIME_WAIT), never used before in
+ * this run, and free now.
+ */
+export function freePort(low = 20000, high = 32000): number {
+  for (let i = 0; i < 1000; i++) {
+    const port = low + Math.floor(Math.random() * (high - low));
+    if (usedPorts.has(port)) continue;
+    usedPorts.add(port);
+    if (portIsFree(port)) return port;
+  }
+  throw new Error(`Cannot find a free port in ${low}–${high}`);
+}
+
+/** waitForPort resolves once 127.0.0.1:`port` accepts connections; rejects if `child` exits or on timeout. */
+export async function waitForPort(port: number, child: Child, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exit !== undefined) {
+      throw new Error(`exited with code ${child.exit.code} before listening`);
+    }
+    try {
+      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+      conn.close();
+      return;
+    } catch {
+      await sleep(20);
+    }
+  }
+  throw new Error(`not listening on port ${port} after ${timeoutMs} ms`);
+}
+
+/** What one probe request got back. */
+export interface ProbeResult {
+  status: number;
+  headers: Map<string, string>;
+  bodyBytes: number;
+}
+
+/**
+ * probe sends one `GET path` with `Connection: close` over a fresh socket and
+ * reads the response to EOF (at most `limit` bytes).
+ */
+export async function probe(
+  port: number,
+  path: string,
+  timeoutMs = 5000,
+  limit = 4 << 20,
+): Promise<ProbeResult> {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  const timer = setTimeout(() => {
+    try {
+      conn.close();
+    } catch {
+      // closed already
+    }
+  }, timeoutMs);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  try {
+    const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
+      "User-Agent: minserve-load-bench\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+    await conn.write(new TextEncoder().encode(request));
+    const buf = new Uint8Array(65536);
+    while (total < limit) {
+      const n = await conn.read(buf);
+      if (n === null) break;
+      chunks.push(buf.slice(0, n));
+      total += n;
+    }
+  } finally {
+    clearTimeout(timer);
+    try {
+      conn.close();
+    } catch {
+      // closed already
+    }
+  }
+  const all = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.length;
+  }
+  let headEnd = -1;
+  for (let i = 0; i + 3 < all.length; i++) {
+    if (all[i] === 13 && all[i + 1] === 10 && all[i + 2] === 13 && all[i + 3] === 10) {
+      headEnd = i;
+      break;
+    }
+  }
+  if (headEnd < 0) throw new Error(`no complete response head for ${path} (${total} bytes)`);
+  const lines = new TextDecoder("latin1").decode(all.subarray(0, headEnd)).split("\r\n");
+  const statusMatch = /^HTTP\/1\.[01] ([0-9]{3})/.exec(lines[0] ?? "");
+  if (statusMatch === null) throw new Error(`bad status line for ${path}: ${lines[0]}`);
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(":");
+    if (colon > 0) {
+      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+  }
+  return { status: Number(statusMatch[1]), headers, bodyBytes: total - headEnd - 4 };
+}
+
+// ---------------------------------------------------------------------------
+// wrk
+
+/** What wrk reports for one run. */
+export interface WrkResult {
+  requests: number;
+  requestsPerSec: number;
+  latencyAvg: string;
+  socketErrors: { connect: number; read: number; write: number; timeout: number };
+  /** Responses with a status outside 200–399. */
+  non2xx3xx: number;
+}
+
+/** parseWrk reads wrk 4's summary; throws when `Requests/sec:` is missing. */
+export function parseWrk(output: string): WrkResult {
+  const rps = /^Requests\/sec:\s+([0-9.]+)/m.exec(output);
+  const total = /^\s*([0-9]+) requests in /m.exec(output);
+  if (rps === null || total === null) {
+    throw new Error(`cannot parse wrk output:\n${output}`);
+  }
+  const sock = /Socket errors: connect ([0-9]+), read ([0-9]+), write ([0-9]+), timeout ([0-9]+)/
+    .exec(output);
+  const non = /Non-2xx or 3xx responses: ([0-9]+)/.exec(output);
+  const latency = /^\s*Latency\s+(\S+)/m.exec(output);
+  return {
+    requests: Number(total[1]),
+    requestsPerSec: Number(rps[1]),
+    latencyAvg: latency?.[1] ?? "?",
+    socketErrors: {
+      connect: Number(sock?.[1] ?? 0),
+      read: Number(sock?.[2] ?? 0),
+      write: Number(sock?.[3] ?? 0),
+      timeout: Number(sock?.[4] ?? 0),
+    },
+    non2xx3xx: Number(non?.[1] ?? 0),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// Statistics and formatting
+
+/** median of a non-empty list (mean of the middle two for an even count). */
+export function median(values: readonly number[]): number {
+  const s = [...values].sort((x, y) => x - y);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}
+
+/** fixed formats `v` with `digits` decimals; integers ≥ 1000 get no decimals. */
+export function fixed(v: number, digits: number): string {
+  if (!Number.isFinite(v)) return "–";
+  return Math.abs(v) >= 1000 ? v.toFixed(0) : v.toFixed(digits);
+}
+
+/** stat formats "median (min–max)", or just the value for one sample, or "–" for none. */
+export function stat(values: readonly number[], digits = 0): string {
+  if (values.length === 0) return "–";
+  const m = fixed(median(values), digits);
+  if (values.length === 1) return m;
+  return `${m} (${fixed(Math.min(...values), digits)}–${fixed(Math.max(...values), digits)})`;
+}
+
+/** table renders a Markdown table. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+  return [
+    line(header),
+    `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`,
+    ...rows.map(line),
+  ].join("\n");
+}

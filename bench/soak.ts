@@ -1,0 +1,405 @@
+/**
+ * soak.ts — minutes of mixed load, watching the server's memory and file
+ * descriptors for leaks.
+ *
+ *   deno run -A bench/soak.ts [--seconds 180] [--workers 16] [--only SCENARIO,…]
+ *
+ * Starts minserve on a temporary root holding a 1 KB, a 1 MB and a 16 MB
+ * file, then runs WORKERS clients in this process, each picking one of:
+ * keep-alive GETs of the small file, a new connection with `Connection:
+ * close` for the 1 MB file, range requests, 404s, a download of the 16 MB
+ * file abandoned after a few KiB, and half a request followed by a close.
+ * Every 5 s it samples the server's RSS and open descriptors and prints a
+ * row; at the end it says whether both stayed flat: after a warm-up, the
+ * last third's maximum within +20% (RSS) and +5 (fds) of the first third's.
+ * `--only keep-alive,close` narrows the mix, to see which load moves RSS.
+ */
+
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { concat, encode } from "../tests/_support/bytes.ts";
+import { cpuSeconds, openFdCount, rssKiB } from "../tests/_support/proc.ts";
+import {
+  type ParsedResponse,
+  parseResponses,
+  spawnServer,
+  withTempDir,
+} from "../tests/_support/server.ts";
+
+/** How often RSS and descriptors are sampled. */
+const SAMPLE_MS = 5_000;
+/** Samples before this are warm-up and left out of the verdict. */
+const WARM_UP_MS = 15_000;
+/** Flat means the last third's RSS maximum is within this factor of the first third's. */
+const RSS_TOLERANCE = 1.2;
+/** Flat means the last third's descriptor maximum is within this many of the first third's. */
+const FD_TOLERANCE = 5;
+/** One exchange that takes longer than this is abandoned and counted as an error. */
+const EXCHANGE_TIMEOUT_MS = 10_000;
+
+const SMALL_BYTES = 1_000;
+const MEDIUM_BYTES = 1_000_000;
+const BIG_BYTES = 16 * 1024 * 1024;
+
+type Scenario = "keep-alive" | "close" | "range" | "not-found" | "abort" | "half-request";
+/** Scenario weights: how often a worker picks each. */
+const WEIGHTS: [Scenario, number][] = [
+  ["keep-alive", 30],
+  ["close", 15],
+  ["range", 15],
+  ["not-found", 15],
+  ["abort", 13],
+  ["half-request", 12],
+];
+
+/** Stats are counted by every worker. */
+interface Stats {
+  requests: number;
+  errors: number;
+  byScenario: Record<Scenario, number>;
+  lastError: string;
+}
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function pattern(length: number, salt: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + salt + (i >>> 10)) & 0xff;
+  return out;
+}
+
+/** Client is one connection with a read buffer, for sequential request/response exchanges. */
+class Client {
+  #conn: Deno.TcpConn;
+  #pending: Uint8Array = new Uint8Array(0);
+  #buf = new Uint8Array(64 * 1024);
+
+  private constructor(conn: Deno.TcpConn) {
+    this.#conn = conn;
+  }
+
+  static async connect(port: number): Promise<Client> {
+    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  async send(text: string) {
+    const bytes = encode(text);
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+
+  /** read returns the next bytes from the server, or null at EOF. */
+  async read(): Promise<Uint8Array | null> {
+    const n = await this.#conn.read(this.#buf);
+    return n === null ? null : this.#buf.slice(0, n);
+  }
+
+  /** response reads one whole response (Content-Length or chunked framed). */
+  async response(): Promise<ParsedResponse> {
+    for (;;) {
+      if (this.#pending.length > 0) {
+        const parsed = tryParse(this.#pending);
+        if (parsed !== undefined) {
+          this.#pending = new Uint8Array(0);
+          return parsed;
+        }
+      }
+      const more = await this.read();
+      if (more === null) throw new Error("Cannot read response: the server closed the connection");
+      this.#pending = concat([this.#pending, more]);
+    }
+  }
+
+  /** untilEof reads everything up to EOF. */
+  async untilEof(): Promise<Uint8Array> {
+    const parts = [this.#pending];
+    for (;;) {
+      const more = await this.read();
+      if (more === null) return concat(parts);
+      parts.push(more);
+    }
+  }
+
+  close() {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** tryParse parses one response from `bytes`, or returns undefined while it is incomplete. */
+function tryParse(bytes: Uint8Array): ParsedResponse | undefined {
+  try {
+    const responses = parseResponses(bytes);
+    const first = responses[0];
+    if (responses.length !== 1 || first === undefined || first.framing === "eof") return undefined;
+    return first;
+  } catch {
+    return undefined;
+  }
+}
+
+function expect(condition: boolean, message: string) {
+  if (!condition) throw new Error(message);
+}
+
+/** run performs one scenario; returns the number of complete responses it got. */
+async function run(scenario: Scenario, port: number, rand: () => number): Promise<number> {
+  const client = await Client.connect(port);
+  try {
+    switch (scenario) {
+      case "keep-alive": {
+        for (let i = 0; i < 20; i++) {
+          await client.send("GET /small.txt HTTP/1.1\r\nHost: a\r\n\r\n");
+          const r = await client.response();
+          expect(r.status === 200 && r.body.length === SMALL_BYTES, `small.txt: ${r.status}`);
+        }
+        return 20;
+      }
+      case "close": {
+        await client.send("GET /medium.bin HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        const [r] = parseResponses(await client.untilEof());
+        expect(r?.status === 200 && r.body.length === MEDIUM_BYTES, `medium.bin: ${r?.status}`);
+        return 1;
+      }
+      case "range": {
+        for (let i = 0; i < 10; i++) {
+          const [name, size] = rand() < 0.5 ? ["medium.bin", MEDIUM_BYTES] : ["big.bin", BIG_BYTES];
+          const start = Math.floor(rand() * (size - 70_000));
+          const end = start + Math.floor(rand() * 65_536);
+          await client.send(
+            `GET /${name} HTTP/1.1\r\nHost: a\r\nRange: bytes=${start}-${end}\r\n\r\n`,
+          );
+          const r = await client.response();
+          expect(r.status === 206 && r.body.length === end - start + 1, `range: ${r.status}`);
+        }
+        return 10;
+      }
+      case "not-found": {
+        for (let i = 0; i < 10; i++) {
+          await client.send(
+            `GET /missing-${Math.floor(rand() * 1e6)}.txt HTTP/1.1\r\nHost: a\r\n\r\n`,
+          );
+          const r = await client.response();
+          expect(r.status === 404, `missing: ${r.status}`);
+        }
+        return 10;
+      }
+      case "abort": {
+        await client.send("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+        let got = 0;
+        const want = 4096 + Math.floor(rand() * 16_384);
+        while (got < want) {
+          const more = await client.read();
+          if (more === null) throw new Error("Cannot read big.bin: closed early");
+          got += more.length;
+        }
+        return 0;
+      }
+      case "half-request": {
+        await client.send("GET /small.txt HTTP/1.1\r\nHost: a\r\nUser-Agent: so");
+        return 0;
+      }
+    }
+  } finally {
+    client.close();
+  }
+}
+
+function pick(rand: () => number, weights: [Scenario, number][]): Scenario {
+  const total = weights.reduce((n, [, w]) => n + w, 0);
+  let r = rand() * total;
+  for (const [scenario, weight] of weights) {
+    r -= weight;
+    if (r < 0) return scenario;
+  }
+  return "keep-alive";
+}
+
+/** mulberry32: a seeded PRNG, so two soak runs send the same mix. */
+function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+async function worker(
+  id: number,
+  port: number,
+  until: number,
+  stats: Stats,
+  weights: [Scenario, number][],
+) {
+  const rand = prng(0x50a4 + id);
+  while (Date.now() < until) {
+    const scenario = pick(rand, weights);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(
+          () => reject(new Error(`Cannot finish ${scenario}: over ${EXCHANGE_TIMEOUT_MS} ms`)),
+          EXCHANGE_TIMEOUT_MS,
+        );
+      });
+      const done = await Promise.race([run(scenario, port, rand), timeout]);
+      stats.requests += done;
+      stats.byScenario[scenario]++;
+    } catch (err) {
+      stats.errors++;
+      stats.lastError = `${scenario}: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+interface Sample {
+  seconds: number;
+  requests: number;
+  /** Server CPU time used so far, in seconds. */
+  cpu: number;
+  rssMiB: number;
+  fds: number;
+}
+
+function row(cells: (string | number)[]): string {
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 12)).join(" ");
+}
+
+async function sample(pid: number, started: number, stats: Stats): Promise<Sample> {
+  return {
+    seconds: Math.round((Date.now() - started) / 1000),
+    requests: stats.requests,
+    cpu: (await cpuSeconds(pid)) ?? NaN,
+    rssMiB: ((await rssKiB(pid)) ?? NaN) / 1024,
+    fds: (await openFdCount(pid)) ?? NaN,
+  };
+}
+
+/** verdict compares the first and last thirds of the samples after warm-up. */
+function verdict(samples: Sample[]): string {
+  const steady = samples.filter((s) => s.seconds * 1000 >= WARM_UP_MS);
+  if (steady.length < 3) return "too few samples after warm-up for a verdict (run longer)";
+  const third = Math.floor(steady.length / 3);
+  const first = steady.slice(0, third);
+  const last = steady.slice(steady.length - third);
+  const max = (xs: Sample[], f: (s: Sample) => number) => Math.max(...xs.map(f));
+  const rssFirst = max(first, (s) => s.rssMiB);
+  const rssLast = max(last, (s) => s.rssMiB);
+  const fdFirst = max(first, (s) => s.fds);
+  const fdLast = max(last, (s) => s.fds);
+  const rssFlat = rssLast <= rssFirst * RSS_TOLERANCE;
+  const fdFlat = fdLast <= fdFirst + FD_TOLERANCE;
+  return [
+    `RSS ${rssFlat ? "flat" : "GROWING"}: max ${rssFirst.toFixed(1)} MiB in the first third, ` +
+    `${rssLast.toFixed(1)} MiB in the last (limit ${(rssFirst * RSS_TOLERANCE).toFixed(1)})`,
+    `fds ${
+      fdFlat ? "flat" : "GROWING"
+    }: max ${fdFirst} in the first third, ${fdLast} in the last ` +
+    `(limit ${fdFirst + FD_TOLERANCE})`,
+    rssFlat && fdFlat ? "verdict: flat" : "verdict: NOT flat",
+  ].join("\n");
+}
+
+async function main() {
+  const { values } = parseArgs({
+    args: Deno.args,
+    options: { seconds: { type: "string" }, workers: { type: "string" }, only: { type: "string" } },
+  });
+  const only = values.only?.split(",") ?? WEIGHTS.map(([name]) => name);
+  const weights = WEIGHTS.filter(([name]) => only.includes(name));
+  if (weights.length !== only.length) {
+    throw new TypeError(
+      `Cannot run --only "${values.only}": scenarios are ${WEIGHTS.map(([n]) => n).join(", ")}`,
+    );
+  }
+  const seconds = Number(values.seconds ?? 180);
+  const workers = Number(values.workers ?? 16);
+  if (!(seconds > 0) || !Number.isInteger(workers) || workers < 1) {
+    throw new RangeError(
+      `Cannot soak for "${values.seconds}" s with "${values.workers}" workers: values must be positive`,
+    );
+  }
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await Deno.mkdir(root);
+    await Deno.writeFile(
+      join(root, "small.txt"),
+      pattern(SMALL_BYTES, 1).map((b) => 0x61 + b % 26),
+    );
+    await Deno.writeFile(join(root, "medium.bin"), pattern(MEDIUM_BYTES, 2));
+    await Deno.writeFile(join(root, "big.bin"), pattern(BIG_BYTES, 3));
+    await using server = await spawnServer({ root, args: ["--quiet"] });
+
+    const stats: Stats = {
+      requests: 0,
+      errors: 0,
+      byScenario: {
+        "keep-alive": 0,
+        close: 0,
+        range: 0,
+        "not-found": 0,
+        abort: 0,
+        "half-request": 0,
+      },
+      lastError: "",
+    };
+    const started = Date.now();
+    const until = started + seconds * 1000;
+    const samples: Sample[] = [await sample(server.pid, started, stats)];
+    console.log(
+      `soak: ${seconds} s, ${workers} workers, server pid ${server.pid}, mix ${
+        weights.map(([n, w]) => `${n} ${w}`).join(", ")
+      }`,
+    );
+    console.log(row(["t (s)", "requests", "req/s", "server CPU", "RSS (MiB)", "fds"]));
+    const print = (s: Sample, previous: Sample | undefined) => {
+      const span = previous === undefined ? NaN : s.seconds - previous.seconds;
+      const rate = previous === undefined
+        ? ""
+        : ((s.requests - previous.requests) / span).toFixed(0);
+      const cpu = previous === undefined
+        ? ""
+        : `${((s.cpu - previous.cpu) / span * 100).toFixed(0)}%`;
+      console.log(row([s.seconds, s.requests, rate, cpu, s.rssMiB.toFixed(1), s.fds]));
+    };
+    print(samples[0]!, undefined);
+
+    const load = Promise.all(
+      Array.from({ length: workers }, (_, i) => worker(i, server.port, until, stats, weights)),
+    );
+    while (Date.now() < until) {
+      await delay(Math.min(SAMPLE_MS, Math.max(0, until - Date.now())));
+      const s = await sample(server.pid, started, stats);
+      print(s, samples.at(-1));
+      samples.push(s);
+    }
+    await load;
+
+    // After the load, idle connections time out (5 s by default) and memory may settle.
+    await delay(6_000);
+    const after = await sample(server.pid, started, stats);
+    console.log(
+      `idle 6 s after the load: RSS ${after.rssMiB.toFixed(1)} MiB, fds ${after.fds}`,
+    );
+    console.log(
+      `completed: ${JSON.stringify(stats.byScenario)}; ${stats.requests} responses, ` +
+        `${stats.errors} errors${stats.errors > 0 ? ` (last: ${stats.lastError})` : ""}`,
+    );
+    const stderr = server.stderrText().trim();
+    if (stderr !== "") console.log(`server stderr:\n${stderr.slice(0, 2000)}`);
+    console.log(verdict(samples));
+  });
+}
+
+if (import.meta.main) await main();

@@ -1,0 +1,101 @@
+/**
+ * instance.ts — one serving instance built from a {@linkcode Config}: the
+ * app with its pages, the small-file cache, the logger and the listening
+ * server. `main.ts` starts one; with `--workers N` each worker isolate
+ * starts another on the same port (SO_REUSEPORT), each with its own cache.
+ */
+
+import { resolve } from "node:path";
+import { createApp } from "./app.ts";
+import type { Config } from "./config.ts";
+import { Logger } from "./log.ts";
+import { Board } from "./pages/board.ts";
+import { createUploads, FORM_OVERHEAD_BYTES } from "./pages/upload.ts";
+import { type Server, SERVER_NAME, startServer } from "./server.ts";
+import { FileCache } from "./static/file_cache.ts";
+
+/** InstanceOptions are what `main.ts` resolved once for every instance. */
+export interface InstanceOptions {
+  /** The root's real path. */
+  realRoot: string;
+  /** The upload directory's real path, when uploads are on. */
+  realUploadDir?: string | undefined;
+  /** PEM certificate and key, read once by `main.ts`. */
+  tls?: { cert: string; key: string } | undefined;
+  /** The port to bind, when it differs from `config.port` (port 0 resolved by the first instance). */
+  port?: number;
+  /** Whether other instances share the port (SO_REUSEPORT; needs --unstable-net). */
+  reusePort?: boolean;
+}
+
+/** Instance is a running server and what must be closed after it. */
+export interface Instance {
+  server: Server;
+  /** Stops accepting, finishes in-flight responses, closes the board. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * startInstance builds the handler for `config` and starts serving it.
+ * Throws what `Board.open` or `startServer` throw (bad data dir, address in
+ * use, missing permission).
+ */
+export function startInstance(config: Config, options: InstanceOptions): Instance {
+  const uploads = config.uploadDir === undefined || options.realUploadDir === undefined
+    ? undefined
+    : createUploads({
+      dir: resolve(config.uploadDir),
+      realDir: options.realUploadDir,
+      maxBytes: config.maxUploadBytes,
+      ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
+    });
+  const board = config.dataDir === undefined ? undefined : Board.open(config.dataDir);
+
+  const handler = createApp({
+    root: resolve(config.root),
+    realRoot: options.realRoot,
+    listing: config.listing,
+    dotfiles: config.dotfiles,
+    cors: config.cors,
+    cacheControl: config.cacheControl,
+    headers: config.headers,
+    spa: config.spa,
+    ...(uploads ? { uploads } : {}),
+    ...(board ? { board: (request: Request) => board.handle(request) } : {}),
+  });
+  const logger = new Logger({
+    access: config.quiet ? null : Deno.stdout,
+    format: config.logFormat,
+  });
+
+  // The engine's body cap must let the largest upload (and a form around it) through.
+  const maxBodyBytes = uploads
+    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + FORM_OVERHEAD_BYTES)
+    : config.maxBodyBytes;
+  const { tls: _files, ...settings } = config;
+  let server: Server;
+  try {
+    server = startServer(
+      {
+        ...settings,
+        port: options.port ?? config.port,
+        maxBodyBytes,
+        cache: new FileCache(SERVER_NAME),
+        ...(options.tls ? { tls: options.tls } : {}),
+        ...(options.reusePort ? { reusePort: true } : {}),
+      },
+      handler,
+      logger,
+    );
+  } catch (err) {
+    board?.close();
+    throw err;
+  }
+  return {
+    server,
+    async shutdown() {
+      await server.shutdown();
+      board?.close();
+    },
+  };
+}

@@ -1,0 +1,272 @@
+/**
+ * overload_test.ts — the server under more clients than it serves, and
+ * under a client that will not read: the connection cap answers 503 fast and
+ * frees its slots, and a stalled 16 MiB download holds a bounded amount of
+ * memory while everyone else is still served.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { WRITE_TIMEOUT_MS } from "../lib/connection.ts";
+import { concat, decode, encode } from "./_support/bytes.ts";
+import { copy } from "./_support/fs.ts";
+import { hasProc, PROC_MISSING, rssKiB } from "./_support/proc.ts";
+import {
+  type ParsedResponse,
+  parseResponses,
+  rawRequest,
+  spawnServer,
+  withTempDir,
+} from "./_support/server.ts";
+
+const FIXTURE_ROOT = fileURLToPath(new URL("./fixtures/root/", import.meta.url));
+/** The connection cap under test. */
+const MAX_CONNECTIONS = 50;
+/** Connections opened at once. */
+const CLIENTS = 200;
+/** A refused client must have its 503 and EOF within this long of connecting. */
+const REFUSE_WITHIN_MS = 2_000;
+/** The stalled download's file. */
+const BIG_FILE_BYTES = 16 * 1024 * 1024;
+/** How much the server's RSS may grow while one client stalls on the big file. */
+const STALL_RSS_GROWTH_KIB = 16 * 1024;
+/** How long the stall is watched. Far below WRITE_TIMEOUT_MS, which would end it. */
+const STALL_WATCH_MS = 4_000;
+/** How often RSS is sampled during the stall. */
+const RSS_SAMPLE_MS = 100;
+/** A request from another client during the stall must finish within this long. */
+const OTHERS_WITHIN_MS = 1_000;
+
+const HELLO = "GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
+const HELLO_CLOSE = "GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** withRoot copies the fixtures to `<tmp>/root` and calls `fn` with its path. */
+function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
+  return withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await copy(FIXTURE_ROOT, root);
+    return await fn(root);
+  });
+}
+
+/**
+ * Client is a connection whose bytes are read in the background from the
+ * start, so the test can see a 503 and EOF it never asked for, and later
+ * send a request on the same connection.
+ */
+class Client implements Disposable {
+  readonly conn: Deno.TcpConn;
+  readonly connectedAt: number;
+  #chunks: Uint8Array[] = [];
+  #closed = false;
+  /** When EOF (or a reset) arrived, in ms since the epoch; undefined while open. */
+  endedAt: number | undefined;
+  readonly ended: Promise<void>;
+
+  constructor(conn: Deno.TcpConn) {
+    this.conn = conn;
+    this.connectedAt = Date.now();
+    this.ended = this.#pump();
+  }
+
+  static async connect(port: number): Promise<Client> {
+    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+
+  async #pump(): Promise<void> {
+    const buf = new Uint8Array(16 * 1024);
+    try {
+      for (;;) {
+        const n = await this.conn.read(buf);
+        if (n === null) break;
+        this.#chunks.push(buf.slice(0, n));
+      }
+    } catch {
+      // A reset, or our own close: either way the stream has ended.
+    }
+    this.endedAt = Date.now();
+  }
+
+  bytes(): Uint8Array {
+    return concat(this.#chunks);
+  }
+
+  /** responses parses what arrived so far, or returns undefined while it is incomplete. */
+  responses(): ParsedResponse[] | undefined {
+    try {
+      return parseResponses(this.bytes());
+    } catch {
+      return undefined;
+    }
+  }
+
+  async send(text: string) {
+    const bytes = encode(text);
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await this.conn.write(bytes.subarray(offset));
+    }
+  }
+
+  /** waitFor polls `test` until it holds or `ms` pass; returns whether it held. */
+  async waitFor(test: () => boolean, ms: number): Promise<boolean> {
+    const deadline = Date.now() + ms;
+    while (!test()) {
+      if (Date.now() > deadline || this.endedAt !== undefined) return test();
+      await delay(10);
+    }
+    return true;
+  }
+
+  close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    try {
+      this.conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+
+  [Symbol.dispose]() {
+    this.close();
+  }
+}
+
+Deno.test(`--max-connections ${MAX_CONNECTIONS}: ${CLIENTS} clients at once, the rest get a fast 503`, async () => {
+  await withRoot(async (root) => {
+    await using server = await spawnServer({
+      root,
+      args: ["--max-connections", String(MAX_CONNECTIONS), "--idle-timeout", "30", "--quiet"],
+    });
+    const clients = await Promise.all(
+      Array.from({ length: CLIENTS }, () => Client.connect(server.port)),
+    );
+    try {
+      // Refused clients get their 503 without sending anything; served
+      // ones sit idle. Wait until the refusals stop coming.
+      const deadline = Date.now() + REFUSE_WITHIN_MS;
+      let ended = 0;
+      for (;;) {
+        await delay(100);
+        const now = clients.filter((c) => c.endedAt !== undefined).length;
+        if ((now === ended && now >= CLIENTS - MAX_CONNECTIONS) || Date.now() > deadline) break;
+        ended = now;
+      }
+      const refused = clients.filter((c) => c.endedAt !== undefined);
+      const open = clients.filter((c) => c.endedAt === undefined);
+
+      for (const [i, client] of refused.entries()) {
+        const what = `refused client ${i}: ${JSON.stringify(decode(client.bytes()).slice(0, 200))}`;
+        const responses = client.responses();
+        assert.equal(responses?.length, 1, what);
+        assert.equal(responses[0]!.status, 503, what);
+        assert.match(responses[0]!.header("retry-after") ?? "", /^[0-9]+$/, what);
+        const took = client.endedAt! - client.connectedAt;
+        assert.ok(took < REFUSE_WITHIN_MS, `${what}: closed after ${took} ms`);
+      }
+      assert.ok(
+        open.length <= MAX_CONNECTIONS,
+        `${open.length} connections are held open, the cap is ${MAX_CONNECTIONS}`,
+      );
+      assert.ok(open.length > 0, "no connection was served at all");
+
+      // The held ones are really served: each answers a GET and stays open.
+      await Promise.all(open.map((c) => c.send(HELLO)));
+      for (const [i, client] of open.entries()) {
+        const ok = await client.waitFor(() => client.responses()?.length === 1, 3_000);
+        assert.ok(ok, `served client ${i} got ${JSON.stringify(decode(client.bytes()))}`);
+        assert.equal(client.responses()![0]!.status, 200);
+      }
+      console.log(`${open.length} served, ${refused.length} refused with 503`);
+    } finally {
+      for (const client of clients) client.close();
+    }
+
+    // With the idle ones gone, a fresh connection is served again.
+    await Promise.all(clients.map((c) => c.ended));
+    let status = 0;
+    const deadline = Date.now() + 2_000;
+    while (status !== 200 && Date.now() < deadline) {
+      status = parseResponses(await rawRequest(server.port, HELLO_CLOSE))[0]?.status ?? 0;
+      if (status !== 200) await delay(50);
+    }
+    assert.equal(status, 200, "no slot freed up after the idle clients left");
+  });
+});
+
+const PROC = await hasProc();
+if (!PROC) console.log(`overload_test: the RSS test is skipped: ${PROC_MISSING}`);
+
+Deno.test({
+  name: "a client that stalls on a 16 MiB download costs bounded memory and blocks no one",
+  ignore: !PROC,
+}, async () => {
+  await withRoot(async (root) => {
+    const big = new Uint8Array(BIG_FILE_BYTES);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >>> 11)) & 0xff;
+    await Deno.writeFile(join(root, "big.bin"), big);
+    await using server = await spawnServer({ root, args: ["--quiet"] });
+
+    // Warm up the paths the stall will use, then take the baseline.
+    for (
+      const request of [
+        HELLO_CLOSE,
+        "GET /big.bin HTTP/1.1\r\nHost: a\r\nRange: bytes=0-99\r\nConnection: close\r\n\r\n",
+      ]
+    ) {
+      const status = parseResponses(await rawRequest(server.port, request))[0]?.status ?? 0;
+      assert.ok(status >= 200 && status < 300, `warm-up got ${status}`);
+    }
+    await delay(500);
+    const baseline = (await rssKiB(server.pid))!;
+
+    // The stalled client asks for the whole file and never reads: the kernel
+    // buffers fill, then the server's writes block.
+    using stalled = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+    await stalled.write(encode("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n"));
+
+    let peak = baseline;
+    const slowest: number[] = [];
+    const started = Date.now();
+    assert.ok(STALL_WATCH_MS < WRITE_TIMEOUT_MS, "the watch ends before the write timeout");
+    while (Date.now() - started < STALL_WATCH_MS) {
+      const t0 = Date.now();
+      const bytes = await rawRequest(server.port, HELLO_CLOSE, { timeoutMs: 3_000 });
+      slowest.push(Date.now() - t0);
+      assert.equal(parseResponses(bytes)[0]?.status, 200, "another client is served");
+      peak = Math.max(peak, (await rssKiB(server.pid)) ?? 0);
+      await delay(RSS_SAMPLE_MS);
+    }
+    const growth = peak - baseline;
+    console.log(
+      `RSS ${(baseline / 1024).toFixed(1)} MiB before, peak ${(peak / 1024).toFixed(1)} MiB ` +
+        `during the stall (+${(growth / 1024).toFixed(1)} MiB); others served in at most ` +
+        `${Math.max(...slowest)} ms over ${slowest.length} requests`,
+    );
+    assert.ok(
+      growth <= STALL_RSS_GROWTH_KIB,
+      `RSS grew by ${growth} KiB while one client stalled on ${BIG_FILE_BYTES} bytes`,
+    );
+    assert.ok(
+      Math.max(...slowest) < OTHERS_WITHIN_MS,
+      `a request took ${Math.max(...slowest)} ms during the stall`,
+    );
+
+    // The stalled connection is still open and its response intact so far:
+    // it is cut off only after WRITE_TIMEOUT_MS (30 s) without progress,
+    // which this test does not wait for.
+    const head = new Uint8Array(64 * 1024);
+    const n = await stalled.read(head);
+    assert.ok(n !== null && n > 0, "the stalled connection was closed early");
+    assert.match(decode(head.subarray(0, n)), /^HTTP\/1\.1 200 OK\r\n/);
+    assert.match(
+      decode(head.subarray(0, n)),
+      new RegExp(`\r\nContent-Length: ${BIG_FILE_BYTES}\r\n`, "i"),
+    );
+  });
+});
