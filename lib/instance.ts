@@ -9,8 +9,7 @@ import { resolve } from "node:path";
 import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
-import { Board } from "./pages/board.ts";
-import { createUploads, FORM_OVERHEAD_BYTES } from "./pages/upload.ts";
+import type { Board } from "./pages/board.ts";
 import { type Server, SERVER_NAME, startServer } from "./server.ts";
 import { FileCache } from "./static/file_cache.ts";
 
@@ -37,19 +36,29 @@ export interface Instance {
 
 /**
  * startInstance builds the handler for `config` and starts serving it.
- * Throws what `Board.open` or `startServer` throw (bad data dir, address in
- * use, missing permission).
+ * Rejects with what `Board.open` or `startServer` throw (bad data dir,
+ * address in use, missing permission).
  */
-export function startInstance(config: Config, options: InstanceOptions): Instance {
-  const uploads = config.uploadDir === undefined || options.realUploadDir === undefined
-    ? undefined
-    : createUploads({
+export async function startInstance(config: Config, options: InstanceOptions): Promise<Instance> {
+  // Uploads and the board are loaded only when turned on: a plain static
+  // server should not pay for node:crypto and node:sqlite in memory.
+  let uploads: ((request: Request) => Promise<Response>) | undefined;
+  let formOverhead = 0;
+  if (config.uploadDir !== undefined && options.realUploadDir !== undefined) {
+    const { createUploads, FORM_OVERHEAD_BYTES } = await import("./pages/upload.ts");
+    formOverhead = FORM_OVERHEAD_BYTES;
+    uploads = createUploads({
       dir: resolve(config.uploadDir),
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
       ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
     });
-  const board = config.dataDir === undefined ? undefined : Board.open(config.dataDir);
+  }
+  let board: Board | undefined;
+  if (config.dataDir !== undefined) {
+    const { Board } = await import("./pages/board.ts");
+    board = Board.open(config.dataDir);
+  }
 
   const handler = createApp({
     root: resolve(config.root),
@@ -61,7 +70,7 @@ export function startInstance(config: Config, options: InstanceOptions): Instanc
     headers: config.headers,
     spa: config.spa,
     ...(uploads ? { uploads } : {}),
-    ...(board ? { board: (request: Request) => board.handle(request) } : {}),
+    ...(board ? { board: (request: Request) => board!.handle(request) } : {}),
   });
   const logger = new Logger({
     access: config.quiet ? null : Deno.stdout,
@@ -70,7 +79,7 @@ export function startInstance(config: Config, options: InstanceOptions): Instanc
 
   // The engine's body cap must let the largest upload (and a form around it) through.
   const maxBodyBytes = uploads
-    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + FORM_OVERHEAD_BYTES)
+    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + formOverhead)
     : config.maxBodyBytes;
   const { tls: _files, ...settings } = config;
   let server: Server;

@@ -260,7 +260,7 @@ export function patchDate(encoded: EncodedResponse) {
 }
 
 /** STREAM_CHUNK_BYTES is the buffer a large body is read into, reused for the whole response. */
-export const STREAM_CHUNK_BYTES = 256 * 1024;
+export const STREAM_CHUNK_BYTES = 1024 * 1024;
 
 /**
  * streamBody copies the rest of a body to the sink, at most `limit` bytes.

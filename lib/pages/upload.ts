@@ -459,6 +459,9 @@ async function serveUpload(request: Request, name: string, context: Context): Pr
     await response.body?.cancel();
     throw new HttpError(404);
   }
-  response.headers.set("content-security-policy", UPLOADED_CONTENT_POLICY);
-  return response;
+  // A new Response, not the static layer's: its file cache must not keep
+  // an upload, which a PUT may replace at any moment.
+  const headers = new Headers(response.headers);
+  headers.set("content-security-policy", UPLOADED_CONTENT_POLICY);
+  return new Response(response.body, { status: response.status, headers });
 }

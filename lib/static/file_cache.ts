@@ -31,12 +31,12 @@ import { type EncodedResponse, encodeResponse, patchDate } from "../http/respons
 export const REVALIDATE_MS = 1000;
 /** NEGATIVE_TTL_MS: how long a 404 is remembered; a file created meanwhile is visible after it. */
 export const NEGATIVE_TTL_MS = 1000;
-/** MAX_CACHE_BYTES bounds the memory the cache holds (16 MiB). */
-export const MAX_CACHE_BYTES = 16 * 1024 * 1024;
+/** MAX_CACHE_BYTES bounds the memory the cache holds (32 MiB). */
+export const MAX_CACHE_BYTES = 32 * 1024 * 1024;
 /** MAX_CACHE_ENTRIES bounds the number of entries (a flood of distinct 404s evicts itself). */
 export const MAX_CACHE_ENTRIES = 10_000;
-/** MAX_CACHED_BODY_BYTES: larger files are streamed, never cached. */
-export const MAX_CACHED_BODY_BYTES = 64 * 1024;
+/** MAX_CACHED_BODY_BYTES: larger files are streamed, never cached (1 MiB). */
+export const MAX_CACHED_BODY_BYTES = 1024 * 1024;
 
 /** What the static layer knows about a response it produced. */
 type Tag =

@@ -3,7 +3,9 @@
  * (the data `@std/media-types` is generated from).
  */
 
-import db from "mime-db";
+// The JSON itself, not the package's CommonJS entry: that would start
+// Node compatibility for one require() and cost ~5 MiB of resident memory.
+import db from "mime-db/db.json" with { type: "json" };
 
 /** DEFAULT_MEDIA_TYPE is sent for names with no known extension (RFC 9110 §8.3). */
 export const DEFAULT_MEDIA_TYPE = "application/octet-stream";

@@ -23,7 +23,7 @@ import {
   planMultipart,
   readExactly,
 } from "./file_body.ts";
-import { tagFile } from "./file_cache.ts";
+import { MAX_CACHED_BODY_BYTES, tagFile } from "./file_cache.ts";
 import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
 import { contentType, isCompressible } from "./media_type.ts";
 import { parseRange } from "./range.ts";
@@ -345,9 +345,13 @@ function serveFile(
       handedOff = true;
       return new Response(multipartStream(file, multipart), { status, headers });
     }
-    if (length <= SMALL_FILE_BYTES) {
+    // A whole file the cache may keep is read at once (up to 1 MiB), so
+    // the next request for it costs no file-system call at all.
+    const cacheable = status === 200 && coding === "identity" && url.search === "" &&
+      length <= MAX_CACHED_BODY_BYTES;
+    if (length <= SMALL_FILE_BYTES || cacheable) {
       const response = new Response(readExactly(file, start, length), { status, headers });
-      if (status === 200 && coding === "identity" && url.search === "") {
+      if (cacheable) {
         const mtime = info.mtime?.getTime() ?? 0;
         tagFile(response, { path, real, size: info.size, mtime, varies: compressible });
       }
