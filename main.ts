@@ -180,7 +180,7 @@ function runWorker(
     const message = event.data;
     if (message.kind === "start") {
       try {
-        instance = startInstance(message.config, message.options);
+        instance = await startInstance(message.config, message.options);
         scope.postMessage({ kind: "ready" });
       } catch (err) {
         scope.postMessage({ kind: "failed", message: messageOf(err) });
@@ -292,7 +292,7 @@ async function main() {
   const options: InstanceOptions = { realRoot, realUploadDir, tls, reusePort: config.workers > 1 };
   let instance: Instance;
   try {
-    instance = startInstance(config, options);
+    instance = await startInstance(config, options);
   } catch (err) {
     if (err instanceof Error && /board/i.test(err.message)) fail(err.message);
     listenFailure(config, err);

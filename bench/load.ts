@@ -447,6 +447,9 @@ async function main(): Promise<number> {
       argv: (port) => [
         denoExe,
         "run",
+        // As `deno task serve` and `deno task compile` run it: a 1 MiB young
+        // generation keeps resident memory near idle after load.
+        "--v8-flags=--max-semi-space-size=1",
         "--allow-net=127.0.0.1",
         `--allow-read=${root}`,
         `${repo}/main.ts`,

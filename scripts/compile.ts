@@ -43,6 +43,8 @@ const flags = [
   `--allow-env=${ENV_NAMES.join(",")}`,
   ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
   ...(config.workers > 1 ? ["--unstable-net"] : []),
+  // A 1 MiB young generation: resident memory stays near idle after load.
+  "--v8-flags=--max-semi-space-size=1",
   "--output",
   output,
   new URL("../main.ts", import.meta.url).pathname,
