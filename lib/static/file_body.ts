@@ -63,7 +63,7 @@ export function fileStream(
         controller.close();
       }
     },
-    async pull(controller) {
+    pull(controller) {
       try {
         const request = controller.byobRequest!;
         const view = request.view!;

@@ -89,7 +89,7 @@ export async function serveStatic(request: Request, options: StaticOptions): Pro
     return await serveFileOrTemplate(request, index, indexFound, options);
   }
   if (!options.listing) throw notFound();
-  return await serveListing(request, path, segments, found.info, options);
+  return await serveListing(request, path, segments, options);
 }
 
 /** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it. */
@@ -381,7 +381,6 @@ async function serveListing(
   request: Request,
   path: string,
   segments: string[],
-  info: Deno.FileInfo,
   options: StaticOptions,
 ): Promise<Response> {
   const entries: ListingEntry[] = [];
@@ -416,6 +415,27 @@ async function serveListing(
     "vary": "Accept",
     "x-content-type-options": "nosniff",
   });
-  if (info.mtime !== null) headers.set("last-modified", info.mtime.toUTCString());
+  // A listing's validator is a digest of what it shows: weak, since the
+  // bytes are generated (RFC 9110 §8.8.1). No Last-Modified: a directory's
+  // mtime changes when an entry is added or removed, not when a file's
+  // size or time does, so it would not be the listing's.
+  const etag = `W/"${digest(bytes).toString(16)}-${bytes.length.toString(16)}"`;
+  headers.set("etag", etag);
+  const verdict = evaluatePreconditions(request.method, request.headers, {
+    etag,
+    lastModified: undefined, // the listing can change while the directory's mtime does not
+  });
+  if (verdict === "not-modified") {
+    headers.delete("content-length");
+    return new Response(null, { status: 304, headers });
+  }
+  if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
   return new Response(request.method === "HEAD" ? null : bytes, { headers });
+}
+
+/** digest is FNV-1a over `bytes`: 32 bits, enough to tell one listing from the next. */
+function digest(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
+  return hash >>> 0;
 }

@@ -401,3 +401,22 @@ Deno.test("OPTIONS, CORS and Cache-Control", async (t) => {
     });
   }, { cors: true });
 });
+
+Deno.test("listings carry a weak validator: 304 while unchanged, a new tag when they change", async () => {
+  await withSite(async (_app, get) => {
+    const first = await get("/", { accept: "application/json" });
+    const etag = first.headers.get("etag");
+    assert.match(etag ?? "", /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    assert.equal(first.headers.get("last-modified"), null);
+    await first.body?.cancel();
+    const again = await get("/", { accept: "application/json", "if-none-match": etag! });
+    assert.equal(again.status, 304);
+    assert.equal(again.headers.get("etag"), etag);
+    const html = await get("/", { accept: "text/html" });
+    assert.notEqual(html.headers.get("etag"), etag, "each format is its own representation");
+    await html.body?.cancel();
+    const strong = await get("/", { accept: "application/json", "if-match": etag! });
+    assert.equal(strong.status, 412, "If-Match uses strong comparison; a weak tag never matches");
+    await strong.body?.cancel();
+  });
+});
