@@ -47,6 +47,7 @@ async function main() {
     await using server = await spawnServer({
       root,
       args: ["--max-connections", "10000", "--idle-timeout", "600", "--quiet"],
+      denoFlags: ["--v8-flags=--max-semi-space-size=1"], // as `deno task serve` runs it
     });
     // One request first, so that the code paths are loaded before the baseline.
     const warm = await rawRequest(

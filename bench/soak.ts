@@ -339,7 +339,11 @@ async function main() {
     );
     await Deno.writeFile(join(root, "medium.bin"), pattern(MEDIUM_BYTES, 2));
     await Deno.writeFile(join(root, "big.bin"), pattern(BIG_BYTES, 3));
-    await using server = await spawnServer({ root, args: ["--quiet"] });
+    await using server = await spawnServer({
+      root,
+      args: ["--quiet"],
+      denoFlags: ["--v8-flags=--max-semi-space-size=1"], // as `deno task serve` runs it
+    });
 
     const stats: Stats = {
       requests: 0,

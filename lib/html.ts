@@ -63,18 +63,34 @@ const STYLE = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3r
  */
 export function errorPage(status: number, message: string = reasonPhrase(status)): string {
   const title = `${status} ${reasonPhrase(status)}`;
-  return html`
-    <!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <link rel="icon" href="data:,">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>${title}</title>
-        <style>${unsafeRaw(STYLE)}</style>
-      </head>
-      <body><h1>${title}</h1>${message !== reasonPhrase(status) && html`<p>${message}</p>`}
-    <hr><p><small>minserve</small></p></body>
-    </html>
-  `.toString();
+  return htmlDocument(
+    title,
+    STYLE,
+    html`
+      <h1>${title}</h1>${message !== reasonPhrase(status) && html`<p>${message}</p>`}
+      <hr><p><small>minserve</small></p>
+    `,
+  );
+}
+
+/**
+ * htmlDocument wraps `body` in a complete, self-contained HTML document:
+ * UTF-8, a phone-sized viewport, `style` inline, and an empty inline icon so
+ * browsers do not ask for /favicon.ico.
+ */
+export function htmlDocument(title: string, style: string, body: SafeHtml): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="icon" href="data:,">
+<title>${escapeHtml(title)}</title>
+<style>${style}</style>
+</head>
+<body>
+${body}
+</body>
+</html>
+`;
 }

@@ -5,7 +5,7 @@
  * right whatever the document root holds.
  */
 
-import { html, type SafeHtml, unsafeRaw } from "../html.ts";
+import { html, htmlDocument, type SafeHtml } from "../html.ts";
 
 /**
  * The default site's palette and type, trimmed to what the pages use.
@@ -64,27 +64,19 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
 
 /** renderPage wraps `main` in the site's HTML document under the title `title`. */
 export function renderPage(title: string, main: SafeHtml): string {
-  return html`
-    <!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <link rel="icon" href="data:,">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>${title} · minserve</title>
-        <style>${unsafeRaw(STYLE)}</style>
-      </head>
-      <body>
-        <header class="site">
-          <div class="wrap"><a class="brand" href="/">minserve</a></div>
-        </header>
-        <main class="wrap">
-    <h1>${title}</h1>
-    ${main}
-        </main>
-      </body>
-    </html>
-  `.toString();
+  return htmlDocument(
+    `${title} · minserve`,
+    STYLE,
+    html`
+      <header class="site">
+        <div class="wrap"><a class="brand" href="/">minserve</a></div>
+      </header>
+      <main class="wrap">
+        <h1>${title}</h1>
+        ${main}
+      </main>
+    `,
+  );
 }
 
 /** PageBody is one representation of a page: its text and its Content-Type. */

@@ -11,7 +11,7 @@
  */
 
 import { HttpError } from "../errors.ts";
-import { html, unsafeRaw } from "../html.ts";
+import { html, htmlDocument } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 
 /** TIME_ALLOW is the `Allow` field of this page's 405: it only reads (RFC 9110 §9.3.1, §9.3.2). */
@@ -102,25 +102,17 @@ const STYLE = ":root{color-scheme:light dark}" +
 
 function timeHtml(date: Date, offsetMinutes: number): string {
   const iso = isoWithOffset(date, offsetMinutes);
-  return html`
-    <!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <link rel="icon" href="data:,">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Server time</title>
-        <style>${unsafeRaw(STYLE)}</style>
-      </head>
-      <body>
-        <h1>Server time</h1>
-        <time datetime="${iso}">${humanTime(date, offsetMinutes)}</time>
-        <p>ISO 8601: <code>${iso}</code></p>
-        <p><a href="">Reload</a> for a new reading, or ask for JSON:
-        <code>curl -H 'Accept: application/json' …/time</code></p>
-      </body>
-    </html>
-  `.toString().trimStart(); // deno fmt indents the markup; the doctype should come first
+  return htmlDocument(
+    "Server time",
+    STYLE,
+    html`
+      <h1>Server time</h1>
+      <time datetime="${iso}">${humanTime(date, offsetMinutes)}</time>
+      <p>ISO 8601: <code>${iso}</code></p>
+      <p><a href="">Reload</a> for a new reading, or ask for JSON:
+      <code>curl -H 'Accept: application/json' …/time</code></p>
+    `,
+  );
 }
 
 /**

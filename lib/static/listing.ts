@@ -4,7 +4,7 @@
  * Pure: the caller reads the directory and filters what must not be shown.
  */
 
-import { html } from "../html.ts";
+import { html, htmlDocument } from "../html.ts";
 import { type ListingFormat, preferredFormat } from "../negotiate.ts";
 
 export type { ListingFormat };
@@ -64,6 +64,12 @@ export function hrefOf(segments: string[], trailingSlash: boolean): string {
   return "/" + path + (trailingSlash && path !== "" ? "/" : "");
 }
 
+const LISTING_STYLE =
+  `body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#222}
+    table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #eee}
+    td.n{text-align:right;white-space:nowrap}td.d{white-space:nowrap}td:first-child{overflow-wrap:anywhere}a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}
+    @media(prefers-color-scheme:dark){body{background:#111;color:#eee}td,th{border-color:#333}a{color:#7cb7ff}}`;
+
 function listingHtml(segments: string[], entries: ListingEntry[]): string {
   const title = "/" + segments.map((s) => s + "/").join("");
   const crumbs = [html`<a href="/">root</a>`];
@@ -82,7 +88,7 @@ function listingHtml(segments: string[], entries: ListingEntry[]): string {
       <tr>
         <td><a href="${href}">${label}</a></td>
         <td class="n">${e.isDirectory ? "—" : formatSize(e.size)}</td>
-        <td>${modified}</td>
+        <td class="d">${modified}</td>
       </tr>
     `;
   });
@@ -95,37 +101,26 @@ function listingHtml(segments: string[], entries: ListingEntry[]): string {
       </tr>
     `
     : "";
-  return html`
-    <!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8">
-        <link rel="icon" href="data:,">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>Index of ${title}</title>
-        <style>body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem;color:#222}
-    table{border-collapse:collapse;width:100%}td,th{padding:.3rem .6rem;text-align:left;border-bottom:1px solid #eee}
-    td.n,td.d{text-align:right;white-space:nowrap}td:first-child{overflow-wrap:anywhere}a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}
-    @media(prefers-color-scheme:dark){body{background:#111;color:#eee}td,th{border-color:#333}a{color:#7cb7ff}}</style>
-      </head>
-      <body>
-        <h1>Index of ${title}</h1>
-        <nav>${crumbs}</nav>
-        <table>
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Size</th>
-              <th>Modified (UTC)</th>
-            </tr>
-          </thead>
-          <tbody>
-    ${parent}${rows}
-          </tbody>
-        </table>
-      </body>
-    </html>
-  `.toString();
+  return htmlDocument(
+    `Index of ${title}`,
+    LISTING_STYLE,
+    html`
+      <h1>Index of ${title}</h1>
+      <nav>${crumbs}</nav>
+      <table>
+        <thead>
+          <tr>
+            <th>Name</th>
+            <th>Size</th>
+            <th>Modified (UTC)</th>
+          </tr>
+        </thead>
+        <tbody>
+      ${parent}${rows}
+            </tbody>
+      </table>
+    `,
+  );
 }
 
 /** formatSize writes a byte count for people: "512 B", "1.5 KiB", "20 MiB". */

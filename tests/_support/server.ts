@@ -29,6 +29,8 @@ export interface SpawnServerOptions {
   root: string;
   /** More command-line arguments, after `root --port 0 --host 127.0.0.1`. */
   args?: readonly string[];
+  /** More flags for `deno run`, e.g. `--v8-flags=…` as `deno task serve` passes them. */
+  denoFlags?: readonly string[];
   /** More paths for `--allow-read`, besides `root`. */
   allowRead?: readonly string[];
   /** Paths for `--allow-write`; no write permission at all when absent. */
@@ -76,7 +78,7 @@ export interface ServerProcess extends AsyncDisposable {
  * Both pipes are drained in the background for the child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
-  const { root, args = [], allowRead = [], allowWrite, env } = options;
+  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [] } = options;
   const flags = [
     "run",
     "--no-prompt",
@@ -87,6 +89,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
   if (allowWrite !== undefined) flags.push(`--allow-write=${allowWrite.join(",")}`);
   const envNames = Object.keys(env ?? {});
   if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
+  flags.push(...denoFlags);
   const command = new Deno.Command(Deno.execPath(), {
     args: [
       ...flags,
