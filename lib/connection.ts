@@ -151,7 +151,14 @@ export class Connection {
     this.#logger = logger;
     // Every read and write passes here, to keep the deadline current and to
     // stop at once if the sweeper expired the connection meanwhile.
-    this.#source = { read: (p) => this.#read(p) };
+    // Head reads go straight to the socket (one async layer less on the hot
+    // path; #readHead checks for expiry itself); body reads keep deadlines.
+    this.#source = {
+      read: (p) =>
+        this.#phase === "handler" || this.#phase === "body"
+          ? this.#readBody(p)
+          : this.#conn.read(p),
+    };
     this.#sink = {
       write: (p) => {
         if (this.#phase === "respond") this.#deadline = Date.now() + WRITE_TIMEOUT_MS;
@@ -182,7 +189,8 @@ export class Connection {
         const hit = this.#settings.cache?.lookup(head, canKeep);
         if (hit !== undefined) {
           this.#setPhase("respond", WRITE_TIMEOUT_MS);
-          await writeAll(this.#sink, hit.bytes);
+          const written = await this.#conn.write(hit.bytes); // usually all of it, at once
+          if (written < hit.bytes.length) await writeAll(this.#sink, hit.bytes.subarray(written));
           if (this.#logger.enabled) {
             this.#noteRequest(head);
             this.#log(hit.status, hit.bodyBytes);
@@ -245,23 +253,19 @@ export class Connection {
     this.#deadline = Date.now() + timeoutMs;
   }
 
-  async #read(p: Uint8Array): Promise<number | null> {
-    if (this.#phase === "handler" || this.#phase === "body") {
-      // The handler is reading the body: stalls and trickles are bounded.
-      const now = Date.now();
-      const timeout = this.#settings.requestTimeoutMs;
-      const onSchedule = this.#bodyStart + timeout +
-        (this.#bodyReceived / MIN_BODY_BYTES_PER_SECOND) * 1000;
-      this.#phase = "body";
-      this.#deadline = Math.min(now + timeout, Math.max(onSchedule, now + 1000));
-    }
+  /** A read for the body the handler is reading: stalls and trickles are bounded. */
+  async #readBody(p: Uint8Array): Promise<number | null> {
+    const now = Date.now();
+    const timeout = this.#settings.requestTimeoutMs;
+    const onSchedule = this.#bodyStart + timeout +
+      (this.#bodyReceived / MIN_BODY_BYTES_PER_SECOND) * 1000;
+    this.#phase = "body";
+    this.#deadline = Math.min(now + timeout, Math.max(onSchedule, now + 1000));
     const n = await this.#conn.read(p);
     if (this.#expired) throw new Deno.errors.Interrupted("Connection expired");
-    if (this.#phase === "body") {
-      this.#phase = "handler";
-      this.#deadline = Infinity;
-      this.#bodyReceived += n ?? 0;
-    }
+    this.#phase = "handler";
+    this.#deadline = Infinity;
+    this.#bodyReceived += n ?? 0;
     return n;
   }
 
@@ -281,7 +285,10 @@ export class Connection {
       }
       // End of stream between requests is a normal close; inside a head
       // there is no one left to answer.
-      if (!(await input.fill())) return null;
+      const more = await input.fill();
+      // The sweeper may have expired us (and be writing 408) as bytes came.
+      if (this.#expired) throw new Deno.errors.Interrupted("Connection expired");
+      if (!more) return null;
     }
   }
 

@@ -339,7 +339,10 @@ function requestAuthority(
 ): string {
   // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host, and a valid one.
   if (hostCount > 1 || (minor === 1 && hostCount === 0)) throw badRequest();
-  if (host !== undefined && host !== "" && !isAuthority(host)) throw badRequest();
+  if (host !== undefined && host !== "" && host !== lastValidHost) {
+    if (!isAuthority(host)) throw badRequest();
+    lastValidHost = host; // clients repeat one Host: skip the pattern next time
+  }
 
   if (target.charCodeAt(0) === 0x2f) return host ?? ""; // origin-form: "/…"
   if (target === "*") {
@@ -361,6 +364,8 @@ function requestAuthority(
 // reg-name / IPv4 of unreserved, sub-delims and pct-encoded; no userinfo.
 const AUTHORITY =
   /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]{0,5})?$/;
+
+let lastValidHost = "";
 
 function isAuthority(value: string): boolean {
   return AUTHORITY.test(value);
