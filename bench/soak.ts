@@ -25,6 +25,7 @@ import {
   spawnServer,
   withTempDir,
 } from "../tests/_support/server.ts";
+import { mulberry32 as prng } from "../tests/_support/random.ts";
 
 /** How often RSS and descriptors are sampled. */
 const SAMPLE_MS = 5_000;
@@ -219,18 +220,6 @@ function pick(rand: () => number, weights: [Scenario, number][]): Scenario {
     if (r < 0) return scenario;
   }
   return "keep-alive";
-}
-
-/** mulberry32: a seeded PRNG, so two soak runs send the same mix. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 async function worker(

@@ -17,6 +17,7 @@ import { concat, decode, encode } from "./_support/bytes.ts";
 import { copy } from "./_support/fs.ts";
 import { fdTargets, hasProc, openFdCount, PROC_MISSING } from "./_support/proc.ts";
 import { parseResponses, rawRequest, spawnServer, withTempDir } from "./_support/server.ts";
+import { mulberry32 } from "./_support/random.ts";
 
 /** The seed unless FUZZ_SEED says otherwise. */
 const DEFAULT_SEED = 0x5eed_f022;
@@ -59,19 +60,11 @@ function readSeed(): number {
 
 /** Random is a small seeded PRNG (mulberry32) with the helpers the mutator needs. */
 class Random {
-  #state: number;
+  /** next returns a float in [0, 1). */
+  readonly next: () => number;
 
   constructor(seed: number) {
-    this.#state = seed >>> 0;
-  }
-
-  /** next returns a float in [0, 1). */
-  next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) >>> 0;
-    let t = this.#state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    this.next = mulberry32(seed);
   }
 
   /** int returns an integer in [0, n). */

@@ -27,6 +27,7 @@ import {
 import { SMALL_BODY_BYTES, writeResponse } from "../../lib/http/response_writer.ts";
 import { ByteSink, concat, decode, encode, ScriptedReader } from "../_support/bytes.ts";
 import { parseResponses } from "../_support/server.ts";
+import { mulberry32 } from "../_support/random.ts";
 
 /** The seed used unless FC_SEED says otherwise; any fixed value keeps CI deterministic. */
 const DEFAULT_SEED = 20_251_123;
@@ -77,18 +78,6 @@ async function check<T>(
 
 const CR = 13;
 const LF = 10;
-
-/** mulberry32 is a tiny seeded PRNG, so large bodies come from one generated integer. */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** pseudoBytes fills `length` bytes from `seed`. */
 function pseudoBytes(length: number, seed: number): Uint8Array {

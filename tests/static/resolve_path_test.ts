@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { join, sep } from "node:path";
 import { HttpError } from "../../lib/errors.ts";
 import { resolvePath } from "../../lib/static/resolve_path.ts";
+import { mulberry32 } from "../_support/random.ts";
 
 /** REJECT: resolvePath throws a 400 HttpError. */
 const REJECT = "REJECT";
@@ -148,18 +149,6 @@ Deno.test("resolvePath: the rejection is a 400 HttpError that does not echo the 
     },
   );
 });
-
-// A tiny seeded PRNG (mulberry32), so a failing input can be reproduced.
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Pieces a random path is built from: path characters and the escapes that matter. */
 const PIECES = [
