@@ -39,8 +39,8 @@ export interface WriteResult {
   keepAlive: boolean;
 }
 
-/** Fields the writer sets itself; a handler's values for them are dropped (RFC 9110 §7.6.1). */
-const HOP_BY_HOP = new Set([
+/** HOP_BY_HOP lists the fields the writer sets itself; a handler's values for them are dropped (RFC 9110 §7.6.1). */
+export const HOP_BY_HOP: ReadonlySet<string> = new Set([
   "connection",
   "keep-alive",
   "transfer-encoding",

@@ -24,7 +24,7 @@ import {
   parseRequestHead,
   type RequestHead,
 } from "../../lib/http/request_head.ts";
-import { SMALL_BODY_BYTES, writeResponse } from "../../lib/http/response_writer.ts";
+import { HOP_BY_HOP, SMALL_BODY_BYTES, writeResponse } from "../../lib/http/response_writer.ts";
 import { ByteSink, concat, decode, encode, ScriptedReader } from "../_support/bytes.ts";
 import { parseResponses } from "../_support/server.ts";
 import { mulberry32 } from "../_support/random.ts";
@@ -632,18 +632,6 @@ Deno.test("BodyReader: the same content or the same error, however the body is s
 // 3. writeResponse round trip
 // ---------------------------------------------------------------------------
 
-/** Fields the writer owns; a handler's values for them never reach the wire. */
-const HOP_BY_HOP = new Set([
-  "connection",
-  "keep-alive",
-  "transfer-encoding",
-  "te",
-  "trailer",
-  "upgrade",
-  "proxy-connection",
-  "content-length",
-  "date",
-]);
 /** Fields the writer adds itself. */
 const WRITER_FIELDS = new Set([
   "date",
