@@ -286,7 +286,7 @@ function serveFile(
       etag,
       lastModified: info.mtime?.getTime(),
     });
-    if (verdict === "not-modified") return new Response(null, { status: 304, headers });
+    if (verdict === "not-modified") return notModified(headers);
     if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
 
     if (bytesParam !== null) {
@@ -364,6 +364,18 @@ function serveFile(
   }
 }
 
+/**
+ * notModified answers 304 with the fields a cache needs to refresh its copy
+ * (ETag, Last-Modified, Cache-Control, Vary…), but without representation
+ * metadata it already has: RFC 9110 §15.4.5 says a sender SHOULD NOT send it.
+ */
+function notModified(headers: Headers): Response {
+  for (const name of ["content-type", "content-encoding", "content-length", "content-range"]) {
+    headers.delete(name);
+  }
+  return new Response(null, { status: 304, headers });
+}
+
 /** ifRangeHolds applies If-Range (RFC 9110 §13.1.5): the range is used only if the validator still matches. */
 function ifRangeHolds(headers: Headers, etag: string, info: Deno.FileInfo): boolean {
   const ifRange = headers.get("if-range");
@@ -425,10 +437,7 @@ async function serveListing(
     etag,
     lastModified: undefined, // the listing can change while the directory's mtime does not
   });
-  if (verdict === "not-modified") {
-    headers.delete("content-length");
-    return new Response(null, { status: 304, headers });
-  }
+  if (verdict === "not-modified") return notModified(headers);
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
   return new Response(request.method === "HEAD" ? null : bytes, { headers });
 }
