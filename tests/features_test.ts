@@ -25,6 +25,7 @@ import { fileURLToPath } from "node:url";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { copy } from "./_support/fs.ts";
 import {
+  drain,
   type ParsedResponse,
   parseResponses,
   rawRequest,
@@ -341,8 +342,8 @@ class HandServer implements AsyncDisposable {
         listening.resolve({ scheme: match[1]!, hostname: match[2]!, port: Number(match[3]) });
       }
     };
-    const stdoutDone = drainText(child.stdout, onText);
-    const stderrDone = drainText(child.stderr, (text) => void (this.#stderr += text));
+    const stdoutDone = drain(child.stdout, onText);
+    const stderrDone = drain(child.stderr, (text) => void (this.#stderr += text));
     this.#drained = Promise.all([stdoutDone, stderrDone]);
     stdoutDone.then(async () => {
       const status = await this.status;
@@ -409,21 +410,6 @@ class HandServer implements AsyncDisposable {
     await this.status;
     await this.#drained;
   }
-}
-
-/** drainText reads `stream` to its end as UTF-8, handing each piece to `onText`. */
-async function drainText(
-  stream: ReadableStream<Uint8Array>,
-  onText: (text: string) => void,
-): Promise<void> {
-  const decoder = new TextDecoder();
-  try {
-    for await (const chunk of stream) onText(decoder.decode(chunk, { stream: true }));
-  } catch {
-    // A pipe that fails mid-read has nothing more to give.
-  }
-  const rest = decoder.decode();
-  if (rest !== "") onText(rest);
 }
 
 /** denoRunFlags are the `deno run` flags for `options`, up to and including main.ts. */

@@ -235,7 +235,7 @@ class RunningServer implements ServerProcess {
 }
 
 /** drain reads `stream` to its end as UTF-8 text, handing each piece to `onText`. */
-async function drain(
+export async function drain(
   stream: ReadableStream<Uint8Array>,
   onText: (text: string) => void,
 ): Promise<void> {
