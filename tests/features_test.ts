@@ -21,8 +21,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { concat, decode, encode } from "./_support/bytes.ts";
+import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts";
 import { copy } from "./_support/fs.ts";
 import {
   drain,
@@ -33,12 +33,6 @@ import {
   withTempDir,
 } from "./_support/server.ts";
 
-/** The repository root, where `main.ts` and `deno.json` live. */
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
-const MAIN_TS = join(REPO_ROOT, "main.ts");
-const DENO_JSON = join(REPO_ROOT, "deno.json");
-/** The small fixture tree (hello.txt, index.html, …). */
-const FIXTURE_ROOT = fileURLToPath(new URL("./fixtures/root/", import.meta.url));
 /** The repository's own site, with its templates. */
 const WWW_ROOT = join(REPO_ROOT, "www");
 

@@ -12,8 +12,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { concat, decode, encode } from "./_support/bytes.ts";
+import { DENO_JSON, FIXTURE_ROOT, MAIN_TS } from "./_support/paths.ts";
 import {
   type ParsedResponse,
   parseResponses,
@@ -21,13 +21,6 @@ import {
   spawnServer,
   withTempDir,
 } from "./_support/server.ts";
-
-/** The repository root, where `main.ts` and `deno.json` live. */
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
-const MAIN_TS = join(REPO_ROOT, "main.ts");
-const DENO_JSON = join(REPO_ROOT, "deno.json");
-/** The fixture tree each test copies into its temp dir. */
-const FIXTURE_ROOT = fileURLToPath(new URL("./fixtures/root/", import.meta.url));
 
 /** How long a client read waits unless told otherwise. Past it the test fails. */
 const READ_TIMEOUT_MS = 3_000;
