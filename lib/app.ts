@@ -9,13 +9,15 @@
  * (with `--upload-dir`); everything else is a file under the root.
  */
 
-import type { Handler } from "./connection.ts";
-import { addCorsHeaders, isPreflight, preflightResponse } from "./cors.ts";
-import { errorResponse, HttpError } from "./errors.ts";
-import { qualityOf } from "./negotiate.ts";
+import type { FastPath, Handler } from "./connection.ts";
+import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
+import { errorAnswer, errorResponse, HttpError } from "./errors.ts";
+import { type FieldSource, HeadFields } from "./http/fields.ts";
+import type { RequestHead } from "./http/request_head.ts";
+import type { PlainResponse } from "./http/response_writer.ts";
+import { preferredFormat, qualityOf } from "./negotiate.ts";
 import { timePage } from "./pages/time.ts";
-import { tagNotFound } from "./static/file_cache.ts";
-import { serveStatic, type StaticOptions } from "./static/serve_file.ts";
+import { type StaticOptions, StaticSite } from "./static/serve_file.ts";
 
 /** A page handler: a Request in, a Response out, HttpError thrown for errors. */
 export type PageHandler = (request: Request) => Response | Promise<Response>;
@@ -59,9 +61,20 @@ interface Route {
   ownsMethods?: boolean;
 }
 
+/**
+ * App is minserve's handler, with the fast path that answers static files
+ * from the store without a Request ({@linkcode FastPath}); `startServer`
+ * uses it.
+ */
+export type App = Handler & { fastPath: FastPath };
+
 /** createApp builds minserve's handler from its options. */
-export function createApp(options: AppOptions): Handler {
-  const files: Route = { allow: READ_ALLOW, handle: (request) => serveFiles(request, options) };
+export function createApp(options: AppOptions): App {
+  const site = new StaticSite(options);
+  const files: Route = {
+    allow: READ_ALLOW,
+    handle: (request) => serveFiles(request, site, options),
+  };
   const time: Route = { allow: READ_ALLOW, handle: (request) => timePage(request) };
   const board: Route | undefined = options.board &&
     { allow: BOARD_ALLOW, handle: options.board, ownsMethods: true };
@@ -91,7 +104,7 @@ export function createApp(options: AppOptions): Handler {
     throw new HttpError(501);
   }
 
-  return async (request) => {
+  const handler: Handler = async (request) => {
     let response: Response;
     try {
       response = await route(request);
@@ -103,6 +116,64 @@ export function createApp(options: AppOptions): Handler {
     for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
     return options.cors ? addCorsHeaders(response) : response;
   };
+
+  /**
+   * The fast path: a GET or HEAD of a file under the root whose answer is in
+   * the store, or a 404 that is not for a browser (whose page may be the
+   * root's 404.html or the --spa file). Everything else goes to the handler.
+   */
+  const fastPath: FastPath = (head: RequestHead) => {
+    const method = head.method;
+    if ((method !== "GET" && method !== "HEAD") || head.framing.kind !== "none") return undefined;
+    const target = head.target;
+    if (target.charCodeAt(0) !== 0x2f) return undefined; // origin-form only
+    const query = target.indexOf("?");
+    const pathname = query === -1 ? target : target.slice(0, query);
+    if (routeFor(pathname) !== files) return undefined;
+    const bytesParam = query === -1 ? null : new URLSearchParams(target.slice(query)).get("bytes");
+    const fields = new HeadFields(head.headers);
+    const answer = site.answerFast(method, pathname, bytesParam, fields);
+    if (answer === undefined) return undefined;
+    if (answer !== "not-found") return finish(answer);
+    if (acceptsHtml(fields)) return undefined;
+    return finish(notFoundAnswer(fields.get("accept")));
+  };
+
+  /** The fields every response gets: --header, then CORS, as the handler adds them. */
+  function finish(answer: PlainResponse): PlainResponse {
+    const extra = options.headers ?? [];
+    if (extra.length === 0 && !options.cors) return answer;
+    const fields = [...answer.fields];
+    for (const [name, value] of extra) setField(fields, name.toLowerCase(), value);
+    if (options.cors) { for (const [name, value] of CORS_FIELDS) setField(fields, name, value); }
+    return { ...answer, fields };
+  }
+
+  return Object.assign(handler, { fastPath });
+}
+
+/** setField sets `name` (lower case) to `value`, replacing any value it had, as `Headers.set` does. */
+function setField(fields: (readonly [string, string])[], name: string, value: string) {
+  const at = fields.findIndex(([n]) => n === name);
+  if (at === -1) fields.push([name, value]);
+  else {
+    fields[at] = [name, value];
+    for (let i = fields.length - 1; i > at; i--) if (fields[i]![0] === name) fields.splice(i, 1);
+  }
+}
+
+/** The built-in 404, made once per format (HTML or JSON) and shared. */
+const notFoundAnswers = new Map<string, PlainResponse>();
+
+function notFoundAnswer(accept: string | null): PlainResponse {
+  const format = preferredFormat(accept);
+  let answer = notFoundAnswers.get(format);
+  if (answer === undefined) {
+    const page = errorAnswer(new HttpError(404, "Not Found"), accept);
+    answer = { status: 404, fields: page.fields, body: [page.body], length: page.body.length };
+    notFoundAnswers.set(format, answer);
+  }
+  return answer;
 }
 
 /**
@@ -111,25 +182,23 @@ export function createApp(options: AppOptions): Handler {
  * has no extension, so a missing /app.js stays a 404) or to the root's
  * 404.html (with status 404).
  */
-async function serveFiles(request: Request, options: AppOptions): Promise<Response> {
+async function serveFiles(
+  request: Request,
+  site: StaticSite,
+  options: AppOptions,
+): Promise<Response> {
   try {
-    return await serveStatic(request, options);
+    return await site.serve(request);
   } catch (err) {
     if (!(err instanceof HttpError) || err.status !== 404) throw err;
-    if (!acceptsHtml(request)) {
-      const response = errorResponse(err, request);
-      tagNotFound(response); // the same bytes for every such request: cacheable for a moment
-      return response;
-    }
+    if (!acceptsHtml(request.headers)) throw err;
     const last = new URL(request.url).pathname.split("/").at(-1) ?? "";
     if (options.spa !== undefined && !last.includes(".")) {
-      // A new Response, so the cache does not keep it: it depends on Accept.
-      const app = await serveStatic(rewrite(request, options.spa), options);
-      return new Response(app.body, { status: app.status, headers: app.headers });
+      return await site.serve(rewrite(request, options.spa));
     }
     let page: Response;
     try {
-      page = await serveStatic(rewrite(request, NOT_FOUND_PAGE), options);
+      page = await site.serve(rewrite(request, NOT_FOUND_PAGE));
     } catch {
       throw err; // no custom page: the built-in one
     }
@@ -137,9 +206,10 @@ async function serveFiles(request: Request, options: AppOptions): Promise<Respon
   }
 }
 
-function acceptsHtml(request: Request): boolean {
-  const accept = request.headers.get("accept");
-  return request.headers.get("sec-fetch-mode") === "navigate" ||
+/** acceptsHtml tells whether a 404 is for a browser: a navigation, or an Accept that takes HTML. */
+function acceptsHtml(fields: FieldSource): boolean {
+  const accept = fields.get("accept");
+  return fields.get("sec-fetch-mode") === "navigate" ||
     (accept !== null && qualityOf(accept, "text/html") > 0);
 }
 

@@ -24,6 +24,10 @@ export interface Config {
   cors: boolean;
   /** Cache-Control of files and listings. */
   cacheControl: string;
+  /** Bytes the representation store may hold (files and their compressed forms). */
+  cacheBytes: number;
+  /** Entries the representation store may hold (misses included). */
+  cacheEntries: number;
   /** Connections served at once; past it new ones get 503. */
   maxConnections: number;
   /** Largest request body accepted, in bytes; past it: 413. */
@@ -83,6 +87,8 @@ export const DEFAULTS: Readonly<Config> = {
   quiet: false,
   cors: false,
   cacheControl: "no-cache",
+  cacheBytes: 64 * 1024 * 1024,
+  cacheEntries: 10_000,
   maxConnections: 1024,
   maxBodyBytes: 1024 * 1024,
   idleTimeoutSeconds: 5,
@@ -118,6 +124,8 @@ Options:
       --dotfiles             serve files and directories whose name starts with "."
       --cors                 let any origin read responses (CORS), answer preflights
       --cache-control VALUE  Cache-Control of files and listings (default "${DEFAULTS.cacheControl}")
+      --cache-bytes BYTES    memory for files and their compressed forms (default ${DEFAULTS.cacheBytes})
+      --cache-entries N      files (and misses) remembered at most (default ${DEFAULTS.cacheEntries})
   -q, --quiet                no access log
       --max-connections N    connections served at once; more get 503 (default ${DEFAULTS.maxConnections})
       --max-body BYTES       largest request body accepted (default ${DEFAULTS.maxBodyBytes})
@@ -166,6 +174,8 @@ export function parseConfig(
         quiet: { type: "boolean", short: "q" },
         cors: { type: "boolean" },
         "cache-control": { type: "string" },
+        "cache-bytes": { type: "string" },
+        "cache-entries": { type: "string" },
         "max-connections": { type: "string" },
         "max-body": { type: "string" },
         "idle-timeout": { type: "string" },
@@ -236,6 +246,20 @@ export function parseConfig(
       quiet: values.quiet ?? false,
       cors: values.cors ?? false,
       cacheControl: headerValue("--cache-control", values["cache-control"], DEFAULTS.cacheControl),
+      cacheBytes: integer(
+        "--cache-bytes",
+        values["cache-bytes"],
+        DEFAULTS.cacheBytes,
+        0,
+        Number.MAX_SAFE_INTEGER,
+      ),
+      cacheEntries: integer(
+        "--cache-entries",
+        values["cache-entries"],
+        DEFAULTS.cacheEntries,
+        1,
+        10_000_000,
+      ),
       maxConnections: integer(
         "--max-connections",
         values["max-connections"],

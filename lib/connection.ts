@@ -14,9 +14,15 @@
  *    just before its first read.
  * ⑤ The handler, `app.ts`, gets a web `Request` and returns a `Response`, as
  *    with `Deno.serve`; it never sees the socket.
- * ⑥⑦ For static files it asks `static/resolve_path.ts` and
- *    `static/serve_file.ts`, which know nothing of sockets either.
+ * ⑥⑦ For static files it asks `static/serve_file.ts`, which finds the file
+ *    through the representation store (`static/store.ts`) and lets
+ *    `static/serve_content.ts` decide the answer; none knows of sockets.
  * ⑧ `http/response_writer.ts` frames the Response onto the socket.
+ *
+ * One seam skips ⑤'s objects: a {@linkcode FastPath} (the app's) may answer
+ * a parsed head at once with a {@linkcode PlainResponse} — a static file
+ * whose answer is in memory — decided by the same static-layer code, so a
+ * browser's page load costs no `Request`, `Response` or `Headers`.
  * Then the connection drains what the handler left of the body (bounded) and
  * goes round again for the next, possibly pipelined, request.
  *
@@ -31,7 +37,13 @@ import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { BodyReader, bodyStream } from "./http/body.ts";
 import { type ByteSource, InputBuffer } from "./http/input.ts";
 import { type HeadLimits, parseRequestHead, type RequestHead } from "./http/request_head.ts";
-import { type ByteSink, writeAll, writeResponse } from "./http/response_writer.ts";
+import {
+  type ByteSink,
+  type PlainResponse,
+  writeAll,
+  writePlain,
+  writeResponse,
+} from "./http/response_writer.ts";
 import type { Logger } from "./log.ts";
 
 /** ServeInfo is the second argument of a {@linkcode Handler}, as in `Deno.serve`. */
@@ -43,28 +55,12 @@ export interface ServeInfo {
 /** Handler is the web-standard handler contract of `Deno.serve`. */
 export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
 
-/** CachedAnswer is a whole response kept as bytes, ready to write. */
-export interface CachedAnswer {
-  bytes: Uint8Array;
-  status: number;
-  /** Content bytes in `bytes`, for the access log. */
-  bodyBytes: number;
-}
-
 /**
- * ResponseCache lets the layer behind the handler answer repeat requests
- * from memory, skipping Request, handler and Response. Its answers must be
- * byte for byte what the handler's response would be written as.
+ * FastPath answers a request from its parsed head alone, or returns
+ * undefined to let the handler answer it. Its answers must be what the
+ * handler would answer: the app builds both from the same code.
  */
-export interface ResponseCache {
-  /**
-   * The stored answer to `head`, written for a connection that stays open
-   * (`keepAlive`) or closes after it, or undefined to take the normal path.
-   */
-  lookup(head: RequestHead, keepAlive: boolean): CachedAnswer | undefined;
-  /** Shown the handler's response to `head` before it is written, to keep if it wants. */
-  offer(head: RequestHead, response: Response): Promise<void> | void;
-}
+export type FastPath = (head: RequestHead) => PlainResponse | undefined;
 
 /** ConnectionSettings are the limits and timeouts of every connection. */
 export interface ConnectionSettings {
@@ -79,8 +75,8 @@ export interface ConnectionSettings {
   serverName: string;
   /** "https" on TLS connections: the scheme of the Request's URL. */
   scheme: "http" | "https";
-  /** Answers repeat requests from memory, when given. */
-  cache?: ResponseCache | undefined;
+  /** Answers what it can without a Request (the app's static fast path), when given. */
+  fastPath?: FastPath | undefined;
 }
 
 /** MAX_DRAIN_BYTES is how much unread request body we read and discard to keep a connection; more and we close it. */
@@ -185,17 +181,20 @@ export class Connection {
       while (keepAlive && !this.#closing) {
         const head = await this.#readHead(input);
         if (head === null) break;
-        const canKeep = head.keepAlive && !this.#closing;
-        const hit = this.#settings.cache?.lookup(head, canKeep);
-        if (hit !== undefined) {
+        const fast = this.#fastAnswer(head);
+        if (fast !== undefined) {
           this.#setPhase("respond", WRITE_TIMEOUT_MS);
-          const written = await this.#conn.write(hit.bytes); // usually all of it, at once
-          if (written < hit.bytes.length) await writeAll(this.#sink, hit.bytes.subarray(written));
+          const result = await writePlain(this.#sink, fast, {
+            head: head.method === "HEAD",
+            minor: head.minor,
+            keepAlive: head.keepAlive && !this.#closing,
+            server: this.#settings.serverName,
+          });
           if (this.#logger.enabled) {
             this.#noteRequest(head);
-            this.#log(hit.status, hit.bodyBytes);
+            this.#log(fast.status, result.bodyBytes);
           }
-          keepAlive = canKeep;
+          keepAlive = result.keepAlive;
           continue;
         }
         keepAlive = await this.#exchange(head, input);
@@ -205,6 +204,19 @@ export class Connection {
     } finally {
       this.#close();
       input.release();
+    }
+  }
+
+  /** The fast path's answer, or undefined; a fast path that fails leaves the request to the handler. */
+  #fastAnswer(head: RequestHead): PlainResponse | undefined {
+    const fastPath = this.#settings.fastPath;
+    if (fastPath === undefined) return undefined;
+    try {
+      return fastPath(head);
+    } catch (err) {
+      this.#noteRequest(head);
+      this.#logger.error(`${this.#logLine()}: fast path failed`, err);
+      return undefined;
     }
   }
 
@@ -351,15 +363,6 @@ export class Connection {
       // a body too large to drain is cheaper to cut off.
       if (head.expectContinue && !continueSent) keepAlive = false;
       else if ((reader.knownRemaining ?? 0) > MAX_DRAIN_BYTES || reader.busy) keepAlive = false;
-    }
-
-    const cache = this.#settings.cache;
-    if (cache !== undefined && failure === undefined) {
-      try {
-        await cache.offer(head, response);
-      } catch (err) {
-        this.#logger.error(`${this.#logLine()}: cache failed`, err);
-      }
     }
 
     this.#setPhase("respond", WRITE_TIMEOUT_MS);

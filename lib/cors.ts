@@ -11,17 +11,21 @@ const EXPOSED =
 /** PREFLIGHT_MAX_AGE_SECONDS: how long a browser may cache a preflight answer. */
 export const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
+/** CORS_FIELDS are the fields that make a response readable from any origin. */
+export const CORS_FIELDS: readonly (readonly [string, string])[] = [
+  ["access-control-allow-origin", "*"],
+  ["access-control-expose-headers", EXPOSED],
+];
+
 /** addCorsHeaders marks `response` readable from any origin. Returns it, changed in place when possible. */
 export function addCorsHeaders(response: Response): Response {
   try {
-    response.headers.set("access-control-allow-origin", "*");
-    response.headers.set("access-control-expose-headers", EXPOSED);
+    for (const [name, value] of CORS_FIELDS) response.headers.set(name, value);
     return response;
   } catch {
     // Immutable headers (a Response from fetch): copy into a new Response.
     const copy = new Response(response.body, response);
-    copy.headers.set("access-control-allow-origin", "*");
-    copy.headers.set("access-control-expose-headers", EXPOSED);
+    for (const [name, value] of CORS_FIELDS) copy.headers.set(name, value);
     return copy;
   }
 }

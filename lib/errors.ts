@@ -65,22 +65,43 @@ export function isClientGone(err: unknown): boolean {
     err instanceof Deno.errors.Interrupted;
 }
 
+/** ErrorAnswer is an error page as plain data: status, header fields (lower-case names) and body. */
+export interface ErrorAnswer {
+  status: number;
+  fields: [string, string][];
+  body: Uint8Array<ArrayBuffer>;
+}
+
+const encoder = new TextEncoder();
+
 /**
- * errorResponse turns any error into the response a client may see: an
+ * errorAnswer turns any error into what a client may see: an
  * {@linkcode HttpError} keeps its status, headers and (when exposed) message;
- * anything else is a 500 with fixed text. JSON when the request prefers it.
+ * anything else is a 500 with fixed text. JSON when `accept` prefers it.
  */
-export function errorResponse(err: unknown, request?: Request): Response {
+export function errorAnswer(err: unknown, accept: string | null): ErrorAnswer {
   const status = err instanceof HttpError ? err.status : 500;
   const message = err instanceof HttpError && err.expose ? err.message : reasonPhrase(status);
   const headers = new Headers(err instanceof HttpError ? err.headers : undefined);
   headers.set("x-content-type-options", "nosniff");
   headers.set("cache-control", "no-store");
   if (err instanceof HttpError && err.close) headers.set("connection", "close");
-  if (preferredFormat(request?.headers.get("accept") ?? null) === "json") {
+  let body: string;
+  if (preferredFormat(accept) === "json") {
     headers.set("content-type", "application/json; charset=utf-8");
-    return new Response(JSON.stringify({ status, error: message }) + "\n", { status, headers });
+    body = JSON.stringify({ status, error: message }) + "\n";
+  } else {
+    headers.set("content-type", "text/html; charset=utf-8");
+    body = errorPage(status, message);
   }
-  headers.set("content-type", "text/html; charset=utf-8");
-  return new Response(errorPage(status, message), { status, headers });
+  return { status, fields: [...headers], body: encoder.encode(body) };
+}
+
+/**
+ * errorResponse is {@linkcode errorAnswer} as a `Response`, negotiated on
+ * the Accept field of `request`.
+ */
+export function errorResponse(err: unknown, request?: Request): Response {
+  const answer = errorAnswer(err, request?.headers.get("accept") ?? null);
+  return new Response(answer.body, { status: answer.status, headers: answer.fields });
 }

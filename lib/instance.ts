@@ -1,8 +1,9 @@
 /**
  * instance.ts — one serving instance built from a {@linkcode Config}: the
- * app with its pages, the small-file cache, the logger and the listening
- * server. `main.ts` starts one; with `--workers N` each worker isolate
- * starts another on the same port (SO_REUSEPORT), each with its own cache.
+ * app with its pages, the representation store with its watcher and
+ * compressor, the logger and the listening server. `main.ts` starts one;
+ * with `--workers N` each worker isolate starts another on the same port
+ * (SO_REUSEPORT), each with its own store.
  */
 
 import { resolve } from "node:path";
@@ -10,8 +11,10 @@ import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
 import type { Board } from "./pages/board.ts";
-import { type Server, SERVER_NAME, startServer } from "./server.ts";
-import { FileCache } from "./static/file_cache.ts";
+import { type Server, startServer } from "./server.ts";
+import { WorkerCompressor } from "./static/compress.ts";
+import { RepresentationStore } from "./static/store.ts";
+import { RootWatcher, watchStore } from "./static/watch.ts";
 
 /** InstanceOptions are what `main.ts` resolved once for every instance. */
 export interface InstanceOptions {
@@ -60,8 +63,21 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     board = Board.open(config.dataDir);
   }
 
+  // The store, its compressions off the event loop, and the watcher that
+  // tells it of changes early (store.ts says why freshness needs no watcher).
+  const root = resolve(config.root);
+  const compressor = new WorkerCompressor();
+  const store = new RepresentationStore({
+    maxBytes: config.cacheBytes,
+    maxEntries: config.cacheEntries,
+    compressor,
+  });
+  const watcher = new RootWatcher(root);
+  watchStore(watcher, store);
+
   const handler = createApp({
-    root: resolve(config.root),
+    root,
+    store,
     realRoot: options.realRoot,
     listing: config.listing,
     dotfiles: config.dotfiles,
@@ -89,7 +105,6 @@ export async function startInstance(config: Config, options: InstanceOptions): P
         ...settings,
         port: options.port ?? config.port,
         maxBodyBytes,
-        cache: new FileCache(SERVER_NAME),
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.reusePort ? { reusePort: true } : {}),
       },
@@ -98,6 +113,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     );
   } catch (err) {
     board?.close();
+    compressor.close();
+    await watcher.close();
     throw err;
   }
   return {
@@ -105,6 +122,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     async shutdown() {
       await server.shutdown();
       board?.close();
+      compressor.close();
+      await watcher.close();
     },
   };
 }

@@ -7,19 +7,14 @@
  * minserve's own HTTP/1.1 engine.
  */
 
-import {
-  Connection,
-  type ConnectionSettings,
-  type Handler,
-  type ResponseCache,
-} from "./connection.ts";
+import { Connection, type ConnectionSettings, type FastPath, type Handler } from "./connection.ts";
 import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
 import { Logger } from "./log.ts";
 import { VERSION } from "./version.ts";
 
-export type { Handler, ResponseCache, ServeInfo } from "./connection.ts";
+export type { FastPath, Handler, ServeInfo } from "./connection.ts";
 
 /** ServerOptions are the settings `startServer` reads; a full `Config` satisfies it. */
 export interface ServerOptions {
@@ -33,8 +28,12 @@ export interface ServerOptions {
   shutdownGraceSeconds?: number;
   /** PEM certificate and key: serve HTTPS through `Deno.listenTls`. */
   tls?: { cert: string; key: string };
-  /** Answers repeat requests from memory (the static layer's FileCache). */
-  cache?: ResponseCache;
+  /**
+   * Answers what it can from a parsed head without building a Request (the
+   * app's static fast path); a handler made by `createApp` carries one as
+   * `handler.fastPath`, used when this is absent.
+   */
+  fastPath?: FastPath;
   /** Share the port with other listeners (SO_REUSEPORT; Deno needs --unstable-net). */
   reusePort?: boolean;
 }
@@ -79,7 +78,7 @@ export function startServer(
     requestTimeoutMs: (options.requestTimeoutSeconds ?? 10) * 1000,
     serverName: SERVER_NAME,
     scheme: options.tls ? "https" : "http",
-    cache: options.cache,
+    fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
   };
   const maxConnections = options.maxConnections ?? 1024;
   const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;

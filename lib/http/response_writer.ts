@@ -151,7 +151,7 @@ export async function writeResponse(
   let keepAlive = options.keepAlive && mode !== "close" &&
     !/\bclose\b/i.test(response.headers.get("connection") ?? "");
 
-  const head = serializeHead(response, mode, declared, keepAlive, options);
+  const head = serializeHead(response.status, response.headers, mode, declared, keepAlive, options);
   // If the client is gone before the body starts, the body (an open file,
   // say) must still be released.
   const release = () => (reader ?? body)?.cancel().catch(() => {});
@@ -197,17 +197,22 @@ export async function writeResponse(
   return { bodyBytes: sent, keepAlive };
 }
 
+/**
+ * serializeHead writes the status line and fields; `fields` has lower-case
+ * names (as `Headers` iterates them), and the writer's own fields (Date,
+ * Server, framing, Connection) replace any a handler set.
+ */
 function serializeHead(
-  response: Response,
+  status: number,
+  fields: Iterable<readonly [string, string]>,
   mode: "none" | "length" | "chunked" | "close",
   declared: number | undefined,
   keepAlive: boolean,
   options: WriteOptions,
 ): string {
-  const status = response.status;
   let head = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\nDate: ${httpDate()}\r\n`;
   if (options.server !== "") head += `Server: ${options.server}\r\n`;
-  for (const [name, value] of response.headers) {
+  for (const [name, value] of fields) {
     if (HOP_BY_HOP.has(name)) continue;
     // Headers refuses CR, LF and NUL but lets other controls through; RFC
     // 9110 §5.5 forbids them on the wire, so they become spaces.
@@ -225,38 +230,61 @@ function serializeHead(
   return head + "\r\n";
 }
 
-/** EncodedResponse is a whole response as bytes, with where its parts are. */
-export interface EncodedResponse {
-  bytes: Uint8Array;
-  /** Length of the head (status line and fields, final CRLF included). */
-  headLength: number;
-  /** Offset of the 29-byte IMF-fixdate in the Date field, to patch it as time passes. */
-  dateOffset: number;
+/**
+ * PlainResponse is a response built without the web `Response`: status,
+ * fields (lower-case names) and a body already in memory, in pieces written
+ * in order. The static fast path answers with these (PERFORMANCE.md §4.3:
+ * a `Response` copies its body and validates its headers on every request).
+ */
+export interface PlainResponse {
+  status: number;
+  fields: readonly (readonly [string, string])[];
+  /** The content, or null for none (a 304); ignored for HEAD. */
+  body: readonly Uint8Array[] | null;
+  /** Content-Length: the body's length (for HEAD, the length a GET would send). */
+  length: number;
 }
 
 /**
- * encodeResponse renders a response whose content is `body` exactly as
- * {@linkcode writeResponse} would write it on a keep-alive HTTP/1.1
- * connection. Caches keep these bytes and send them as they are.
+ * writePlain writes `response` as the answer to a request described by
+ * `options`. A body up to SMALL_BODY_BYTES leaves in the same write as the
+ * head; a larger one follows it, piece by piece, with no copy. Rejects with
+ * what the sink throws.
  */
-export function encodeResponse(
-  response: Response,
-  body: Uint8Array,
-  server: string,
-): EncodedResponse {
-  const options: WriteOptions = { head: false, minor: 1, keepAlive: true, server };
-  const head = serializeHead(response, "length", body.length, true, options);
-  const bytes = new Uint8Array(head.length + body.length);
+export async function writePlain(
+  sink: ByteSink,
+  response: PlainResponse,
+  options: WriteOptions,
+): Promise<WriteResult> {
+  const { status, body, length } = response;
+  const noBody = hasNoBody(status);
+  const head = serializeHead(
+    status,
+    response.fields,
+    noBody ? "none" : "length",
+    noBody ? undefined : length,
+    options.keepAlive,
+    options,
+  );
+  const keepAlive = options.keepAlive;
+  if (options.head || noBody || body === null || length === 0) {
+    await writeAll(sink, latin1Bytes(head));
+    return { bodyBytes: 0, keepAlive };
+  }
+  if (length > SMALL_BODY_BYTES) {
+    await writeAll(sink, latin1Bytes(head));
+    for (const piece of body) await writeAll(sink, piece);
+    return { bodyBytes: length, keepAlive };
+  }
+  const bytes = new Uint8Array(head.length + length);
   latin1Into(head, bytes);
-  bytes.set(body, head.length);
-  const dateOffset =
-    `HTTP/1.1 ${response.status} ${reasonPhrase(response.status)}\r\nDate: `.length;
-  return { bytes, headLength: head.length, dateOffset };
-}
-
-/** patchDate writes the current date into an encoded response, in place. */
-export function patchDate(encoded: EncodedResponse) {
-  latin1Into(httpDate(), encoded.bytes.subarray(encoded.dateOffset));
+  let offset = head.length;
+  for (const piece of body) {
+    bytes.set(piece, offset);
+    offset += piece.length;
+  }
+  await writeAll(sink, bytes);
+  return { bodyBytes: length, keepAlive };
 }
 
 /** STREAM_CHUNK_BYTES is the buffer a large body is read into, reused for the whole response. */

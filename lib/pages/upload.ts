@@ -23,7 +23,7 @@ import { HttpError } from "../errors.ts";
 import { html } from "../html.ts";
 import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";
-import { serveStatic } from "../static/serve_file.ts";
+import { StaticSite } from "../static/serve_file.ts";
 import { htmlBody, jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
 import { assertContentLength, readBody } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
@@ -116,7 +116,17 @@ export function createUploads(options: UploadOptions): (request: Request) => Pro
     );
   }
   const tokenDigest = token === undefined ? undefined : sha256(token);
-  const context: Context = { dir, realDir, maxBytes, tokenDigest };
+  // Uploads are served as the bytes that were uploaded: an uploaded
+  // "x.tmpl.html" is a file, not a template. Listing and dotfiles are off,
+  // so temp files stay invisible.
+  const files = new StaticSite({
+    root: dir,
+    realRoot: realDir,
+    listing: false,
+    dotfiles: false,
+    templates: false,
+  });
+  const context: Context = { dir, realDir, maxBytes, tokenDigest, files };
 
   return async (request) => {
     const path = new URL(request.url).pathname;
@@ -131,6 +141,8 @@ interface Context {
   realDir: string;
   maxBytes: number;
   tokenDigest: Uint8Array | undefined;
+  /** The upload directory as a static site (its own store). */
+  files: StaticSite;
 }
 
 async function onList(request: Request, path: string, context: Context): Promise<Response> {
@@ -447,20 +459,13 @@ async function serveUpload(request: Request, name: string, context: Context): Pr
   url.pathname = "/" + encodeURIComponent(name);
   url.search = "";
   const inner = new Request(url, { method: request.method, headers: request.headers });
-  const response = await serveStatic(inner, {
-    root: context.dir,
-    realRoot: context.realDir,
-    listing: false,
-    dotfiles: false,
-  });
+  const response = await context.files.serve(inner);
   // Uploads are files only. A directory someone made by hand would get the
   // static server's redirect to "/NAME/", a path outside /uploads/.
   if (response.status >= 300 && response.status < 400 && response.status !== 304) {
     await response.body?.cancel();
     throw new HttpError(404);
   }
-  // A new Response, not the static layer's: its file cache must not keep
-  // an upload, which a PUT may replace at any moment.
   const headers = new Headers(response.headers);
   headers.set("content-security-policy", UPLOADED_CONTENT_POLICY);
   return new Response(response.body, { status: response.status, headers });

@@ -1,8 +1,12 @@
 /**
  * conditional.ts — conditional requests (RFC 9110 §13): If-Match,
  * If-Unmodified-Since, If-None-Match and If-Modified-Since, evaluated in the
- * order of §13.2.2. Pure: headers and validators in, a verdict out.
+ * order of §13.2.2, and If-Range (§13.1.5). Pure: fields and validators in,
+ * a verdict out. Fields come through a {@linkcode FieldSource}, so a web
+ * `Headers` and a parsed head are judged by the same code.
  */
+
+import type { FieldSource } from "../http/fields.ts";
 
 /** Validators are what a representation is compared by. */
 export interface Validators {
@@ -21,7 +25,7 @@ export type Precondition = "pass" | "not-modified" | "failed";
  */
 export function evaluatePreconditions(
   method: string,
-  headers: Headers,
+  headers: FieldSource,
   validators: Validators,
 ): Precondition {
   const safe = method === "GET" || method === "HEAD";
@@ -54,6 +58,22 @@ export function evaluatePreconditions(
     }
   }
   return "pass";
+}
+
+/**
+ * ifRangeHolds applies If-Range (RFC 9110 §13.1.5): a Range is honoured only
+ * when the validator it carries still matches, compared strongly; a date
+ * works only if it is exactly Last-Modified. No If-Range: it holds.
+ */
+export function ifRangeHolds(headers: FieldSource, validators: Validators): boolean {
+  const ifRange = headers.get("if-range");
+  if (ifRange === null) return true;
+  const value = ifRange.replace(/^[ \t]+|[ \t]+$/g, "");
+  if (value.startsWith('"')) return value === validators.etag; // strong comparison only
+  if (value.startsWith("W/")) return false;
+  const date = parseHttpDate(value);
+  return date !== undefined && validators.lastModified !== undefined &&
+    date === Math.floor(validators.lastModified / 1000) * 1000;
 }
 
 /** matches tells whether the If-Match / If-None-Match list `field` names `etag` ("*" names any). */

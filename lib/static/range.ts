@@ -23,9 +23,12 @@ export const MAX_RANGES = 16;
 /**
  * parseRange parses a Range header against a representation of `size`
  * bytes. A syntactically invalid header, another unit, or too many parts is
- * ignored (§14.2 lets a server ignore Range). Overlapping and adjacent
- * ranges are coalesced, in ascending order. An empty representation is
- * served whole: some clients send Range on every request.
+ * ignored (§14.2 lets a server ignore Range). Ranges keep the order they
+ * were asked in (RFC 9110 §14.6: a client may want the index at the end of a
+ * file first); only when some overlap or touch are they coalesced, which
+ * §15.3.7.2 allows regardless of order, and then come in ascending order. An
+ * empty representation is served whole: some clients send Range on every
+ * request.
  */
 export function parseRange(header: string, size: number): RangeResult {
   const match = /^bytes[ \t]*=[ \t]*(.*)$/i.exec(header.trim());
@@ -51,7 +54,8 @@ export function parseRange(header: string, size: number): RangeResult {
   }
   if (size === 0) return { kind: "ignore" };
   if (ranges.length === 0) return { kind: "unsatisfiable" };
-  return { kind: "ranges", ranges: coalesce(ranges) };
+  const merged = coalesce(ranges);
+  return { kind: "ranges", ranges: merged.length === ranges.length ? ranges : merged };
 }
 
 function coalesce(ranges: ByteRange[]): ByteRange[] {

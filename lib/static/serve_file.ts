@@ -1,35 +1,45 @@
 /**
- * serve_file.ts — ⑦ the document root over HTTP: files, index pages,
- * directory listings, validators, 304/412, single ranges.
+ * serve_file.ts — ⑥⑦ the document root over HTTP: a URL path to a file
+ * inside the root (through the representation store), and that file's
+ * answer as a `Response`; index pages, directory listings, templates.
  *
  * It knows nothing of sockets: a `Request` comes in, a `Response` goes out,
- * and every failure is a thrown {@linkcode HttpError}.
+ * and every failure is a thrown {@linkcode HttpError}. What to send is
+ * decided once, in `serve_content.ts`, for this path and for the fast path
+ * ({@linkcode StaticSite.answerFast}) that skips `Request` and `Response`.
  *
  * Security is layered. `resolve_path.ts` refuses anything that decodes to a
- * way out; here every path is also checked by its real path (after
- * symlinks) to lie inside the root's real path; and Deno's `--allow-read`
- * stops whatever both might miss.
+ * way out; the store checks every file by its real path (after symlinks) to
+ * lie inside the root's real path; and Deno's `--allow-read` stops whatever
+ * both might miss.
  */
 
-import { basename, join, relative, sep as SEPARATOR } from "node:path";
+import { join, relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../errors.ts";
-import { isTemplateName, serveTemplate } from "../pages/template.ts";
-import { evaluatePreconditions, parseHttpDate } from "./conditional.ts";
-import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
-import {
-  fileStream,
-  type MultipartPlan,
-  multipartStream,
-  planMultipart,
-  readExactly,
-} from "./file_body.ts";
-import { MAX_CACHED_BODY_BYTES, tagFile } from "./file_cache.ts";
+import type { FieldSource } from "../http/fields.ts";
+import { serveTemplate } from "../pages/template.ts";
+import { evaluatePreconditions } from "./conditional.ts";
+import { fileStream, multipartStream } from "./file_body.ts";
 import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
-import { contentType, isCompressible } from "./media_type.ts";
-import { parseRange } from "./range.ts";
 import { resolvePath } from "./resolve_path.ts";
+import {
+  answerContent,
+  type ContentAnswer,
+  type ContentOptions,
+  DEFAULT_CACHE_CONTROL,
+} from "./serve_content.ts";
+import {
+  type FileEntry,
+  fnv1a,
+  fsError,
+  type Lookup,
+  RepresentationStore,
+  type Scope,
+} from "./store.ts";
 
-/** StaticOptions configure {@linkcode serveStatic}. */
+export { DEFAULT_CACHE_CONTROL };
+
+/** StaticOptions configure {@linkcode serveStatic} and {@linkcode StaticSite}. */
 export interface StaticOptions {
   /** The document root, absolute. */
   root: string;
@@ -41,352 +51,255 @@ export interface StaticOptions {
   dotfiles: boolean;
   /** The Cache-Control of files and listings; {@linkcode DEFAULT_CACHE_CONTROL} when absent. */
   cacheControl?: string;
+  /** Whether `*.tmpl.html` files are rendered as templates (default true; uploads say false). */
+  templates?: boolean;
+  /** The representation store; a site without one makes its own, with the default bounds. */
+  store?: RepresentationStore;
 }
-
-/** DEFAULT_CACHE_CONTROL: caches may store, but must revalidate each time — cheap with validators. */
-export const DEFAULT_CACHE_CONTROL = "no-cache";
-
-/** SMALL_FILE_BYTES: files up to this size are read whole and sent in one write with their head. */
-export const SMALL_FILE_BYTES = 64 * 1024;
 
 /** INDEX_FILE is served for a directory URL when present. */
 export const INDEX_FILE = "index.html";
 
-/**
- * serveStatic answers a GET or HEAD `request` from the document root.
- * Throws a 400, 403 or 404 {@linkcode HttpError}.
- */
-export async function serveStatic(request: Request, options: StaticOptions): Promise<Response> {
-  const url = new URL(request.url);
-  const segments = resolvePath(url.pathname);
-  if (!options.dotfiles && segments.some((s) => s.startsWith("."))) throw notFound();
-
-  const path = join(options.root, ...segments);
-  const found = statInside(path, options);
-  if (found.info.isFile) {
-    // "/file.txt/" names a directory that does not exist; relative links on
-    // such a page would resolve against the wrong place.
-    if (url.pathname.endsWith("/")) throw notFound();
-    return await serveFileOrTemplate(request, path, found, options);
-  }
-  if (!found.info.isDirectory) throw notFound();
-
-  // A directory's URL ends in "/", so relative links in its index work.
-  if (!url.pathname.endsWith("/")) {
-    // Built from the clean segments: "//sub" must not become "//sub/", a
-    // link to the host "sub" (RFC 3986 §4.2).
-    const location = hrefOf(segments, true) + url.search;
-    return new Response(null, { status: 301, headers: { location, "cache-control": "no-cache" } });
-  }
-  const index = join(path, INDEX_FILE);
-  let indexFound: Found | undefined;
-  try {
-    indexFound = statInside(index, options);
-  } catch (err) {
-    if (!(err instanceof HttpError)) throw err;
-  }
-  if (indexFound?.info.isFile) {
-    return await serveFileOrTemplate(request, index, indexFound, options);
-  }
-  if (!options.listing) throw notFound();
-  return await serveListing(request, path, segments, options);
-}
-
 /** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it. */
 export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
 
+/** MemoryAnswer is an answer whose body, if any, is in memory: what the fast path can write. */
+export type MemoryAnswer = Extract<ContentAnswer, { kind: "memory" }>;
+
 /**
- * A template's source is never sent: not by its own URL, not through a
- * symlink with another name, and not as a compressed sibling.
+ * StaticSite serves one directory tree. `serve` is the handler path;
+ * `answerFast` answers the same requests without `Request` or `Response`
+ * when the store holds what they need.
  */
-async function serveFileOrTemplate(
-  request: Request,
-  path: string,
-  found: Found,
-  options: StaticOptions,
-): Promise<Response> {
-  const { real, info } = found;
-  if (isTemplateName(basename(path)) || isTemplateName(basename(real))) {
-    if (info.size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
-    return serveTemplate(request, await Deno.readTextFile(real));
+export class StaticSite {
+  readonly #options: StaticOptions;
+  readonly #scope: Scope;
+  readonly #content: ContentOptions;
+  readonly #store: RepresentationStore;
+
+  /** Creates the site for `options`. */
+  constructor(options: StaticOptions) {
+    this.#options = options;
+    this.#store = options.store ?? new RepresentationStore();
+    this.#scope = {
+      realRoot: options.realRoot,
+      dotfiles: options.dotfiles,
+      templates: options.templates ?? true,
+    };
+    this.#content = {
+      cacheControl: options.cacheControl,
+      store: this.#store,
+      scope: this.#scope,
+    };
   }
-  if (isCompressedTemplate(basename(path)) || isCompressedTemplate(basename(real))) {
-    throw notFound();
+
+  /** The store behind the site. */
+  get store(): RepresentationStore {
+    return this.#store;
   }
-  return serveFile(request, path, found, options);
+
+  /**
+   * answerFast answers a GET or HEAD of `pathname` (already split from its
+   * query) when the answer's body is in memory: returns it, "not-found" for
+   * a path that names no file, or undefined when the handler path must
+   * answer (a directory, a template, a listing, an error, a large file, a
+   * compression still being made).
+   */
+  answerFast(
+    method: "GET" | "HEAD",
+    pathname: string,
+    bytesParam: string | null,
+    fields: FieldSource,
+  ): MemoryAnswer | "not-found" | undefined {
+    let segments: string[];
+    try {
+      segments = resolvePath(pathname);
+    } catch {
+      return undefined;
+    }
+    if (!this.#options.dotfiles && segments.some(isDotName)) return undefined;
+    const directory = pathname.endsWith("/");
+    const path = join(this.#options.root, ...segments, ...(directory ? [INDEX_FILE] : []));
+    let found: Lookup;
+    try {
+      found = this.#store.lookup(path, this.#scope);
+    } catch {
+      return undefined;
+    }
+    if (found.kind === "missing") return directory ? undefined : "not-found";
+    if (found.kind !== "file") return undefined;
+    try {
+      const answer = answerContent(found, { method, fields, bytesParam }, this.#content);
+      return answer.kind === "memory" ? answer : undefined;
+    } catch {
+      return undefined; // 400, 412, 416: the handler path writes their pages
+    }
+  }
+
+  /**
+   * serve answers a GET or HEAD `request` from the root. Throws a 400, 403,
+   * 404, 412 or 416 {@linkcode HttpError}.
+   */
+  async serve(request: Request): Promise<Response> {
+    const url = new URL(request.url);
+    const segments = resolvePath(url.pathname);
+    if (!this.#options.dotfiles && segments.some(isDotName)) throw notFound();
+    const path = join(this.#options.root, ...segments);
+    const found = this.#store.lookup(path, this.#scope);
+    const directory = url.pathname.endsWith("/");
+    if (found.kind === "file" || found.kind === "template") {
+      // "/file.txt/" names a directory that does not exist; relative links on
+      // such a page would resolve against the wrong place.
+      if (directory) throw notFound();
+      return await this.#respond(request, url, found);
+    }
+    if (found.kind !== "directory") throw notFound();
+
+    // A directory's URL ends in "/", so relative links in its index work.
+    if (!directory) {
+      // Built from the clean segments: "//sub" must not become "//sub/", a
+      // link to the host "sub" (RFC 3986 §4.2).
+      const location = hrefOf(segments, true) + url.search;
+      return new Response(null, {
+        status: 301,
+        headers: { location, "cache-control": "no-cache" },
+      });
+    }
+    let index: Lookup = { kind: "missing" };
+    try {
+      index = this.#store.lookup(join(path, INDEX_FILE), this.#scope);
+    } catch (err) {
+      if (!(err instanceof HttpError)) throw err;
+    }
+    if (index.kind === "file" || index.kind === "template") {
+      return await this.#respond(request, url, index);
+    }
+    if (!this.#options.listing) throw notFound();
+    return await serveListing(request, path, segments, this.#options, this.#scope);
+  }
+
+  async #respond(
+    request: Request,
+    url: URL,
+    found: FileEntry | { kind: "template"; real: string; size: number },
+  ): Promise<Response> {
+    if (found.kind === "template") {
+      if (found.size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
+      return serveTemplate(request, await Deno.readTextFile(found.real));
+    }
+    const facts = {
+      method: request.method,
+      fields: request.headers,
+      bytesParam: url.searchParams.get("bytes"),
+    };
+    const answer = answerContent(found, facts, this.#content);
+    if (answer.kind === "wait") {
+      // A compressed form is being made off the event loop: wait for it,
+      // then decide again (it may have turned out no smaller).
+      await answer.ready;
+      return await this.serve(request);
+    }
+    if (answer.kind === "memory") return memoryResponse(answer, request.method);
+    const file = openUnchanged(answer.entry);
+    if (file === undefined) return await this.serve(request); // changed since: look again
+    if (answer.kind === "live") {
+      const compressor = new CompressionStream("gzip");
+      const stream = fileStream(file, 0, answer.entry.size).pipeThrough(
+        compressor as unknown as TransformStream<Uint8Array, Uint8Array>,
+      );
+      return new Response(stream, { status: 200, headers: answer.fields });
+    }
+    const headers = new Headers(answer.fields);
+    headers.set("content-length", String(answer.length));
+    if (request.method === "HEAD") {
+      file.close();
+      return new Response(null, { status: answer.status, headers });
+    }
+    const body = answer.multipart === undefined
+      ? fileStream(file, answer.start, answer.length)
+      : multipartStream(file, answer.multipart);
+    return new Response(body, { status: answer.status, headers });
+  }
 }
 
-function isCompressedTemplate(name: string): boolean {
-  const m = /^(.*)\.(?:br|gz)$/i.exec(name);
-  return m !== null && isTemplateName(m[1]!);
+const sites = new WeakMap<StaticOptions, StaticSite>();
+
+/**
+ * serveStatic answers a GET or HEAD `request` from the document root of
+ * `options` (one {@linkcode StaticSite}, and store, per options object).
+ * Throws a 400, 403, 404, 412 or 416 {@linkcode HttpError}.
+ */
+export function serveStatic(request: Request, options: StaticOptions): Promise<Response> {
+  let site = sites.get(options);
+  if (site === undefined) {
+    site = new StaticSite(options);
+    sites.set(options, site);
+  }
+  return site.serve(request);
+}
+
+/** memoryResponse wraps an in-memory answer; HEAD gets its Content-Length and no body. */
+function memoryResponse(answer: MemoryAnswer, method: string): Response {
+  const headers = new Headers(answer.fields);
+  if (answer.status !== 304) headers.set("content-length", String(answer.length));
+  const pieces = answer.body;
+  const body = method === "HEAD" || pieces === null
+    ? null
+    : pieces.length === 1
+    ? pieces[0]!
+    : concatBytes(pieces);
+  return new Response(body as BodyInit | null, { status: answer.status, headers });
+}
+
+function concatBytes(pieces: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of pieces) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
+}
+
+/**
+ * openUnchanged opens the entry's file and checks, on the open descriptor,
+ * that it is still the version the entry describes; undefined if not.
+ */
+function openUnchanged(entry: FileEntry): Deno.FsFile | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(entry.real, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fsError(err);
+  }
+  const info = file.statSync();
+  if (
+    info.size === entry.size && (info.mtime?.getTime() ?? 0) === entry.mtime &&
+    info.ino === entry.ino
+  ) {
+    return file;
+  }
+  file.close();
+  return undefined;
+}
+
+function isDotName(segment: string): boolean {
+  return segment.startsWith(".");
 }
 
 function notFound(cause?: unknown): HttpError {
   return new HttpError(404, "Not Found", { cause });
 }
 
-/** Found is a path that exists inside the root: its real path and what stat says of it. */
-interface Found {
-  real: string;
-  info: Deno.FileInfo;
-}
-
-/**
- * statInside stats `path` and checks that its real path lies inside the
- * root: a symlink may point anywhere within the root, never out of it.
- *
- * Synchronous on purpose: each async file-system call is a hop to Deno's
- * blocking thread pool and back (PERFORMANCE.md §4.1), several times the
- * cost of the syscall itself for a file in the page cache.
- */
-function statInside(path: string, options: StaticOptions): Found {
-  try {
-    const real = Deno.realPathSync(path);
-    if (!isInside(real, options)) throw notFound();
-    return { real, info: Deno.statSync(real) };
-  } catch (err) {
-    throw fsError(err);
+/** statInside stats `path` if its real path lies inside the root (for listing symlinks). */
+function statInside(path: string, scope: Scope): Deno.FileInfo {
+  const real = Deno.realPathSync(path);
+  if (real !== scope.realRoot && !real.startsWith(scope.realRoot + SEPARATOR)) throw notFound();
+  if (!scope.dotfiles && relative(scope.realRoot, real).split(SEPARATOR).some(isDotName)) {
+    throw notFound();
   }
-}
-
-function isInside(real: string, options: StaticOptions): boolean {
-  if (real !== options.realRoot && !real.startsWith(options.realRoot + SEPARATOR)) return false;
-  if (options.dotfiles) return true;
-  // A link inside the root to a dotfile must not serve what its name would not.
-  return !relative(options.realRoot, real).split(SEPARATOR).some((s) => s.startsWith("."));
-}
-
-/** fsError maps a file-system error to an HTTP one; the cause goes to the log only. */
-function fsError(err: unknown): unknown {
-  if (err instanceof HttpError) return err;
-  if (
-    err instanceof Deno.errors.NotFound || err instanceof Deno.errors.NotADirectory ||
-    err instanceof Deno.errors.FilesystemLoop || err instanceof Deno.errors.InvalidData ||
-    (err as { code?: string }).code === "ENAMETOOLONG"
-  ) {
-    return notFound(err);
-  }
-  if (err instanceof Deno.errors.PermissionDenied || err instanceof Deno.errors.NotCapable) {
-    return new HttpError(403, "Forbidden", { cause: err });
-  }
-  return err;
-}
-
-/**
- * etagOf derives a strong entity tag from size and modification time, and
- * the content coding when the representation is compressed (RFC 9110
- * §8.8.3: each representation needs its own tag).
- */
-export function etagOf(
-  info: Pick<Deno.FileInfo, "size" | "mtime">,
-  coding: Coding = "identity",
-): string {
-  const suffix = coding === "identity" ? "" : `-${coding}`;
-  return `"${info.size.toString(16)}-${(info.mtime?.getTime() ?? 0).toString(16)}${suffix}"`;
-}
-
-/** COMPRESS_MIN_BYTES: smaller files are not compressed on the fly (the headers would cost more). */
-export const COMPRESS_MIN_BYTES = 1024;
-
-/** Representation is the file chosen to answer a request: the original or a compressed form of it. */
-interface Representation {
-  /** The file to read: the original, or its precompressed sibling. */
-  path: string;
-  coding: Coding;
-  /** Whether the original is compressed while it is sent. */
-  onTheFly: boolean;
-}
-
-/**
- * chooseRepresentation negotiates the content coding of a compressible
- * file: a precompressed sibling (`file.br`, `file.gz`) when it exists inside
- * the root and is accepted, else compression on the fly for files above
- * COMPRESS_MIN_BYTES, except for range requests (RFC 9110 §14 ranges must
- * address a stable representation).
- */
-function chooseRepresentation(
-  request: Request,
-  path: string,
-  size: number,
-  options: StaticOptions,
-): Representation {
-  const qualities = codingQualities(request.headers.get("accept-encoding"));
-  const precompressed: Coding[] = [];
-  const available: Coding[] = [];
-  for (const coding of ["br", "gzip"] as const) {
-    if (qualities[coding] <= 0 || qualities[coding] < qualities.identity) continue;
-    try {
-      if (statInside(path + FILE_SUFFIX[coding], options).info.isFile) {
-        precompressed.push(coding);
-        available.push(coding);
-        continue;
-      }
-    } catch {
-      // no sibling for this coding
-    }
-    if (size >= COMPRESS_MIN_BYTES && !request.headers.has("range")) available.push(coding);
-  }
-  const coding = chooseCoding(qualities, available);
-  if (coding === "identity") return { path, coding, onTheFly: false };
-  if (precompressed.includes(coding)) {
-    return { path: path + FILE_SUFFIX[coding], coding, onTheFly: false };
-  }
-  return { path, coding, onTheFly: true };
-}
-
-/** BYTES_PARAM_DIGITS bounds `?bytes=N`. */
-const BYTES_PARAM = /^[1-9][0-9]{0,14}$/;
-
-function serveFile(
-  request: Request,
-  path: string,
-  found: Found,
-  options: StaticOptions,
-): Response {
-  const real = found.real;
-  const url = new URL(request.url);
-  const type = contentType(path);
-  const compressible = isCompressible(type);
-
-  // ?bytes=N: the first N bytes as a plain 200, as the lesson asks.
-  const bytesParam = url.searchParams.get("bytes");
-  if (bytesParam !== null && !BYTES_PARAM.test(bytesParam)) {
-    throw new HttpError(400, "The bytes parameter must be a positive integer");
-  }
-
-  let representation: Representation = { path, coding: "identity", onTheFly: false };
-  if (compressible && bytesParam === null) {
-    representation = chooseRepresentation(request, path, found.info.size, options);
-  }
-
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(representation.path, { read: true });
-  } catch (err) {
-    throw fsError(err);
-  }
-  let handedOff = false;
-  try {
-    const info = file.statSync();
-    if (!info.isFile) throw notFound();
-    const { coding, onTheFly } = representation;
-    const etag = etagOf(info, coding);
-    const headers = new Headers({
-      "content-type": type,
-      "etag": etag,
-      "accept-ranges": "bytes",
-      "cache-control": options.cacheControl ?? DEFAULT_CACHE_CONTROL,
-      "x-content-type-options": "nosniff",
-    });
-    if (info.mtime !== null) headers.set("last-modified", info.mtime.toUTCString());
-    if (compressible) headers.set("vary", "Accept-Encoding");
-    if (coding !== "identity") headers.set("content-encoding", coding);
-
-    const verdict = evaluatePreconditions(request.method, request.headers, {
-      etag,
-      lastModified: info.mtime?.getTime(),
-    });
-    if (verdict === "not-modified") return notModified(headers);
-    if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
-
-    if (bytesParam !== null) {
-      const length = Math.min(Number(bytesParam), info.size);
-      headers.delete("etag");
-      headers.delete("accept-ranges");
-      headers.set("content-length", String(length));
-      if (request.method === "HEAD") return new Response(null, { headers });
-      if (length > SMALL_FILE_BYTES) {
-        handedOff = true;
-        return new Response(fileStream(file, 0, length), { headers });
-      }
-      return new Response(readExactly(file, 0, length), { headers });
-    }
-
-    if (onTheFly) {
-      if (request.method === "HEAD") return new Response(null, { headers });
-      handedOff = true;
-      const compressor = new CompressionStream(coding === "br" ? "brotli" : "gzip");
-      const compressed = fileStream(file, 0, info.size).pipeThrough(
-        compressor as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-      return new Response(compressed, { headers });
-    }
-
-    let start = 0;
-    let length = info.size;
-    let status = 200;
-    let multipart: MultipartPlan | undefined;
-    const range = request.headers.get("range");
-    if (range !== null && request.method === "GET" && ifRangeHolds(request.headers, etag, info)) {
-      const result = parseRange(range, info.size);
-      if (result.kind === "unsatisfiable") {
-        throw new HttpError(416, undefined, {
-          headers: { "content-range": `bytes */${info.size}` },
-        });
-      }
-      if (result.kind === "ranges") {
-        status = 206;
-        if (result.ranges.length === 1) {
-          const r = result.ranges[0]!;
-          start = r.start;
-          length = r.end - r.start + 1;
-          headers.set("content-range", `bytes ${r.start}-${r.end}/${info.size}`);
-        } else {
-          multipart = planMultipart(result.ranges, type, info.size);
-          length = multipart.length;
-          headers.set("content-type", `multipart/byteranges; boundary=${multipart.boundary}`);
-        }
-      }
-    }
-    headers.set("content-length", String(length));
-
-    if (request.method === "HEAD") return new Response(null, { status, headers });
-    if (multipart !== undefined) {
-      handedOff = true;
-      return new Response(multipartStream(file, multipart), { status, headers });
-    }
-    // A whole file the cache may keep is read at once (up to 1 MiB), so
-    // the next request for it costs no file-system call at all.
-    const cacheable = status === 200 && coding === "identity" && url.search === "" &&
-      length <= MAX_CACHED_BODY_BYTES;
-    if (length <= SMALL_FILE_BYTES || cacheable) {
-      const response = new Response(readExactly(file, start, length), { status, headers });
-      if (cacheable) {
-        const mtime = info.mtime?.getTime() ?? 0;
-        tagFile(response, { path, real, size: info.size, mtime, varies: compressible });
-      }
-      return response;
-    }
-    handedOff = true;
-    return new Response(fileStream(file, start, length), { status, headers });
-  } finally {
-    if (!handedOff) file.close();
-  }
-}
-
-/**
- * notModified answers 304 with the fields a cache needs to refresh its copy
- * (ETag, Last-Modified, Cache-Control, Vary…), but without representation
- * metadata it already has: RFC 9110 §15.4.5 says a sender SHOULD NOT send it.
- */
-function notModified(headers: Headers): Response {
-  for (const name of ["content-type", "content-encoding", "content-length", "content-range"]) {
-    headers.delete(name);
-  }
-  return new Response(null, { status: 304, headers });
-}
-
-/** ifRangeHolds applies If-Range (RFC 9110 §13.1.5): the range is used only if the validator still matches. */
-function ifRangeHolds(headers: Headers, etag: string, info: Deno.FileInfo): boolean {
-  const ifRange = headers.get("if-range");
-  if (ifRange === null) return true;
-  const value = ifRange.replace(/^[ \t]+|[ \t]+$/g, "");
-  if (value.startsWith('"')) return value === etag; // strong comparison only
-  if (value.startsWith("W/")) return false;
-  // A date works only if it is exactly Last-Modified (a strong validator).
-  const date = parseHttpDate(value);
-  return date !== undefined && info.mtime !== null &&
-    date === Math.floor(info.mtime.getTime() / 1000) * 1000;
+  return Deno.statSync(real);
 }
 
 async function serveListing(
@@ -394,6 +307,7 @@ async function serveListing(
   path: string,
   segments: string[],
   options: StaticOptions,
+  scope: Scope,
 ): Promise<Response> {
   const entries: ListingEntry[] = [];
   try {
@@ -403,7 +317,7 @@ async function serveListing(
       let childInfo: Deno.FileInfo;
       try {
         // Symlinks are listed only if they resolve inside the root.
-        childInfo = entry.isSymlink ? statInside(child, options).info : Deno.statSync(child);
+        childInfo = entry.isSymlink ? statInside(child, scope) : Deno.statSync(child);
       } catch {
         continue;
       }
@@ -431,20 +345,17 @@ async function serveListing(
   // bytes are generated (RFC 9110 §8.8.1). No Last-Modified: a directory's
   // mtime changes when an entry is added or removed, not when a file's
   // size or time does, so it would not be the listing's.
-  const etag = `W/"${digest(bytes).toString(16)}-${bytes.length.toString(16)}"`;
+  const etag = `W/"${fnv1a(bytes).toString(16)}-${bytes.length.toString(16)}"`;
   headers.set("etag", etag);
   const verdict = evaluatePreconditions(request.method, request.headers, {
     etag,
     lastModified: undefined, // the listing can change while the directory's mtime does not
   });
-  if (verdict === "not-modified") return notModified(headers);
+  if (verdict === "not-modified") {
+    headers.delete("content-type");
+    headers.delete("content-length");
+    return new Response(null, { status: 304, headers });
+  }
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
   return new Response(request.method === "HEAD" ? null : bytes, { headers });
-}
-
-/** digest is FNV-1a over `bytes`: 32 bits, enough to tell one listing from the next. */
-function digest(bytes: Uint8Array): number {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ bytes[i]!, 0x01000193);
-  return hash >>> 0;
 }

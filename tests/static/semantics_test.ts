@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AppOptions, createApp } from "../../lib/app.ts";
+import { RepresentationStore } from "../../lib/static/store.ts";
 import type { Handler } from "../../lib/connection.ts";
 
 const INFO = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
@@ -49,6 +50,12 @@ async function withSite(
     await Deno.writeFile(join(root, "app.js.br"), await compress(encoder.encode(js), "brotli"));
     await Deno.writeFile(join(root, "app.js.gz"), await compress(encoder.encode(js), "gzip"));
     await Deno.writeFile(join(root, "image.png"), new Uint8Array(4096).fill(7));
+    // Dates are sent and compared only once a file's second is over (see
+    // "a file changed this second" below): these files are an hour old.
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    for await (const entry of Deno.readDir(root)) {
+      await Deno.utime(join(root, entry.name), anHourAgo, anHourAgo);
+    }
     const app = createApp({
       root,
       realRoot: await Deno.realPath(root),
@@ -76,19 +83,23 @@ Deno.test("compression: negotiated, varied, tagged per coding", async (t) => {
     });
     for (const [coding, format] of [["gzip", "gzip"], ["br", "brotli"]] as const) {
       await t.step(
-        `${coding} on the fly: decodes to the file, own ETag, no Content-Length`,
+        `${coding}, made once and kept: decodes to the file, own ETag, its own Content-Length`,
         async () => {
           const plain = await get("/big.txt");
           await plain.body?.cancel();
           const res = await get("/big.txt", { "accept-encoding": coding });
           assert.equal(res.headers.get("content-encoding"), coding);
           assert.equal(res.headers.get("vary"), "Accept-Encoding");
-          assert.equal(res.headers.get("content-length"), null);
           assert.equal(res.headers.get("content-type"), "text/plain; charset=utf-8");
           assert.notEqual(res.headers.get("etag"), plain.headers.get("etag"));
           assert.match(res.headers.get("etag")!, new RegExp(`-${coding}"$`));
           const body = new Uint8Array(await res.arrayBuffer());
+          assert.equal(res.headers.get("content-length"), String(body.length));
           assert.ok(body.length < files["big.txt"]!.length / 4, "compressed well");
+          // HEAD carries the length the GET sends (RFC 9110 §9.3.2, §8.6).
+          const head = await get("/big.txt", { "accept-encoding": coding }, "HEAD");
+          assert.equal(head.headers.get("content-length"), String(body.length));
+          assert.equal(head.headers.get("etag"), res.headers.get("etag"));
           assert.equal(await decompress(body, format), files["big.txt"]);
         },
       );
@@ -110,12 +121,16 @@ Deno.test("compression: negotiated, varied, tagged per coding", async (t) => {
       assert.equal(res.headers.get("vary"), null);
       assert.equal((await res.arrayBuffer()).byteLength, 4096);
     });
-    await t.step("a Range request is never compressed on the fly", async () => {
+    await t.step("a Range addresses the selected (compressed) representation", async () => {
+      const whole = new Uint8Array(
+        await (await get("/big.txt", { "accept-encoding": "gzip" })).arrayBuffer(),
+      );
       const res = await get("/big.txt", { "accept-encoding": "gzip", range: "bytes=0-9" });
       assert.equal(res.status, 206);
-      assert.equal(res.headers.get("content-encoding"), null);
+      assert.equal(res.headers.get("content-encoding"), "gzip");
+      assert.equal(res.headers.get("content-range"), `bytes 0-9/${whole.length}`);
       assert.equal(res.headers.get("vary"), "Accept-Encoding");
-      assert.equal(await res.text(), files["big.txt"]!.slice(0, 10));
+      assert.deepEqual(new Uint8Array(await res.arrayBuffer()), whole.subarray(0, 10));
     });
     await t.step("HEAD of a compressed representation: headers only", async () => {
       const res = await get("/big.txt", { "accept-encoding": "gzip" }, "HEAD");
@@ -123,6 +138,75 @@ Deno.test("compression: negotiated, varied, tagged per coding", async (t) => {
       assert.equal(res.body, null);
     });
   });
+});
+
+Deno.test("a file too large to hold: gzip while sent, never a false length", async (t) => {
+  // A store of 64 KiB holds files of at most 16 KiB; big.txt is larger.
+  const store = new RepresentationStore({ maxBytes: 64 * 1024 });
+  await withSite(async (_app, get, files) => {
+    await t.step("gzip while sent: no Content-Length, own ETag, decodes to the file", async () => {
+      const res = await get("/big.txt", { "accept-encoding": "gzip, deflate, br, zstd" });
+      assert.equal(res.headers.get("content-encoding"), "gzip");
+      assert.equal(res.headers.get("content-length"), null);
+      assert.match(res.headers.get("etag")!, /-gzip"$/);
+      assert.equal(
+        await decompress(new Uint8Array(await res.arrayBuffer()), "gzip"),
+        files["big.txt"],
+      );
+    });
+    await t.step("HEAD: no Content-Length of an empty body", async () => {
+      const res = await get("/big.txt", { "accept-encoding": "gzip" }, "HEAD");
+      assert.equal(res.headers.get("content-encoding"), "gzip");
+      assert.notEqual(res.headers.get("content-length"), "0");
+      await res.body?.cancel();
+    });
+    await t.step("a Range gets the identity form, whose bytes are known", async () => {
+      const res = await get("/big.txt", { "accept-encoding": "gzip", range: "bytes=0-9" });
+      assert.equal(res.status, 206);
+      assert.equal(res.headers.get("content-encoding"), null);
+      assert.equal(await res.text(), files["big.txt"]!.slice(0, 10));
+    });
+  }, { store });
+});
+
+Deno.test("a file changed this second: no date to send or compare yet", async () => {
+  // Seconds are all an HTTP date has: until the file's second is over, a
+  // second write could carry the same date, and If-Modified-Since would
+  // call the new content "not modified". The ETag still validates.
+  const root = await Deno.makeTempDir({ prefix: "minserve_semantics_" });
+  try {
+    await Deno.writeTextFile(join(root, "new.txt"), "just written\n");
+    const app = createApp({
+      root,
+      realRoot: await Deno.realPath(root),
+      listing: false,
+      dotfiles: false,
+    });
+    const get = (headers: HeadersInit = {}) =>
+      Promise.resolve(app(new Request("http://x/new.txt", { headers }), INFO));
+    const fresh = await get();
+    await fresh.body?.cancel();
+    assert.equal(fresh.headers.get("last-modified"), null);
+    const future = new Date(Date.now() + 86_400_000).toUTCString();
+    const ims = await get({ "if-modified-since": future });
+    assert.equal(ims.status, 200, "no 304 on a date yet");
+    await ims.body?.cancel();
+    const inm = await get({ "if-none-match": fresh.headers.get("etag")! });
+    assert.equal(inm.status, 304, "the ETag works from the start");
+
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    await Deno.utime(join(root, "new.txt"), anHourAgo, anHourAgo);
+    await new Promise((resolve) => setTimeout(resolve, 0)); // a new wave: the store looks again
+    const old = await get();
+    await old.body?.cancel();
+    assert.equal(
+      old.headers.get("last-modified"),
+      new Date(Math.floor(anHourAgo.getTime() / 1000) * 1000).toUTCString(),
+    );
+    assert.equal((await get({ "if-modified-since": future })).status, 304);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 });
 
 Deno.test("precompressed siblings: served as the file's encoded form", async (t) => {
@@ -254,11 +338,12 @@ Deno.test("ranges: multiple ranges as multipart/byteranges, coalescing, limits",
         { range: "bytes 10-14/20", type: "text/plain; charset=utf-8", data: digits.slice(10, 15) },
       ]);
     });
-    await t.step("suffix and open-ended parts, sorted", async () => {
+    await t.step("suffix and open-ended parts, in the order asked (RFC 9110 §14.6)", async () => {
       const res = await get("/digits.txt", { range: "bytes=-2, 5-6" });
       const boundary = /boundary=(\S+)/.exec(res.headers.get("content-type")!)![1]!;
       const parts = parseMultipart(await res.text(), boundary);
-      assert.deepEqual(parts.map((p) => p.range), ["bytes 5-6/20", "bytes 18-19/20"]);
+      assert.deepEqual(parts.map((p) => p.range), ["bytes 18-19/20", "bytes 5-6/20"]);
+      assert.deepEqual(parts.map((p) => p.data), [digits.slice(18), digits.slice(5, 7)]);
     });
     await t.step("overlapping ranges coalesce into one plain 206", async () => {
       const res = await get("/digits.txt", { range: "bytes=0-4,3-9" });

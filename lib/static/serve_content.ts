@@ -1,0 +1,257 @@
+/**
+ * serve_content.ts — ⑦ one file's answer to one request, decided from its
+ * store entry: content coding, validators, 304/412, ranges, `?bytes=N`.
+ * As Go's `serveContent` is to `serveFile`: finding the file is done
+ * (`store.ts`), this decides what to send.
+ *
+ * The answer is plain data ({@linkcode ContentAnswer}), not a `Response`, so
+ * both the fast path (which writes it straight to the socket) and the
+ * handler path (which wraps it in a `Response`) send what this one function
+ * decided, with the one implementation of RFC 9110 in `conditional.ts`,
+ * `range.ts` and `encoding.ts`.
+ */
+
+import { HttpError } from "../errors.ts";
+import type { FieldSource } from "../http/fields.ts";
+import type { StoredCoding } from "./compress.ts";
+import { evaluatePreconditions, ifRangeHolds, type Validators } from "./conditional.ts";
+import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
+import { type MultipartPlan, planMultipart } from "./file_body.ts";
+import { parseRange } from "./range.ts";
+import { etagWith, type FileEntry, type RepresentationStore, type Scope } from "./store.ts";
+
+/** DEFAULT_CACHE_CONTROL: caches may store, but must revalidate each time — cheap with validators. */
+export const DEFAULT_CACHE_CONTROL = "no-cache";
+
+/** RequestFacts are the parts of a request an answer depends on. */
+export interface RequestFacts {
+  method: string;
+  fields: FieldSource;
+  /** The `bytes` query parameter, when present. */
+  bytesParam: string | null;
+}
+
+/** ContentOptions are the site's settings an answer depends on. */
+export interface ContentOptions {
+  /** Cache-Control of files; {@linkcode DEFAULT_CACHE_CONTROL} when absent. */
+  cacheControl?: string | undefined;
+  /** Where the file's compressed forms and precompressed siblings are found. */
+  store: RepresentationStore;
+  /** The scope siblings are looked up in: the file's own. */
+  scope: Scope;
+}
+
+/** Fields are response header fields, lower-case names, in the order they are written. */
+export type Fields = [string, string][];
+
+/**
+ * ContentAnswer is what to send:
+ * - `memory`: the body is in memory (pieces, written in order), or there is none (304, HEAD);
+ * - `file`: the body is `length` bytes of `entry`'s file from `start`, or a multipart plan
+ *   (`entry` is the file asked for or its precompressed sibling);
+ * - `live`: the whole file, compressed while it is sent (a large compressible file);
+ * - `wait`: a compressed form is being made; ask again when `ready` settles.
+ */
+export type ContentAnswer =
+  | { kind: "memory"; status: number; fields: Fields; body: Uint8Array[] | null; length: number }
+  | {
+    kind: "file";
+    status: number;
+    fields: Fields;
+    entry: FileEntry;
+    start: number;
+    length: number;
+    multipart: MultipartPlan | undefined;
+  }
+  | { kind: "live"; status: 200; fields: Fields; entry: FileEntry; coding: StoredCoding }
+  | { kind: "wait"; ready: Promise<void> };
+
+/** BYTES_PARAM: `?bytes=N` takes a positive integer of at most 15 digits. */
+const BYTES_PARAM = /^[1-9][0-9]{0,14}$/;
+
+/** Fields a 304 leaves out: a cache has them already (RFC 9110 §15.4.5). */
+const NOT_IN_304 = new Set(["content-type", "content-encoding", "content-range"]);
+
+/**
+ * answerContent decides the answer to `request` for the file `entry`.
+ * Throws a 400 (bad `?bytes`), 412 or 416 {@linkcode HttpError}.
+ */
+export function answerContent(
+  entry: FileEntry,
+  request: RequestFacts,
+  options: ContentOptions,
+): ContentAnswer {
+  const { bytesParam } = request;
+  if (bytesParam !== null && !BYTES_PARAM.test(bytesParam)) {
+    throw new HttpError(400, "The bytes parameter must be a positive integer");
+  }
+  const ranged = request.method === "GET" && request.fields.get("range") !== null;
+  const choice = bytesParam === null
+    ? chooseForm(entry, request.fields, ranged, options)
+    : IDENTITY;
+  if (choice.kind === "wait") return choice;
+
+  // HTTP dates have whole seconds: until the file's second is over, a later
+  // write could carry the same date, so the date is neither sent nor
+  // compared (the ETag still is).
+  const dated = Date.now() >= entry.datesFrom;
+  const fields: Fields = [
+    ["accept-ranges", "bytes"],
+    ["cache-control", options.cacheControl ?? DEFAULT_CACHE_CONTROL],
+    ["content-type", entry.type],
+    ["etag", choice.etag ?? entry.etag],
+    ["x-content-type-options", "nosniff"],
+  ];
+  if (dated) fields.push(["last-modified", entry.lastModified]);
+  if (entry.compressible) fields.push(["vary", "Accept-Encoding"]);
+  if (choice.coding !== "identity") fields.push(["content-encoding", choice.coding]);
+
+  const validators: Validators = {
+    etag: choice.etag ?? entry.etag,
+    lastModified: dated ? entry.mtime : undefined,
+  };
+  const verdict = evaluatePreconditions(request.method, request.fields, validators);
+  if (verdict === "not-modified") {
+    return {
+      kind: "memory",
+      status: 304,
+      fields: fields.filter(([name]) => !NOT_IN_304.has(name)),
+      body: null,
+      length: 0,
+    };
+  }
+  if (verdict === "failed") {
+    throw new HttpError(412, undefined, { headers: { etag: validators.etag } });
+  }
+
+  if (bytesParam !== null) {
+    // ?bytes=N: the first N bytes as a plain 200, as the lesson asks; not
+    // the representation, so no validators and no ranges.
+    const length = Math.min(Number(bytesParam), entry.size);
+    const plain = fields.filter(([name]) => name !== "etag" && name !== "accept-ranges");
+    return bodyOf(bytesOf(entry), 200, plain, 0, length);
+  }
+  if (choice.kind === "live") {
+    return { kind: "live", status: 200, fields, entry, coding: choice.coding };
+  }
+
+  // Ranges address the selected representation (RFC 9110 §14.1.2): the
+  // file, or its compressed bytes, whose length and validator are known.
+  const rep = choice.kind === "bytes"
+    ? { size: choice.bytes.length, body: choice.bytes, file: undefined }
+    : bytesOf(choice.kind === "sibling" ? choice.entry : entry);
+  if (ranged && ifRangeHolds(request.fields, validators)) {
+    const result = parseRange(request.fields.get("range")!, rep.size);
+    if (result.kind === "unsatisfiable") {
+      throw new HttpError(416, undefined, { headers: { "content-range": `bytes */${rep.size}` } });
+    }
+    if (result.kind === "ranges" && result.ranges.length === 1) {
+      const { start, end } = result.ranges[0]!;
+      fields.push(["content-range", `bytes ${start}-${end}/${rep.size}`]);
+      return bodyOf(rep, 206, fields, start, end - start + 1);
+    }
+    if (result.kind === "ranges") {
+      const plan = planMultipart(result.ranges, entry.type, rep.size);
+      const at = fields.findIndex(([name]) => name === "content-type");
+      fields[at] = ["content-type", `multipart/byteranges; boundary=${plan.boundary}`];
+      const { body, file } = rep;
+      if (body === undefined) {
+        return {
+          kind: "file",
+          status: 206,
+          fields,
+          entry: file!,
+          start: 0,
+          length: plan.length,
+          multipart: plan,
+        };
+      }
+      const pieces: Uint8Array[] = [];
+      plan.ranges.forEach((r, i) => pieces.push(plan.heads[i]!, body.subarray(r.start, r.end + 1)));
+      pieces.push(plan.heads.at(-1)!);
+      return { kind: "memory", status: 206, fields, body: pieces, length: plan.length };
+    }
+  }
+  return bodyOf(rep, 200, fields, 0, rep.size);
+}
+
+/** Representation bytes: in memory (`body`), or to be read from `file`. */
+interface RepBytes {
+  size: number;
+  body: Uint8Array | undefined;
+  file: FileEntry | undefined;
+}
+
+function bytesOf(entry: FileEntry): RepBytes {
+  return { size: entry.size, body: entry.body, file: entry };
+}
+
+function bodyOf(
+  rep: RepBytes,
+  status: number,
+  fields: Fields,
+  start: number,
+  length: number,
+): ContentAnswer {
+  if (rep.body === undefined) {
+    return { kind: "file", status, fields, entry: rep.file!, start, length, multipart: undefined };
+  }
+  const body = start === 0 && length === rep.body.length
+    ? rep.body
+    : rep.body.subarray(start, start + length);
+  return { kind: "memory", status, fields, body: [body], length };
+}
+
+/** The representation chosen: the file as it is, compressed bytes, a precompressed sibling, or compressing live. */
+type Form =
+  | { kind: "identity"; coding: "identity"; etag: undefined }
+  | { kind: "bytes"; coding: StoredCoding; etag: string; bytes: Uint8Array }
+  | { kind: "sibling"; coding: StoredCoding; etag: string; entry: FileEntry }
+  | { kind: "live"; coding: StoredCoding; etag: string }
+  | { kind: "wait"; ready: Promise<void> };
+
+const IDENTITY: Form = { kind: "identity", coding: "identity", etag: undefined };
+
+/**
+ * chooseForm negotiates the content coding (RFC 9110 §12.5.3) among what the
+ * file has: a precompressed sibling, the store's compressed bytes, or (for a
+ * file too large to hold) gzip while sending. A Range addresses the identity
+ * form, whose bytes are stable and known.
+ */
+function chooseForm(
+  entry: FileEntry,
+  fields: FieldSource,
+  ranged: boolean,
+  options: ContentOptions,
+): Form {
+  if (!entry.compressible) return IDENTITY;
+  const qualities = codingQualities(fields.get("accept-encoding"));
+  if (qualities.br <= 0 && qualities.gzip <= 0) return IDENTITY;
+  const available: Coding[] = [];
+  for (const coding of ["br", "gzip"] as const) {
+    if (entry.siblings[coding]) available.push(coding);
+    else if (entry.body === undefined) {
+      // Too large to hold: gzip while sending, as nginx does (brotli's
+      // smaller output is not worth its CPU on every request).
+      if (coding === "gzip") available.push(coding);
+    } else if (entry.coded[coding]?.state !== "useless") available.push(coding);
+  }
+  const coding = chooseCoding(qualities, available);
+  if (coding === "identity") return IDENTITY;
+  if (entry.siblings[coding]) {
+    const sibling = options.store.lookup(entry.path + FILE_SUFFIX[coding], options.scope);
+    if (sibling.kind === "file") {
+      return { kind: "sibling", coding, etag: etagWith(sibling.etag, coding), entry: sibling };
+    }
+    return IDENTITY; // gone since: the watcher will tell the store
+  }
+  if (entry.body === undefined) {
+    // Compressed while sent, its bytes are unknown in advance: a Range gets
+    // the identity form, whose bytes are.
+    return ranged ? IDENTITY : { kind: "live", coding, etag: etagWith(entry.etag, coding) };
+  }
+  const made = options.store.coded(entry, coding);
+  if (made === "useless") return chooseForm(entry, fields, ranged, options);
+  if (made instanceof Promise) return { kind: "wait", ready: made };
+  return { kind: "bytes", coding, etag: made.etag, bytes: made.bytes };
+}
