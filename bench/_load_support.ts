@@ -2,7 +2,8 @@
  * _load_support.ts — the parts of bench/load.ts that do not depend on which
  * servers or workloads are measured: child processes that are always
  * killed, /proc readings (CPU ticks, VmRSS, VmHWM), free ports, a raw
- * HTTP/1.1 probe, wrk's output, statistics and Markdown tables.
+ * HTTP/1.1 probe (and content-decoding of what it got), wrk's output,
+ * statistics and Markdown tables.
  *
  * Linux only (/proc, taskset). Run with -A.
  */
@@ -265,7 +266,25 @@ export async function waitForPort(port: number, child: Child, timeoutMs: number)
 export interface ProbeResult {
   status: number;
   headers: Map<string, string>;
+  /** The body as sent (still content-coded), with any chunked framing removed. */
+  body: Uint8Array<ArrayBuffer>;
+  /** Its length. */
   bodyBytes: number;
+  /** Everything read from the socket: head, framing and body. */
+  wireBytes: number;
+}
+
+/** How {@linkcode probe} asks. */
+export interface ProbeOptions {
+  /**
+   * Request header fields, as "Name: value" lines. They replace the default
+   * User-Agent and Accept of the same name; Host and Connection are always
+   * the probe's own.
+   */
+  headers?: readonly string[];
+  timeoutMs?: number;
+  /** At most this many bytes are read. */
+  limit?: number;
 }
 
 /**
@@ -275,8 +294,7 @@ export interface ProbeResult {
 export async function probe(
   port: number,
   path: string,
-  timeoutMs = 5000,
-  limit = 4 << 20,
+  { headers = [], timeoutMs = 5000, limit = 4 << 20 }: ProbeOptions = {},
 ): Promise<ProbeResult> {
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   const timer = setTimeout(() => {
@@ -289,8 +307,15 @@ export async function probe(
   const chunks: Uint8Array[] = [];
   let total = 0;
   try {
+    const named = (name: string) =>
+      headers.some((h) => h.slice(0, h.indexOf(":")).trim().toLowerCase() === name);
+    const requestFields = [
+      ...(named("user-agent") ? [] : ["User-Agent: minserve-load-bench"]),
+      ...(named("accept") ? [] : ["Accept: */*"]),
+      ...headers.filter((h) => !/^\s*(host|connection)\s*:/i.test(h)),
+    ];
     const request = `GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n` +
-      "User-Agent: minserve-load-bench\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+      requestFields.map((f) => `${f}\r\n`).join("") + "Connection: close\r\n\r\n";
     await conn.write(new TextEncoder().encode(request));
     const buf = new Uint8Array(65536);
     while (total < limit) {
@@ -324,14 +349,90 @@ export async function probe(
   const lines = new TextDecoder("latin1").decode(all.subarray(0, headEnd)).split("\r\n");
   const statusMatch = /^HTTP\/1\.[01] ([0-9]{3})/.exec(lines[0] ?? "");
   if (statusMatch === null) throw new Error(`bad status line for ${path}: ${lines[0]}`);
-  const headers = new Map<string, string>();
+  const fields = new Map<string, string>();
   for (const line of lines.slice(1)) {
     const colon = line.indexOf(":");
     if (colon > 0) {
-      headers.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+      fields.set(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
     }
   }
-  return { status: Number(statusMatch[1]), headers, bodyBytes: total - headEnd - 4 };
+  let body: Uint8Array<ArrayBuffer> = all.subarray(headEnd + 4);
+  if (/(^|,)\s*chunked\s*$/i.test(fields.get("transfer-encoding") ?? "")) {
+    body = dechunk(body, path);
+  }
+  return {
+    status: Number(statusMatch[1]),
+    headers: fields,
+    body,
+    bodyBytes: body.length,
+    wireBytes: total,
+  };
+}
+
+/** The DecompressionStream formats of the content codings (RFC 9110 §8.4.1). */
+const DECOMPRESSION_FORMATS: Record<string, string> = {
+  gzip: "gzip",
+  "x-gzip": "gzip",
+  deflate: "deflate",
+  br: "brotli",
+  zstd: "zstd",
+};
+
+/**
+ * decodeBody undoes the content coding `coding` ("identity", "gzip", "br"…)
+ * of `body`; undefined when this Deno cannot decode it (zstd, for one).
+ */
+export async function decodeBody(
+  coding: string,
+  body: Uint8Array<ArrayBuffer>,
+): Promise<Uint8Array | undefined> {
+  if (coding === "identity") return body;
+  const format = DECOMPRESSION_FORMATS[coding.toLowerCase()];
+  if (format === undefined) return undefined;
+  let stream;
+  try {
+    stream = new DecompressionStream(format as CompressionFormat);
+  } catch {
+    return undefined; // not a format this Deno knows
+  }
+  return new Uint8Array(
+    await new Response(new Blob([body]).stream().pipeThrough(stream)).arrayBuffer(),
+  );
+}
+
+/** sameBytes tells whether `a` and `b` hold the same bytes. */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+/** dechunk removes the chunked transfer coding (RFC 9112 §7.1) from a complete body. */
+function dechunk(framed: Uint8Array, path: string): Uint8Array<ArrayBuffer> {
+  const parts: Uint8Array[] = [];
+  let at = 0;
+  for (;;) {
+    let eol = at;
+    while (eol + 1 < framed.length && !(framed[eol] === 13 && framed[eol + 1] === 10)) eol++;
+    if (eol + 1 >= framed.length) throw new Error(`truncated chunked body for ${path}`);
+    const line = new TextDecoder("latin1").decode(framed.subarray(at, eol));
+    const size = parseInt(line.split(";")[0]!.trim(), 16);
+    if (!Number.isInteger(size) || size < 0) {
+      throw new Error(`bad chunk size "${line}" for ${path}`);
+    }
+    at = eol + 2;
+    if (size === 0) break;
+    if (at + size + 2 > framed.length) throw new Error(`truncated chunk for ${path}`);
+    parts.push(framed.subarray(at, at + size));
+    at += size + 2;
+  }
+  const body = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let to = 0;
+  for (const p of parts) {
+    body.set(p, to);
+    to += p.length;
+  }
+  return body;
 }
 
 // ---------------------------------------------------------------------------
@@ -345,7 +446,21 @@ export interface WrkResult {
   socketErrors: { connect: number; read: number; write: number; timeout: number };
   /** Responses with a status outside 200–399. */
   non2xx3xx: number;
+  /**
+   * Bytes wrk read from the sockets (heads and bodies, and the start of the
+   * responses still under way at the end), from its "N MB read" line: three
+   * significant digits or so (wrk prints two decimals of KiB, MiB, GiB).
+   */
+  bytesRead: number | undefined;
 }
+
+const BINARY_UNITS: Record<string, number> = {
+  "": 1,
+  K: 1024,
+  M: 1024 ** 2,
+  G: 1024 ** 3,
+  T: 1024 ** 4,
+};
 
 /** parseWrk reads wrk 4's summary; throws when `Requests/sec:` is missing. */
 export function parseWrk(output: string): WrkResult {
@@ -358,6 +473,7 @@ export function parseWrk(output: string): WrkResult {
     .exec(output);
   const non = /Non-2xx or 3xx responses: ([0-9]+)/.exec(output);
   const latency = /^\s*Latency\s+(\S+)/m.exec(output);
+  const read = /requests in [^,]+, ([0-9.]+)([KMGT]?)B read/.exec(output);
   return {
     requests: Number(total[1]),
     requestsPerSec: Number(rps[1]),
@@ -369,6 +485,7 @@ export function parseWrk(output: string): WrkResult {
       timeout: Number(sock?.[4] ?? 0),
     },
     non2xx3xx: Number(non?.[1] ?? 0),
+    bytesRead: read === null ? undefined : Number(read[1]) * BINARY_UNITS[read[2]!]!,
   };
 }
 

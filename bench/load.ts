@@ -3,25 +3,45 @@
  * against nginx, a plain Deno.serve file server and python's http.server,
  * under wrk and curl, each server pinned to CPU 0 and the client to CPU 1.
  *
- *   deno run -A bench/load.ts [--rounds 3] [--seconds 5] [--only a,b,c,d,e]
+ *   deno run -A bench/load.ts [--rounds 3] [--seconds 5] [--only a,b,c,d,e,f,g,h]
  *                             [--servers minserve,nginx,deno-serve,python]
+ *                             [--no-whole-run]
  *
- * Workloads (wrk 1 thread):
- *   a  GET /1k.bin, keep-alive, -c50
+ * Workloads (wrk 1 thread, keep-alive unless said otherwise):
+ *   a  GET /1k.bin, -c50
  *   b  GET /1k.bin with "Connection: close", -c50
- *   c  GET /1m.bin, keep-alive, -c10
+ *   c  GET /1m.bin, -c10
  *   d  GET /missing.bin (404), -c50
  *   e  GET /64m.bin with curl, 3 times per round: MB/s and peak RSS growth
+ *   f  GET /style.css (16 KiB of generated CSS) with the header fields a
+ *      browser sends for a stylesheet (Accept-Encoding: gzip, deflate, br,
+ *      zstd; Sec-Fetch-*; a Chrome User-Agent…), -c50: 200, compressed if
+ *      the server compresses
+ *   g  the same plus If-None-Match with the ETag this server instance gave
+ *      for f, -c50: 304 (a reload; servers without ETags are skipped)
+ *   h  GET /1m.bin with "Range: bytes=524288-557055", -c50: 206 with 32 KiB,
+ *      as a video seek (servers that ignore Range are skipped)
  *
  * Every (round, workload, server) block starts the server on a free port and
  * stops it afterwards. Rounds are interleaved (round → workload → server,
  * the server order rotated by one each round), and the report gives medians
  * with min–max: a Markdown table for the README, ratios to nginx and to
- * deno-serve, server CPU, memory, errors. Server CPU per request is the
- * change of utime+stime in /proc/PID/stat over the block; peak RSS is VmHWM,
- * reset through /proc/PID/clear_refs before the block (or each download).
+ * deno-serve, server CPU, bytes on the wire per response (from wrk's "read"
+ * line), memory, errors. Server CPU per request is the change of utime+stime
+ * in /proc/PID/stat over the block; peak RSS is VmHWM, reset through
+ * /proc/PID/clear_refs before the block (or each download). Before each block
+ * one probe checks the status (and for f, g, h the fields) of the answers;
+ * during the block wrk counts only answers outside 2xx/3xx, so a g or h block
+ * whose bytes per response are too many for a 304 or 206 is flagged too.
  *
- * nginx runs with `master_process off`: one process, which is the worker.
+ * After the rounds, the "whole run" (unless --no-whole-run) starts minserve
+ * and nginx once more each and runs every selected workload once in turn
+ * (a, b, c, d, f, g, h with wrk, then e's downloads) against that one
+ * process: its resident memory at the end, and its peak, show what a
+ * long-running server keeps.
+ *
+ * nginx runs with `master_process off`: one process, which is the worker;
+ * with `gzip on` as Debian ships it, and gzip_types for CSS.
  *
  * The machine may be shared. Before each block the script waits (up to 15 s,
  * --max-wait seconds in all) for both CPUs to be idle, and during each block
@@ -43,6 +63,7 @@ import {
   cpuTicks,
   type CpuTimes,
   cpuTimes,
+  decodeBody,
   fixed,
   freePort,
   median,
@@ -53,6 +74,7 @@ import {
   probe,
   procField,
   resetPeak,
+  sameBytes,
   sleep,
   stat,
   table,
@@ -84,22 +106,64 @@ const DISTURBED_STEAL = 0.1;
 const START_TIMEOUT_MS = 20_000;
 const DOWNLOADS_PER_ROUND = 3;
 const SAMPLE_MS = 20;
+/** Terminal colour sequences (ESC [ … m), removed from the log lines quoted in failures. */
+const ANSI_COLOURS = new RegExp(`${String.fromCharCode(27)}\\[[0-9;]*m`, "g");
 const MiB = 1024 * 1024;
 const FILES = { "1k.bin": 1024, "1m.bin": MiB, "64m.bin": 64 * MiB } as const;
+/** The stylesheet of f and g: generated CSS text of exactly this many bytes. */
+const CSS_BYTES = 16_384;
+/** h: 32 KiB from the middle of /1m.bin, as a video player seeking asks. */
+const RANGE_FIRST = 512 * 1024;
+const RANGE_BYTES = 32 * 1024;
+const RANGE_LAST = RANGE_FIRST + RANGE_BYTES - 1;
+/** A g response bigger than this (head included) was not a 304. */
+const MAX_304_WIRE_BYTES = 1024;
+/** An h response bigger than this (head included) carried more than the range. */
+const MAX_206_WIRE_BYTES = RANGE_BYTES + 1024;
 
-type WorkloadId = "a" | "b" | "c" | "d" | "e";
+/** Chrome's major version in the User-Agent and sec-ch-ua of f and g (stable, late 2026). */
+const CHROME = 154;
+/**
+ * The request header fields Chrome sends for `<link rel="stylesheet">` of a
+ * same-origin page at http://127.0.0.1/ (besides Host and Connection, which
+ * wrk adds); 127.0.0.1 is a secure context, so the low-entropy client hints
+ * (sec-ch-ua*) come too. No Cache-Control: a normal load, not a reload.
+ */
+const BROWSER_CSS_HEADERS = [
+  `sec-ch-ua: "Chromium";v="${CHROME}", "Google Chrome";v="${CHROME}", "Not_A Brand";v="99"`,
+  "sec-ch-ua-mobile: ?0",
+  'sec-ch-ua-platform: "Linux"',
+  `User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) ` +
+  `Chrome/${CHROME}.0.0.0 Safari/537.36`,
+  "Accept: text/css,*/*;q=0.1",
+  "Sec-Fetch-Site: same-origin",
+  "Sec-Fetch-Mode: no-cors",
+  "Sec-Fetch-Dest: style",
+  "Referer: http://127.0.0.1/",
+  "Accept-Encoding: gzip, deflate, br, zstd",
+  "Accept-Language: en-US,en;q=0.9",
+];
+
+type WorkloadId = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h";
 type ServerName = "minserve" | "nginx" | "deno-serve" | "python";
-const ALL_WORKLOADS: WorkloadId[] = ["a", "b", "c", "d", "e"];
+const ALL_WORKLOADS: WorkloadId[] = ["a", "b", "c", "d", "e", "f", "g", "h"];
 const ALL_SERVERS: ServerName[] = ["minserve", "nginx", "deno-serve", "python"];
+/** The servers of the whole run: the two meant to run for months. */
+const WHOLE_RUN_SERVERS: ServerName[] = ["minserve", "nginx"];
 
 interface Workload {
   id: WorkloadId;
   title: string;
   path: string;
   connections: number;
+  /** Request header fields ("Name: value") besides Host, which wrk sends. */
   headers: string[];
   /** The status every response should have. */
   status: number;
+  /** g: If-None-Match gets the ETag the server instance gave for the f request. */
+  revalidate?: boolean;
+  /** More bytes on the wire per response (head included) than this mean wrong answers. */
+  maxWireBytes?: number;
 }
 
 const WORKLOADS: Record<WorkloadId, Workload> = {
@@ -116,7 +180,7 @@ const WORKLOADS: Record<WorkloadId, Workload> = {
     title: "1 KB Connection: close",
     path: "/1k.bin",
     connections: 50,
-    headers: ["-H", "Connection: close"],
+    headers: ["Connection: close"],
     status: 200,
   },
   c: {
@@ -136,14 +200,46 @@ const WORKLOADS: Record<WorkloadId, Workload> = {
     headers: [],
     status: 200,
   },
+  f: {
+    id: "f",
+    title: "16 KB CSS, browser headers",
+    path: "/style.css",
+    connections: 50,
+    headers: BROWSER_CSS_HEADERS,
+    status: 200,
+  },
+  g: {
+    id: "g",
+    title: "the same, revalidated (304)",
+    path: "/style.css",
+    connections: 50,
+    headers: BROWSER_CSS_HEADERS,
+    status: 304,
+    revalidate: true,
+    maxWireBytes: MAX_304_WIRE_BYTES,
+  },
+  h: {
+    id: "h",
+    title: "32 KiB Range into 1 MB (video seek)",
+    path: "/1m.bin",
+    connections: 50,
+    headers: [`Range: bytes=${RANGE_FIRST}-${RANGE_LAST}`],
+    status: 206,
+    maxWireBytes: MAX_206_WIRE_BYTES,
+  },
 };
 
 const USAGE = `Usage: deno run -A bench/load.ts [options]
 
   --rounds N        interleaved rounds (default 3)
   --seconds S       length of each wrk run (default 5)
-  --only LIST       workloads among a,b,c,d,e (default all)
+  --only LIST       workloads among a,b,c,d,e,f,g,h (default all):
+                      a 1 KB keep-alive, b 1 KB Connection: close, c 1 MB, d 404,
+                      e 64 MB downloads (curl), f 16 KB CSS with a browser's header
+                      fields, g the same revalidated (304), h 32 KiB Range into 1 MB (206)
   --servers LIST    among minserve,nginx,deno-serve,python (default all)
+  --no-whole-run    skip the whole run after the rounds (minserve and nginx started
+                    once each, every selected workload in turn, memory at the end)
   --warmup S        an unmeasured wrk run of S seconds before each measured one (default 0)
   --max-wait S      before each block, wait (up to 15 s) for other load on the two CPUs to
                     stop; S is the budget for all these waits (default 45); after it,
@@ -158,10 +254,11 @@ interface Options {
   maxWait: number;
   workloads: WorkloadId[];
   servers: ServerName[];
+  wholeRun: boolean;
   verbose: boolean;
 }
 
-/** The workloads a..e in that order, whatever order --only gave. */
+/** The workloads a..h in that order, whatever order --only gave. */
 function inCanonicalOrder(ids: WorkloadId[]): WorkloadId[] {
   return ALL_WORKLOADS.filter((w) => ids.includes(w));
 }
@@ -177,6 +274,7 @@ function parseOptions(args: string[]): Options | "help" {
       "max-wait": { type: "string" },
       only: { type: "string" },
       servers: { type: "string" },
+      "no-whole-run": { type: "boolean" },
       verbose: { type: "boolean" },
       help: { type: "boolean", short: "h" },
     },
@@ -206,6 +304,7 @@ function parseOptions(args: string[]): Options | "help" {
     maxWait: int("max-wait", values["max-wait"], 45, 0),
     workloads: inCanonicalOrder(list("only", values.only, ALL_WORKLOADS)),
     servers: list("servers", values.servers, ALL_SERVERS),
+    wholeRun: !(values["no-whole-run"] ?? false),
     verbose: values.verbose ?? false,
   };
 }
@@ -217,6 +316,12 @@ interface ServerSpec {
   name: ServerName;
   /** Why it cannot run here, if it cannot. */
   unavailable?: string;
+  /**
+   * A plain file server: no ETag, no Range (nor compression). g and h blocks
+   * it cannot answer are skipped; for the others, a missing ETag or an
+   * ignored Range fails the block.
+   */
+  plain: boolean;
   cwd: string;
   /** The command (after `taskset -c 0`) for `port`; may write a config file first. */
   argv(port: number): string[];
@@ -248,8 +353,9 @@ Deno.serve({ hostname: "127.0.0.1", port: Number(portArg), onListen() {} }, asyn
   }
   if (!info.isFile) return notFound();
   const file = await Deno.open(path);
+  const type = path.endsWith(".css") ? "text/css; charset=UTF-8" : "application/octet-stream";
   return new Response(file.readable, {
-    headers: { "content-length": String(info.size), "content-type": "application/octet-stream" },
+    headers: { "content-length": String(info.size), "content-type": type },
   });
 });
 `;
@@ -267,7 +373,13 @@ http {
   sendfile on;
   tcp_nopush on;
   keepalive_requests 1000000;
+  types { text/css css; }
   default_type application/octet-stream;
+  # gzip as Debian's nginx.conf has it (gzip_comp_level 1, the default), with
+  # the gzip_types Debian leaves commented out: else only text/html is compressed.
+  gzip on;
+  gzip_vary on;
+  gzip_types text/css application/javascript text/javascript application/json image/svg+xml text/plain;
   client_body_temp_path ${tmp}/client_body;
   proxy_temp_path ${tmp}/proxy;
   fastcgi_temp_path ${tmp}/fastcgi;
@@ -319,7 +431,11 @@ interface Block {
   workload: WorkloadId;
   round: number;
   failure?: string;
+  /** Why the block was not run: the server lacks what the workload needs (g, h). */
+  skipped?: string;
   warnings: string[];
+  /** What the probe before the block found worth telling (f: the content coding chosen). */
+  note?: string;
   /** How long the block waited for the CPUs to be quiet, and whether they were in the end. */
   waitedMs: number;
   quiet: boolean;
@@ -331,6 +447,8 @@ interface Block {
   rps?: number;
   requests?: number;
   cpuUsPerReq?: number;
+  /** Bytes wrk read per response, heads included. */
+  bytesPerResponse?: number;
   /** e: server CPU over the block's downloads per MiB downloaded. */
   cpuUsPerMiB?: number;
   latency?: string;
@@ -340,6 +458,19 @@ interface Block {
 
 function errorTotal(e: ErrorCounts): number {
   return e.connect + e.read + e.write + e.timeout + e.status;
+}
+
+/** What one server instance did in the whole run. */
+interface WholeRun {
+  server: ServerName;
+  failure?: string;
+  problems: string[];
+  idleKiB?: number;
+  /** VmRSS after each workload, in the order run. */
+  steps: { workload: WorkloadId; rssKiB: number }[];
+  afterKiB?: number;
+  /** VmHWM at the end: the peak since the process started. */
+  peakKiB?: number;
 }
 
 // ---------------------------------------------------------------------------
@@ -437,12 +568,19 @@ async function main(): Promise<number> {
     }
     await Deno.writeFile(`${root}/${name}`, bytes, { mode: 0o644 });
   }
+  const css = new TextEncoder().encode(styleCss(CSS_BYTES));
+  await Deno.writeFile(`${root}/style.css`, css, { mode: 0o644 });
+  const cssGzip = (await new Response(
+    new Blob([css]).stream().pipeThrough(new CompressionStream("gzip")),
+  ).arrayBuffer()).byteLength;
+  const rangeBody = (await Deno.readFile(`${root}/1m.bin`)).slice(RANGE_FIRST, RANGE_LAST + 1);
   await Deno.writeTextFile(`${tmp}/deno_serve.ts`, DENO_SERVE_SOURCE);
 
   // -- the servers
   const specs: Record<ServerName, ServerSpec> = {
     minserve: {
       name: "minserve",
+      plain: false,
       cwd: repo,
       argv: (port) => [
         denoExe,
@@ -461,6 +599,7 @@ async function main(): Promise<number> {
     },
     nginx: {
       name: "nginx",
+      plain: false,
       ...(nginxVersion === undefined ? { unavailable: "nginx not found" } : {}),
       cwd: `${tmp}/nginx`,
       argv: (port) => {
@@ -478,6 +617,7 @@ async function main(): Promise<number> {
     },
     "deno-serve": {
       name: "deno-serve",
+      plain: true,
       cwd: tmp,
       argv: (port) => [
         denoExe,
@@ -492,6 +632,7 @@ async function main(): Promise<number> {
     },
     python: {
       name: "python",
+      plain: true,
       ...(pythonExe === undefined ? { unavailable: "python3 not found" } : {}),
       cwd: tmp,
       argv: (port) => [
@@ -510,10 +651,14 @@ async function main(): Promise<number> {
   const skipped = options.servers.filter((s) => specs[s].unavailable !== undefined)
     .map((s) => `${s} (${specs[s].unavailable})`);
 
-  const wrkBlocks = workloads.filter((w) => w !== "e").length * servers.length;
+  const wrkCount = workloads.filter((w) => w !== "e").length;
+  const wholeRunServers = options.wholeRun
+    ? servers.filter((s) => WHOLE_RUN_SERVERS.includes(s))
+    : [];
   const estimate = rounds *
-    ((wrkBlocks * (seconds + warmup + 1.3 + QUIET_WINDOW_MS / 1000)) +
-      (workloads.includes("e") ? servers.length * 3 : 0));
+      ((wrkCount * servers.length * (seconds + warmup + 1.3 + QUIET_WINDOW_MS / 1000)) +
+        (workloads.includes("e") ? servers.length * 3 : 0)) +
+    wholeRunServers.length * (wrkCount * (seconds + 0.2) + (workloads.includes("e") ? 3 : 0) + 2);
 
   const header = [
     `# minserve load benchmark`,
@@ -533,6 +678,23 @@ async function main(): Promise<number> {
       warmup > 0 ? ` after a ${warmup} s unmeasured warm-up` : " (no warm-up)"
     }; each server restarted for every block; rounds interleaved (round → workload → server, ` +
     `server order rotated each round); e: ${DOWNLOADS_PER_ROUND} curl downloads of 64 MiB per round`,
+    `- f, g: GET /style.css (${CSS_BYTES} bytes of generated CSS, gzip -6 ${
+      (CSS_BYTES / cssGzip).toFixed(1)
+    }×) with Chrome ${CHROME}'s header fields for a stylesheet (Accept: text/css,*/*;q=0.1, ` +
+    "Accept-Encoding: gzip, deflate, br, zstd, Accept-Language, User-Agent, sec-ch-ua*, " +
+    "Sec-Fetch-Dest/Mode/Site, Referer); g adds If-None-Match with the ETag the server " +
+    "instance sent for f (probed after each start); h: " +
+    `Range: bytes=${RANGE_FIRST}-${RANGE_LAST} of /1m.bin`,
+    ...(wholeRunServers.length > 0
+      ? [
+        `- whole run, after the rounds: ${wholeRunServers.join(" and ")} started once each, ` +
+        `every selected workload in turn (${
+          workloads.filter((w) => w !== "e").join(", ")
+        } with wrk for ${seconds} s each${
+          workloads.includes("e") ? `, then e's ${DOWNLOADS_PER_ROUND} downloads` : ""
+        }), then VmRSS and VmHWM`,
+      ]
+      : []),
     `- before each block both CPUs must be idle (< ${pct(QUIET_BUSY)} busy over ` +
     `${QUIET_WINDOW_MS} ms; waits of up to ${
       MAX_WAIT_PER_BLOCK_MS / 1000
@@ -543,10 +705,17 @@ async function main(): Promise<number> {
       Deno.readTextFileSync("/proc/loadavg").split(" ").slice(0, 3).join(" ")
     }`,
     `- nginx: master_process off (one process that is also the worker), worker_processes 1, ` +
-    `sendfile on, tcp_nopush on, access_log off, keepalive_requests 1000000`,
+    `sendfile on, tcp_nopush on, access_log off, keepalive_requests 1000000, ` +
+    "`types { text/css css; }` (as Debian's mime.types has it)",
+    "- nginx: gzip on (level 1, as Debian ships), gzip_vary on, gzip_types text/css " +
+    "application/javascript text/javascript application/json image/svg+xml text/plain for CSS " +
+    "(Debian ships gzip_types commented out; without it nginx compresses only text/html); " +
+    "etag on (the default)",
     `- deno-serve: Deno.serve + Deno.stat + Deno.open + \`new Response(file.readable)\` with ` +
-    `content-length (std's serveFile without the extras)`,
-    `- python: \`python3 -m http.server\` (HTTP/1.0: one connection per request, logs every request to stderr)`,
+    `content-length and content-type (text/css for .css, else application/octet-stream): ` +
+    "std's serveFile without the extras (no ETag, Range or compression, so no g or h)",
+    `- python: \`python3 -m http.server\` (HTTP/1.0: one connection per request, logs every ` +
+    "request to stderr; no ETag, Range or compression, so no g or h)",
     ...(skipped.length > 0 ? [`- skipped: ${skipped.join(", ")}`] : []),
   ].join("\n");
   log(header);
@@ -586,7 +755,9 @@ async function main(): Promise<number> {
       await children.stop(child, 500);
       let tail = "";
       try {
-        tail = Deno.readTextFileSync(logFile).trim().split("\n").slice(-5).join(" / ");
+        // deno colours its error messages even into a file.
+        tail = Deno.readTextFileSync(logFile).replace(ANSI_COLOURS, "").trim().split("\n")
+          .slice(-5).join(" / ");
       } catch {
         // no log
       }
@@ -597,9 +768,54 @@ async function main(): Promise<number> {
     return { child, port, logFile };
   }
 
-  /** Checks the server's answers; returns what is wrong. */
-  async function validate(port: number): Promise<string[]> {
+  /**
+   * prepare gives the request header fields of `wl` for the server instance
+   * on `port`: for g, f's fields plus If-None-Match with the ETag this very
+   * instance sends for f (probed now). `skip` says why a plain server cannot
+   * do the workload (no ETag for g, Range ignored for h); from minserve or
+   * nginx, the same answers throw, so the block fails.
+   */
+  async function prepare(
+    spec: ServerSpec,
+    port: number,
+    wl: Workload,
+  ): Promise<{ headers: string[]; skip?: string }> {
+    if (wl.revalidate) {
+      const r = await probe(port, wl.path, { headers: wl.headers });
+      if (r.status !== 200) {
+        throw new Error(`${wl.path} with f's header fields: status ${r.status}, expected 200`);
+      }
+      const etag = r.headers.get("etag");
+      if (etag === undefined || etag === "") {
+        if (spec.plain) return { headers: [], skip: "no ETag" };
+        throw new Error(
+          `no ETag in the answer to f's request for ${wl.path}: nothing to revalidate with`,
+        );
+      }
+      return { headers: [...wl.headers, `If-None-Match: ${etag}`] };
+    }
+    if (wl.status === 206 && spec.plain) {
+      const r = await probe(port, wl.path, { headers: wl.headers });
+      if (r.status === 200) {
+        return { headers: [], skip: `Range ignored (200 with all ${r.bodyBytes} bytes)` };
+      }
+    }
+    return { headers: wl.headers };
+  }
+
+  /**
+   * validate checks the server's answers to a, c and d, and to `wl` itself
+   * (sent with `headers`) when it is f, g or h; returns what is wrong, and
+   * for f, g and h a note on what came back (f: the content coding chosen).
+   */
+  async function validate(
+    port: number,
+    wl: Workload,
+    headers: string[],
+  ): Promise<{ wrong: string[]; note?: string }> {
     const wrong: string[] = [];
+    const failed = (what: string, err: unknown) =>
+      wrong.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
     const expect = async (path: string, status: number, bytes?: number) => {
       try {
         const r = await probe(port, path);
@@ -616,16 +832,61 @@ async function main(): Promise<number> {
           if (coding !== undefined) wrong.push(`${path}: content-encoding ${coding}`);
         }
       } catch (err) {
-        wrong.push(`${path}: ${err instanceof Error ? err.message : String(err)}`);
+        failed(path, err);
       }
     };
     await expect("/1k.bin", 200, FILES["1k.bin"]);
     await expect("/1m.bin", 200, FILES["1m.bin"]);
     await expect("/missing.bin", 404);
-    return wrong;
+    if (wl.id !== "f" && wl.id !== "g" && wl.id !== "h") return { wrong };
+
+    const at = `${wl.id} ${wl.path}`;
+    let note: string | undefined;
+    try {
+      const r = await probe(port, wl.path, { headers });
+      if (r.status !== wl.status) {
+        wrong.push(`${at}: status ${r.status}, expected ${wl.status}`);
+      } else if (wl.id === "f") {
+        const type = r.headers.get("content-type") ?? "";
+        if (!type.startsWith("text/css")) wrong.push(`${at}: content-type "${type}"`);
+        const coding = r.headers.get("content-encoding") ?? "identity";
+        if (coding !== "identity" && !/accept-encoding/i.test(r.headers.get("vary") ?? "")) {
+          wrong.push(`${at}: content-encoding ${coding} without Vary: Accept-Encoding`);
+        }
+        const decoded = await decodeBody(coding, r.body);
+        if (decoded === undefined) {
+          note = `Content-Encoding ${coding}, ${r.bodyBytes} B (not decoded here)`;
+        } else if (!sameBytes(decoded, css)) {
+          wrong.push(`${at}: the body (${coding}, ${r.bodyBytes} B) does not decode to style.css`);
+        } else {
+          note = `Content-Encoding ${coding}, ${r.bodyBytes} B` +
+            (coding === "identity" ? "" : ` (${(CSS_BYTES / r.bodyBytes).toFixed(1)}×)`);
+        }
+      } else if (wl.id === "g") {
+        if (r.bodyBytes !== 0) wrong.push(`${at}: a 304 with ${r.bodyBytes} body bytes`);
+        const inm = headers.find((h) => /^if-none-match:/i.test(h)) ?? "";
+        note = `304 for ${inm.slice(inm.indexOf(":") + 1).trim()}`;
+      } else {
+        const expected = `bytes ${RANGE_FIRST}-${RANGE_LAST}/${FILES["1m.bin"]}`;
+        const range = r.headers.get("content-range");
+        if (range !== expected) {
+          wrong.push(`${at}: content-range "${range}", expected "${expected}"`);
+        }
+        if (r.bodyBytes !== RANGE_BYTES) {
+          wrong.push(`${at}: ${r.bodyBytes} body bytes, expected ${RANGE_BYTES}`);
+        } else if (!sameBytes(r.body, rangeBody)) {
+          wrong.push(`${at}: the body is not bytes ${RANGE_FIRST}-${RANGE_LAST} of the file`);
+        }
+        const coding = r.headers.get("content-encoding");
+        if (coding !== undefined) wrong.push(`${at}: content-encoding ${coding}`);
+      }
+    } catch (err) {
+      failed(at, err);
+    }
+    return note === undefined ? { wrong } : { wrong, note };
   }
 
-  async function wrk(port: number, wl: Workload, secs: number): Promise<string> {
+  async function wrk(port: number, wl: Workload, secs: number, headers: string[]): Promise<string> {
     const out = await children.output(
       "taskset",
       [
@@ -637,13 +898,19 @@ async function main(): Promise<number> {
         `-d${secs}s`,
         "--timeout",
         "2s",
-        ...wl.headers,
+        ...headers.flatMap((h) => ["-H", h]),
         `http://127.0.0.1:${port}${wl.path}`,
       ],
       (secs + 30) * 1000,
     );
     if (out.timedOut) throw new Error("wrk did not finish in time");
     return out.stdout + out.stderr;
+  }
+
+  /** The errors of one wrk run of `wl`: socket errors, and answers of the wrong class. */
+  function wrkErrors(wl: Workload, w: WrkResult): ErrorCounts {
+    // wrk counts answers outside 2xx/3xx; f, g and h expect 2xx/3xx, d a 404.
+    return { ...w.socketErrors, status: wl.status < 400 ? w.non2xx3xx : w.requests - w.non2xx3xx };
   }
 
   async function download(pid: number, port: number): Promise<Download> {
@@ -726,7 +993,14 @@ async function main(): Promise<number> {
     try {
       await sleep(SETTLE_MS);
       block.idleKiB = mem(pid).rssKiB;
-      block.warnings.push(...await validate(port));
+      const prepared = await prepare(specs[server], port, wl);
+      if (prepared.skip !== undefined) {
+        block.skipped = prepared.skip;
+        return block;
+      }
+      const checked = await validate(port, wl, prepared.headers);
+      block.warnings.push(...checked.wrong);
+      if (checked.note !== undefined) block.note = checked.note;
       if (wl.id === "e") {
         block.downloads = [];
         const meter = startMeter();
@@ -737,11 +1011,11 @@ async function main(): Promise<number> {
         }
         block.other = meter(cpuTicks(pid) - t0);
       } else {
-        if (warmup > 0) await wrk(port, wl, warmup);
+        if (warmup > 0) await wrk(port, wl, warmup, prepared.headers);
         const peakReset = resetPeak(pid);
         const meter = startMeter();
         const t0 = cpuTicks(pid);
-        const output = await wrk(port, wl, seconds);
+        const output = await wrk(port, wl, seconds, prepared.headers);
         if (child.exit !== undefined) throw new Error("the server exited during the block");
         const t1 = cpuTicks(pid);
         block.other = meter(t1 - t0);
@@ -755,11 +1029,18 @@ async function main(): Promise<number> {
         block.latency = w.latencyAvg;
         if (w.requests > 0) {
           block.cpuUsPerReq = ((t1 - t0) * 1e6 / ticksPerSecond) / w.requests;
+          if (w.bytesRead !== undefined) block.bytesPerResponse = w.bytesRead / w.requests;
         }
-        block.errors = {
-          ...w.socketErrors,
-          status: wl.status === 200 ? w.non2xx3xx : w.requests - w.non2xx3xx,
-        };
+        block.errors = wrkErrors(wl, w);
+        const perResponse = block.bytesPerResponse;
+        if (wl.maxWireBytes !== undefined && perResponse !== undefined) {
+          if (perResponse > wl.maxWireBytes) {
+            block.warnings.push(
+              `${perResponse.toFixed(0)} bytes on the wire per response, more than a ` +
+                `${wl.status} takes (≤ ${wl.maxWireBytes}): some answers were not ${wl.status}`,
+            );
+          }
+        }
       }
       if (child.exit !== undefined) throw new Error("the server exited during the block");
       block.afterKiB = mem(pid).rssKiB;
@@ -790,6 +1071,7 @@ async function main(): Promise<number> {
       ? `; waited ${(b.waitedMs / 1000).toFixed(0)} s for quiet CPUs${b.quiet ? "" : " (in vain)"}`
       : "";
     if (b.failure !== undefined) return `${head} FAILED: ${b.failure}${waited}`;
+    if (b.skipped !== undefined) return `${head} skipped: ${b.skipped}`;
     const o = b.other;
     const other = o === undefined
       ? ""
@@ -811,7 +1093,77 @@ async function main(): Promise<number> {
     const errs = errorTotal(e) === 0 ? "errors 0" : `ERRORS ${formatErrors(e)}`;
     return `${head} ${fixed(b.rps!, 0).padStart(7)} req/s, ${
       b.cpuUsPerReq === undefined ? "–" : fixed(b.cpuUsPerReq, 1)
-    } µs/req, latency ${b.latency}, ${errs}, ${rss}${warn}`;
+    } µs/req, ${
+      b.bytesPerResponse === undefined ? "?" : fixed(b.bytesPerResponse, 0)
+    } B/resp, latency ${b.latency}, ${errs}, ${
+      b.note === undefined ? "" : `${b.note}; `
+    }${rss}${warn}`;
+  }
+
+  /**
+   * wholeRun starts `server` once and runs every selected workload against
+   * that one process in turn (the wrk ones in order, then e's downloads),
+   * then reads VmRSS and the peak. download() resets VmHWM for its own peak,
+   * so the peak is taken before each download too.
+   */
+  async function wholeRun(server: ServerName): Promise<WholeRun> {
+    const gate = await waitQuiet(Math.min(MAX_WAIT_PER_BLOCK_MS, waitBudgetMs));
+    waitBudgetMs = Math.max(0, waitBudgetMs - gate.waitedMs);
+    const run: WholeRun = { server, problems: [], steps: [] };
+    let running;
+    try {
+      running = await start(specs[server]);
+    } catch (err) {
+      run.failure = `failed to start: ${err instanceof Error ? err.message : String(err)}`;
+      return run;
+    }
+    const { child, port, logFile } = running;
+    const pid = child.pid;
+    try {
+      await sleep(SETTLE_MS);
+      run.idleKiB = mem(pid).rssKiB;
+      let peakKiB = 0;
+      const order = [...workloads.filter((w) => w !== "e"), ...workloads.filter((w) => w === "e")];
+      for (const id of order) {
+        const wl = WORKLOADS[id];
+        if (id === "e") {
+          for (let i = 0; i < DOWNLOADS_PER_ROUND && child.exit === undefined; i++) {
+            peakKiB = Math.max(peakKiB, mem(pid).hwmKiB);
+            const d = await download(pid, port);
+            peakKiB = Math.max(peakKiB, d.peakKiB);
+            if (d.error !== undefined) run.problems.push(`e: ${d.error}`);
+          }
+        } else {
+          const prepared = await prepare(specs[server], port, wl);
+          if (prepared.skip !== undefined) {
+            run.problems.push(`${id} skipped: ${prepared.skip}`);
+            continue;
+          }
+          const w = parseWrk(await wrk(port, wl, seconds, prepared.headers));
+          const errors = wrkErrors(wl, w);
+          if (errorTotal(errors) > 0) {
+            run.problems.push(`${id}: ${formatErrors(errors)} of ${w.requests}`);
+          }
+        }
+        if (child.exit !== undefined) throw new Error(`the server exited during ${id}`);
+        run.steps.push({ workload: id, rssKiB: mem(pid).rssKiB });
+      }
+      const end = mem(pid);
+      run.afterKiB = end.rssKiB;
+      run.peakKiB = Math.max(peakKiB, end.hwmKiB);
+    } catch (err) {
+      run.failure = err instanceof Error ? err.message : String(err);
+    } finally {
+      await children.stop(child);
+      if (run.failure === undefined) {
+        try {
+          Deno.removeSync(logFile);
+        } catch {
+          // none
+        }
+      }
+    }
+    return run;
   }
 
   // -- the rounds
@@ -829,11 +1181,36 @@ async function main(): Promise<number> {
       }
     }
   }
+
+  // -- the whole run: one process per server, every workload in turn
+  const wholeRuns: WholeRun[] = [];
+  for (const server of wholeRunServers) {
+    if (disabled.has(server)) continue;
+    const run = await wholeRun(server);
+    wholeRuns.push(run);
+    const steps = run.steps.map((x) => `${x.workload} ${mib(x.rssKiB)}`).join(", ");
+    log(
+      `  [whole run] ${server.padEnd(10)} ` +
+        (run.failure !== undefined
+          ? `FAILED: ${run.failure}${steps ? ` (after ${steps} MiB)` : ""}`
+          : `rss idle ${mib(run.idleKiB)} → ${steps} MiB; peak ${mib(run.peakKiB)} MiB`) +
+        (run.problems.length > 0 ? `; ${run.problems.join("; ")}` : ""),
+    );
+  }
   log(`  done in ${((Date.now() - startedAt) / 1000).toFixed(0)} s`);
 
   // -- the report
   const ok = (s: ServerName, w: WorkloadId) =>
-    blocks.filter((b) => b.server === s && b.workload === w && b.failure === undefined);
+    blocks.filter((b) =>
+      b.server === s && b.workload === w && b.failure === undefined && b.skipped === undefined
+    );
+  /** Whether every block of (s, w) was skipped: the server cannot do w. */
+  const cannot = (s: ServerName, w: WorkloadId) => {
+    const all = blocks.filter((b) => b.server === s && b.workload === w);
+    return all.length > 0 && all.every((b) => b.skipped !== undefined);
+  };
+  /** A table cell: "skipped" when the server cannot do the workload. */
+  const cell = (s: ServerName, w: WorkloadId, text: string) => (cannot(s, w) ? "skipped" : text);
   const downloads = (s: ServerName) => ok(s, "e").flatMap((b) => b.downloads ?? []);
   const erred = (s: ServerName, w: WorkloadId) =>
     w === "e"
@@ -865,7 +1242,7 @@ async function main(): Promise<number> {
   if (has("e")) mainHeader.push("e peak RSS growth (MiB)");
   const mainRows = servers.map((s) => {
     const row: string[] = [s];
-    for (const w of wrkIds) row.push(stat(ok(s, w).map((b) => b.rps!), 0) + mark(s, w));
+    for (const w of wrkIds) row.push(cell(s, w, stat(ok(s, w).map((b) => b.rps!), 0) + mark(s, w)));
     if (has("e")) row.push(stat(downloads(s).map((d) => d.mbps), 0) + mark(s, "e"));
     const cpu = (w: WorkloadId) =>
       stat(ok(s, w).flatMap((b) => (b.cpuUsPerReq === undefined ? [] : [b.cpuUsPerReq])), 1);
@@ -910,7 +1287,10 @@ async function main(): Promise<number> {
   const ratioRows: string[][] = [];
   for (const base of ["nginx", "deno-serve"] as const) {
     if (servers.includes("minserve") && servers.includes(base)) {
-      ratioRows.push([`minserve / ${base}`, ...workloads.map((w) => ratio("minserve", base, w))]);
+      ratioRows.push([
+        `minserve / ${base}`,
+        ...workloads.map((w) => cell(base, w, cell("minserve", w, ratio("minserve", base, w)))),
+      ]);
     }
   }
   if (ratioRows.length > 0) {
@@ -931,7 +1311,7 @@ async function main(): Promise<number> {
     const row: string[] = [s];
     const per = (w: WorkloadId) =>
       ok(s, w).flatMap((b) => (b.cpuUsPerReq === undefined ? [] : [b.cpuUsPerReq]));
-    for (const w of wrkIds) row.push(stat(per(w), 1));
+    for (const w of wrkIds) row.push(cell(s, w, stat(per(w), 1)));
     if (has("c")) row.push(stat(per("c"), 0)); // 1 MiB per request
     if (has("e")) {
       row.push(
@@ -948,13 +1328,50 @@ async function main(): Promise<number> {
     "",
     table(cpuHeader, cpuRows),
   );
+
+  // Bytes on the wire.
+  if (wrkIds.length > 0) {
+    const bytesRows = servers.map((s) => [
+      s,
+      ...wrkIds.map((w) =>
+        cell(
+          s,
+          w,
+          stat(
+            ok(s, w).flatMap((b) => (b.bytesPerResponse === undefined ? [] : [b.bytesPerResponse])),
+            0,
+          ),
+        )
+      ),
+    ]);
+    const codings = servers.flatMap((s) => {
+      const notes = [...new Set(ok(s, "f").flatMap((b) => (b.note === undefined ? [] : [b.note])))];
+      return notes.length > 0 ? [`${s} ${notes.join(" / ")}`] : [];
+    });
+    report.push(
+      "",
+      "Bytes on the wire per response (bytes wrk read, status line, header fields and body, " +
+        "divided by the responses; median (min–max) over the rounds; wrk prints the total to " +
+        "three digits or so)",
+      "",
+      table(["server", ...wrkIds.map((w) => `${w}: ${WORKLOADS[w].title}`)], bytesRows),
+      ...(codings.length > 0 ? ["", `f, as probed before the blocks: ${codings.join("; ")}.`] : []),
+    );
+  }
+
   const busyRows = servers.map((s) => [
     s,
     ...workloads.map((w) => {
       const o = ok(s, w).flatMap((b) => (b.other ? [b.other] : []));
-      return o.length === 0
-        ? "–"
-        : `${pct(median(o.map((x) => x.serverBusy)))} / ${pct(median(o.map((x) => x.clientBusy)))}`;
+      return cell(
+        s,
+        w,
+        o.length === 0
+          ? "–"
+          : `${pct(median(o.map((x) => x.serverBusy)))} / ${
+            pct(median(o.map((x) => x.clientBusy)))
+          }`,
+      );
     }),
   ]);
   report.push(
@@ -970,9 +1387,13 @@ async function main(): Promise<number> {
   for (const w of workloads) memHeader.push(`after ${w}`);
   memHeader.push("peak in any block", "after last block");
   const memRows = servers.map((s) => {
-    const all = blocks.filter((b) => b.server === s && b.failure === undefined);
+    const all = blocks.filter((b) =>
+      b.server === s && b.failure === undefined && b.skipped === undefined
+    );
     const row = [s, stat(all.flatMap((b) => (b.idleKiB ? [b.idleKiB / 1024] : [])), 1)];
-    for (const w of workloads) row.push(stat(ok(s, w).map((b) => b.afterKiB! / 1024), 1));
+    for (const w of workloads) {
+      row.push(cell(s, w, stat(ok(s, w).map((b) => b.afterKiB! / 1024), 1)));
+    }
     const peaks = all.flatMap((b) => (b.peakKiB ? [b.peakKiB] : []));
     row.push(peaks.length > 0 ? mib(Math.max(...peaks)) : "–");
     const last = all.at(-1);
@@ -987,6 +1408,34 @@ async function main(): Promise<number> {
     table(memHeader, memRows),
   );
 
+  // Memory of one long-lived process.
+  if (wholeRuns.length > 0) {
+    const order = wholeRuns[0]!.steps.map((x) => x.workload).join(", ");
+    const wholeRows = wholeRuns.map((r) => [
+      r.server,
+      mib(r.idleKiB),
+      r.failure === undefined ? mib(r.afterKiB) : "failed",
+      r.failure === undefined ? mib(r.peakKiB) : "–",
+      r.steps.map((x) => `${x.workload} ${mib(x.rssKiB)}`).join(", ") || "–",
+    ]);
+    report.push(
+      "",
+      "Resident memory after the whole run (one process, every workload in turn" +
+        `${order ? `: ${order}` : ""}, wrk ${seconds} s each${
+          has("e") ? `, e: ${DOWNLOADS_PER_ROUND} downloads` : ""
+        }; MiB; peak is VmHWM since the process started)`,
+      "",
+      table(["server", "idle RSS", "RSS after", "peak", "RSS after each workload"], wholeRows),
+    );
+    const troubles = wholeRuns.filter((r) => r.failure !== undefined || r.problems.length > 0);
+    for (const r of troubles) {
+      report.push(
+        "",
+        `- whole run ${r.server}: ${[...(r.failure ? [r.failure] : []), ...r.problems].join("; ")}`,
+      );
+    }
+  }
+
   // Errors.
   const errRows = servers.map((s) => {
     const row: string[] = [s];
@@ -998,14 +1447,16 @@ async function main(): Promise<number> {
         requests += b.requests!;
       }
       const nFailed = blocks.filter((b) => b.server === s && b.workload === w && b.failure).length;
-      row.push(
+      row.push(cell(
+        s,
+        w,
         (ok(s, w).length === 0
           ? "no data"
           : errorTotal(sum) === 0
           ? "0"
           : `${formatErrors(sum)} of ${requests}`) +
           (nFailed > 0 ? `; ${nFailed} block(s) failed` : ""),
-      );
+      ));
     }
     if (has("e")) {
       const bad = downloads(s).filter((d) => d.error !== undefined).length;
@@ -1022,9 +1473,12 @@ async function main(): Promise<number> {
   report.push(
     "",
     "Errors summed over the rounds (socket errors by kind; status: responses other than 2xx/3xx, " +
-      "or for d other than non-2xx/3xx)",
+      "or for d other than non-2xx/3xx, as wrk counts them; the exact status of f, g and h " +
+      "(200, 304, 206) is checked by a probe before each block, and g and h blocks with more " +
+      "bytes per response than a 304 or a 32 KiB 206 takes are listed under the problems)",
     "",
-    table(["server", ...workloads], errRows),
+    // The rows give the wrk workloads first, then e's downloads.
+    table(["server", ...wrkIds, ...(has("e") ? ["e"] : [])], errRows),
   );
 
   // Other load on the machine.
@@ -1062,6 +1516,21 @@ async function main(): Promise<number> {
     );
   }
 
+  const skippedBlocks = new Map<string, string[]>();
+  for (const b of blocks) {
+    if (b.skipped === undefined) continue;
+    const key = `${b.workload} ${b.server}: ${b.skipped}`;
+    skippedBlocks.set(key, [...(skippedBlocks.get(key) ?? []), `r${b.round}`]);
+  }
+  if (skippedBlocks.size > 0) {
+    report.push(
+      "",
+      `Skipped (the server lacks what the workload needs): ${
+        [...skippedBlocks].map(([k, r]) => `${k} (${r.join(", ")})`).join("; ")
+      }.`,
+    );
+  }
+
   const warnings = blocks.filter((b) => b.warnings.length > 0 || b.failure !== undefined);
   if (warnings.length > 0) {
     report.push("", "Problems:", "");
@@ -1075,6 +1544,265 @@ async function main(): Promise<number> {
   }
   log(report.join("\n"));
   return 0;
+}
+
+// ---------------------------------------------------------------------------
+// The stylesheet
+
+/** Custom properties of the stylesheet, defined in :root and used as colours. */
+const CSS_VARIABLES = ["primary", "secondary", "accent", "muted", "surface", "border", "text"];
+const CSS_COMPONENTS = [
+  "btn",
+  "card",
+  "nav",
+  "navbar",
+  "alert",
+  "badge",
+  "modal",
+  "dropdown",
+  "form-control",
+  "table",
+  "list-group",
+  "toast",
+  "tooltip",
+  "breadcrumb",
+  "pagination",
+  "progress",
+  "spinner",
+  "avatar",
+  "tag",
+  "footer",
+  "hero",
+  "sidebar",
+  "tabs",
+  "accordion",
+  "header",
+  "search",
+  "menu",
+  "chip",
+  "banner",
+  "pricing",
+  "feature",
+  "gallery",
+];
+const CSS_PARTS = [
+  "__title",
+  "__body",
+  "__header",
+  "__footer",
+  "__icon",
+  "__item",
+  "__link",
+  "-lg",
+  "-sm",
+  "--primary",
+  "--secondary",
+  "--danger",
+  "--outline",
+  "--active",
+];
+const CSS_STATES = [
+  "",
+  "",
+  "",
+  ":hover",
+  ":focus-visible",
+  ":disabled",
+  "::before",
+  ":not(:last-child)",
+  ".is-open",
+  " > a",
+  " + ",
+  ":first-child",
+];
+/** Declarations come in the groups, and the order, authors write them in. */
+const CSS_GROUPS = [
+  ["display", "align-items", "justify-content", "gap", "flex"],
+  ["position", "top", "left", "z-index"],
+  ["width", "max-width", "height", "min-height", "overflow"],
+  ["margin", "margin-top", "margin-bottom", "padding", "padding-left", "padding-right"],
+  [
+    "font-family",
+    "font-size",
+    "font-weight",
+    "line-height",
+    "text-align",
+    "text-decoration",
+    "white-space",
+  ],
+  ["color", "background-color", "border", "border-radius", "box-shadow"],
+  ["opacity", "transform", "transition", "cursor"],
+  ["display", "grid-template-columns", "gap"],
+];
+
+/**
+ * styleCss generates the stylesheet of f and g: `size` bytes of ASCII CSS
+ * that reads like a site's own (custom properties, base rules, components
+ * with their parts and states, media queries, utilities at the end), the
+ * same for every run (a fixed-seed PRNG). Its values come from a small
+ * design system, so it compresses as hand-written CSS does, about 5–6×
+ * with gzip -6, not like random bytes nor like one rule repeated.
+ */
+function styleCss(size: number, seed = 0x5eed): string {
+  let state = seed >>> 0;
+  /** mulberry32 */
+  const random = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const int = (lo: number, hi: number) => lo + Math.floor(random() * (hi - lo + 1));
+  const palette = Array.from(
+    { length: 8 },
+    () => `#${int(0, 0xffffff).toString(16).padStart(6, "0")}`,
+  );
+  const shades = Array.from(
+    { length: 4 },
+    () => `rgba(${int(0, 255)}, ${int(0, 255)}, ${int(0, 255)}, ${(int(1, 9) / 10).toFixed(1)})`,
+  );
+  const colour = () =>
+    random() < 0.45
+      ? pick(palette)
+      : random() < 0.75
+      ? `var(--${pick(CSS_VARIABLES)})`
+      : pick(shades);
+  const length = () =>
+    pick([
+      "0",
+      "0.25rem",
+      "0.5rem",
+      "0.75rem",
+      "1rem",
+      "1.5rem",
+      "2rem",
+      "1px",
+      "2px",
+      "4px",
+      "8px",
+      "12px",
+      "16px",
+      "24px",
+      "1em",
+      "100%",
+      "50%",
+    ]);
+  const box = () => Array.from({ length: int(1, 4) }, length).join(" ");
+  const properties: Record<string, () => string> = {
+    "color": colour,
+    "background-color": colour,
+    "border": () => `${int(1, 3)}px ${pick(["solid", "dashed", "dotted"])} ${colour()}`,
+    "border-radius": () => pick(["0.25rem", "0.375rem", "0.5rem", "50%", `${int(2, 12)}px`]),
+    "box-shadow": () => `0 ${int(0, 8)}px ${int(2, 24)}px ${colour()}`,
+    "margin": box,
+    "padding": box,
+    "margin-top": length,
+    "margin-bottom": length,
+    "padding-left": length,
+    "padding-right": length,
+    "width": length,
+    "max-width": () => pick(["100%", `${int(20, 120) * 10}px`, "none", `${int(20, 80)}rem`]),
+    "height": length,
+    "min-height": length,
+    "overflow": () => pick(["hidden", "auto", "visible"]),
+    "display": () => pick(["block", "inline-block", "flex", "inline-flex", "grid", "none"]),
+    "align-items": () => pick(["center", "flex-start", "flex-end", "stretch", "baseline"]),
+    "justify-content": () => pick(["center", "space-between", "flex-start", "flex-end"]),
+    "gap": () => pick(["0.25rem", "0.5rem", "0.75rem", "1rem", "1.5rem", "2rem"]),
+    "flex": () => pick(["1 1 auto", "0 0 auto", "1", `${int(1, 3)} 0 ${int(0, 4) * 25}%`]),
+    "grid-template-columns": () => `repeat(${int(2, 12)}, minmax(0, 1fr))`,
+    "position": () => pick(["relative", "absolute", "fixed", "sticky", "static"]),
+    "top": length,
+    "left": length,
+    "z-index": () => String(pick([1, 2, 10, 100, 1000, 1020, 1030, 1050, 1070])),
+    "font-family": () =>
+      pick([
+        'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, sans-serif',
+        'SFMono-Regular, Menlo, Monaco, Consolas, "Liberation Mono", monospace',
+        "inherit",
+      ]),
+    "font-size": () =>
+      pick(["0.75rem", "0.875rem", "1rem", "1.25rem", "1.5rem", "2rem", `${int(11, 32)}px`]),
+    "font-weight": () => pick(["400", "500", "600", "700", "bold", "normal"]),
+    "line-height": () => pick(["1", "1.2", "1.25", "1.5", "1.75", "normal"]),
+    "text-align": () => pick(["left", "center", "right", "justify"]),
+    "text-decoration": () => pick(["none", "underline", "line-through"]),
+    "white-space": () => pick(["nowrap", "normal", "pre-wrap"]),
+    "opacity": () => (int(0, 10) / 10).toString(),
+    "transform": () =>
+      pick([
+        `translateY(${int(-8, 8)}px)`,
+        `scale(${(int(90, 110) / 100).toFixed(2)})`,
+        `rotate(${int(0, 360)}deg)`,
+      ]),
+    "transition": () =>
+      `${pick(["color", "background-color", "opacity", "transform", "all"])} ${int(1, 6) * 50}ms ${
+        pick(["ease", "ease-in-out", "linear"])
+      }`,
+    "cursor": () => pick(["pointer", "default", "not-allowed"]),
+  };
+  /** A design system reuses a few values per property, and now and then adds one. */
+  const used = new Map<string, string[]>();
+  const value = (property: string) => {
+    const seen = used.get(property) ?? [];
+    used.set(property, seen);
+    if (seen.length > 0 && random() < 0.7) return pick(seen);
+    const v = properties[property]!();
+    seen.push(v);
+    return v;
+  };
+  const rule = (selector: string, indent = "") => {
+    const lines: string[] = [];
+    const groups = int(1, 2);
+    for (let g = 0; g < groups; g++) {
+      const group = pick(CSS_GROUPS);
+      const from = random() < 0.6 ? 0 : int(1, Math.max(1, group.length - 2));
+      for (const p of group.slice(from, from + int(2, group.length - from))) {
+        if (!lines.some((l) => l.startsWith(`${indent}  ${p}:`))) {
+          lines.push(`${indent}  ${p}: ${value(p)};`);
+        }
+      }
+    }
+    return `${indent}${selector} {\n${lines.join("\n")}\n${indent}}\n`;
+  };
+
+  let css = "/*!\n * style.css - site styles (generated by bench/load.ts)\n" +
+    " * Layout, components and utilities.\n */\n" +
+    `:root {\n${CSS_VARIABLES.map((v, i) => `  --${v}: ${palette[i]};`).join("\n")}\n` +
+    "  --radius: 0.375rem;\n" +
+    '  --font-sans: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif;\n}\n\n' +
+    "*,\n*::before,\n*::after {\n  box-sizing: border-box;\n}\n\n" +
+    "html {\n  -webkit-text-size-adjust: 100%;\n  line-height: 1.5;\n}\n\n" +
+    "body {\n  margin: 0;\n  font-family: var(--font-sans);\n  color: var(--text);\n" +
+    "  background-color: var(--surface);\n}\n\n";
+  for (let n = 0; css.length < size - 600; n++) {
+    const component = CSS_COMPONENTS[n % CSS_COMPONENTS.length]!;
+    const part = random() < 0.35 ? "" : pick(CSS_PARTS);
+    const state = pick(CSS_STATES);
+    const selector = `.${component}${part}${state}${state === " + " ? `.${component}` : ""}`;
+    if (n % 11 === 10) {
+      const width = pick([576, 768, 992, 1200, 1400]);
+      css += `\n@media (min-width: ${width}px) {\n${rule(selector, "  ")}}\n\n`;
+    } else {
+      const also = random() < 0.2 ? `.${pick(CSS_COMPONENTS)}${pick(CSS_PARTS)},\n` : "";
+      css += `${also}${rule(selector)}\n`;
+    }
+  }
+  // Utilities, as many stylesheets end with, while they fit; then blanks up to `size`.
+  const utilities = ["margin", "padding", "margin-top", "gap"];
+  const end = "\n/* end of style.css */\n";
+  for (let i = 0;; i++) {
+    const property = utilities[Math.floor(i / 6) % utilities.length]!;
+    const name = property.split("-").map((w) => w[0]).join("");
+    const line = `.${name}-${i % 6} { ${property}: ${
+      i % 6 === 0 ? "0" : `${(i % 6) * 0.25}rem`
+    } !important; }\n`;
+    if (css.length + line.length + end.length > size) break;
+    css += line;
+  }
+  return css + " ".repeat(size - css.length - end.length) + end;
 }
 
 function pct(share: number): string {
