@@ -123,15 +123,9 @@ export function createApp(options: AppOptions): App {
    * root's 404.html or the --spa file). Everything else goes to the handler.
    */
   const fastPath: FastPath = (head: RequestHead) => {
-    const method = head.method;
-    if ((method !== "GET" && method !== "HEAD") || head.framing.kind !== "none") return undefined;
-    const target = head.target;
-    if (target.charCodeAt(0) !== 0x2f) return undefined; // origin-form only
-    const query = target.indexOf("?");
-    const pathname = query === -1 ? target : target.slice(0, query);
-    if (routeFor(pathname) !== files) return undefined;
-    const bytesParam = query === -1 ? null : new URLSearchParams(target.slice(query)).get("bytes");
-    const fields = new HeadFields(head.headers);
+    const plan = planOf(head);
+    if (plan === undefined) return undefined;
+    const { method, pathname, bytesParam, fields } = plan;
     const answer = site.answerFast(method, pathname, bytesParam, fields);
     if (answer === undefined) return undefined;
     if (answer !== "not-found") return finish(answer);
@@ -139,17 +133,59 @@ export function createApp(options: AppOptions): App {
     return finish(notFoundAnswer(fields.get("accept")));
   };
 
-  /** The fields every response gets: --header, then CORS, as the handler adds them. */
+  /**
+   * What the fast path reads from a head, once per head: a connection hands
+   * the same head object back for the same bytes (HeadParser).
+   */
+  const plans = new WeakMap<RequestHead, FastPlan | null>();
+  function planOf(head: RequestHead): FastPlan | undefined {
+    let plan = plans.get(head);
+    if (plan === undefined) {
+      plan = makePlan(head);
+      plans.set(head, plan);
+    }
+    return plan ?? undefined;
+  }
+  function makePlan(head: RequestHead): FastPlan | null {
+    const method = head.method;
+    if ((method !== "GET" && method !== "HEAD") || head.framing.kind !== "none") return null;
+    const target = head.target;
+    if (target.charCodeAt(0) !== 0x2f) return null; // origin-form only
+    const query = target.indexOf("?");
+    const pathname = query === -1 ? target : target.slice(0, query);
+    if (routeFor(pathname) !== files) return null;
+    const bytesParam = query === -1 ? null : new URLSearchParams(target.slice(query)).get("bytes");
+    return { method, pathname, bytesParam, fields: new HeadFields(head.headers) };
+  }
+
+  /**
+   * The fields every response gets: --header, then CORS, as the handler adds
+   * them. One list per list answered, so the writer's memo of the head holds.
+   */
+  const finished = new WeakMap<object, PlainResponse["fields"]>();
   function finish(answer: PlainResponse): PlainResponse {
     const extra = options.headers ?? [];
     if (extra.length === 0 && !options.cors) return answer;
-    const fields = [...answer.fields];
-    for (const [name, value] of extra) setField(fields, name.toLowerCase(), value);
-    if (options.cors) { for (const [name, value] of CORS_FIELDS) setField(fields, name, value); }
+    let fields = finished.get(answer.fields);
+    if (fields === undefined) {
+      const made = [...answer.fields];
+      for (const [name, value] of extra) setField(made, name.toLowerCase(), value);
+      if (options.cors) { for (const [name, value] of CORS_FIELDS) setField(made, name, value); }
+      finished.set(answer.fields, made);
+      fields = made;
+    }
     return { ...answer, fields };
   }
 
   return Object.assign(handler, { fastPath });
+}
+
+/** FastPlan is a GET or HEAD of a file under the root, as the fast path reads it. */
+interface FastPlan {
+  method: "GET" | "HEAD";
+  pathname: string;
+  bytesParam: string | null;
+  fields: HeadFields;
 }
 
 /** setField sets `name` (lower case) to `value`, replacing any value it had, as `Headers.set` does. */

@@ -36,7 +36,7 @@
 import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { BodyReader, bodyStream } from "./http/body.ts";
 import { type ByteSource, InputBuffer } from "./http/input.ts";
-import { type HeadLimits, parseRequestHead, type RequestHead } from "./http/request_head.ts";
+import { type HeadLimits, HeadParser, type RequestHead } from "./http/request_head.ts";
 import {
   type ByteSink,
   type PlainResponse,
@@ -138,6 +138,7 @@ export class Connection {
   #bodyReceived = 0;
   #source: ByteSource;
   #sink: ByteSink;
+  #parser: HeadParser;
 
   /** Creates the connection; call {@linkcode serve} to run it. */
   constructor(conn: Conn, handler: Handler, settings: ConnectionSettings, logger: Logger) {
@@ -145,6 +146,7 @@ export class Connection {
     this.#handler = handler;
     this.#settings = settings;
     this.#logger = logger;
+    this.#parser = new HeadParser(settings.headLimits);
     // Every read and write passes here, to keep the deadline current and to
     // stop at once if the sweeper expired the connection meanwhile.
     // Head reads go straight to the socket (one async layer less on the hot
@@ -289,7 +291,7 @@ export class Connection {
     for (;;) {
       if (input.available > 0) {
         if (this.#phase === "idle") this.#setPhase("head", this.#settings.requestTimeoutMs);
-        const result = parseRequestHead(input.view(), this.#settings.headLimits);
+        const result = this.#parser.parse(input.view());
         if (result.kind === "complete") {
           input.consume(result.consumed);
           return result.head;

@@ -13,24 +13,30 @@ export interface FieldSource {
 
 /**
  * HeadFields is a {@linkcode FieldSource} over the `[name, value]` pairs of a
- * parsed head (names as sent). A lookup walks the pairs: a browser sends
- * about a dozen, and most lookups miss on the first comparison (length).
+ * parsed head (names as sent). A lookup walks the pairs once (a browser
+ * sends about a dozen, and most comparisons stop at the length) and its
+ * answer is kept: a head parsed once may be answered many times
+ * (`HeadParser`), and the pairs never change.
  */
 export class HeadFields implements FieldSource {
   #pairs: readonly (readonly [string, string])[];
+  #known = new Map<string, string | null>();
 
-  /** Wraps `pairs` (not copied). */
+  /** Wraps `pairs` (not copied; they must not change). */
   constructor(pairs: readonly (readonly [string, string])[]) {
     this.#pairs = pairs;
   }
 
   /** The value of `name` (lower case), as `Headers.get` would give it. */
   get(name: string): string | null {
-    let value: string | null = null;
+    let value = this.#known.get(name);
+    if (value !== undefined) return value;
+    value = null;
     for (const [field, v] of this.#pairs) {
       if (field.length !== name.length || field.toLowerCase() !== name) continue;
       value = value === null ? v : `${value}, ${v}`;
     }
+    this.#known.set(name, value);
     return value;
   }
 }

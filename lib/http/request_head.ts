@@ -150,6 +150,49 @@ export function parseRequestHead(
   }
 }
 
+/** MAX_REMEMBERED_HEAD_BYTES: a {@linkcode HeadParser} remembers heads up to this size (2 KiB). */
+export const MAX_REMEMBERED_HEAD_BYTES = 2048;
+
+/**
+ * HeadParser is {@linkcode parseRequestHead} for one connection, remembering
+ * the last head it parsed. A client sends the same head again and again (a
+ * browser revalidating, a player asking for the next range of the same
+ * file at the same offset, a load test), and the parse is pure: the same
+ * bytes give the same verdict. So bytes equal to the last head's get the
+ * same head object back after one comparison, with no new strings. Heads are
+ * therefore never changed after parsing.
+ */
+export class HeadParser {
+  #bytes: Uint8Array | undefined;
+  #head: RequestHead | undefined;
+  #limits: HeadLimits;
+
+  /** Creates a parser for heads within `limits`. */
+  constructor(limits: HeadLimits = DEFAULT_HEAD_LIMITS) {
+    this.#limits = limits;
+  }
+
+  /** parse is parseRequestHead(buf, limits), answered from memory when `buf` starts with the last head. */
+  parse(buf: Uint8Array): HeadResult {
+    const last = this.#bytes;
+    if (last !== undefined && startsWith(buf, last)) {
+      return { kind: "complete", head: this.#head!, consumed: last.length };
+    }
+    const result = parseRequestHead(buf, this.#limits);
+    if (result.kind === "complete" && result.consumed <= MAX_REMEMBERED_HEAD_BYTES) {
+      this.#bytes = buf.slice(0, result.consumed);
+      this.#head = result.head;
+    }
+    return result;
+  }
+}
+
+function startsWith(buf: Uint8Array, prefix: Uint8Array): boolean {
+  if (buf.length < prefix.length) return false;
+  for (let i = 0; i < prefix.length; i++) if (buf[i] !== prefix[i]) return false;
+  return true;
+}
+
 const CLOSE = { close: true } as const;
 
 function badRequest(): HttpError {

@@ -245,45 +245,104 @@ export interface PlainResponse {
   length: number;
 }
 
+/** HeadMemo is the head last written for one `fields` array, and with a one-piece body the whole response. */
+interface HeadMemo {
+  /** The `Date` second, status, length and connection options the bytes were made for. */
+  key: string;
+  head: Uint8Array;
+  /** `head` followed by `body`, once the same small one-piece body was sent twice. */
+  whole: Uint8Array | undefined;
+  /** The one-piece body last sent with these fields. */
+  body: Uint8Array | undefined;
+}
+
+/**
+ * Heads already serialized, by the identity of their fields array: the
+ * static layer hands out the same array for the same answer, so a file
+ * asked for again costs one write of bytes made at most once a second (when
+ * the Date changes). Memos are replaced, never changed, so a write still
+ * under way on another connection keeps its bytes.
+ */
+const heads = new WeakMap<object, HeadMemo>();
+
+/** sameView tells whether two views show the same bytes of the same buffer. */
+function sameView(a: Uint8Array, b: Uint8Array): boolean {
+  return a === b ||
+    (a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length);
+}
+
+/** POOLED_BUFFER_BYTES: write buffers for a head and a small body are taken from a pool of this size. */
+const POOLED_BUFFER_BYTES = SMALL_BODY_BYTES + 16 * 1024;
+/** MAX_POOLED_BUFFERS bounds the pool (about 5 MiB). */
+const MAX_POOLED_BUFFERS = 64;
+const pool: Uint8Array[] = [];
+
 /**
  * writePlain writes `response` as the answer to a request described by
  * `options`. A body up to SMALL_BODY_BYTES leaves in the same write as the
- * head; a larger one follows it, piece by piece, with no copy. Rejects with
- * what the sink throws.
+ * head (copied into a pooled buffer, or from a memo of the whole response);
+ * a larger one follows it, piece by piece, with no copy. Rejects with what
+ * the sink throws.
  */
 export async function writePlain(
   sink: ByteSink,
   response: PlainResponse,
   options: WriteOptions,
 ): Promise<WriteResult> {
-  const { status, body, length } = response;
+  const { status, body, length, fields } = response;
   const noBody = hasNoBody(status);
-  const head = serializeHead(
-    status,
-    response.fields,
-    noBody ? "none" : "length",
-    noBody ? undefined : length,
-    options.keepAlive,
-    options,
-  );
   const keepAlive = options.keepAlive;
-  if (options.head || noBody || body === null || length === 0) {
-    await writeAll(sink, latin1Bytes(head));
+  const sendsBody = !options.head && !noBody && body !== null && length > 0;
+  const date = httpDate();
+  const key = `${date} ${status} ${length} ${keepAlive} ${options.minor} ${options.server}`;
+  let memo = heads.get(fields);
+  if (memo === undefined || memo.key !== key) {
+    const text = serializeHead(
+      status,
+      fields,
+      noBody ? "none" : "length",
+      noBody ? undefined : length,
+      keepAlive,
+      options,
+    );
+    memo = { key, head: latin1Bytes(text), whole: undefined, body: undefined };
+    heads.set(fields, memo);
+  }
+  const head = memo.head;
+  if (!sendsBody) {
+    await writeAll(sink, head);
     return { bodyBytes: 0, keepAlive };
   }
-  if (length > SMALL_BODY_BYTES) {
-    await writeAll(sink, latin1Bytes(head));
+  if (length > SMALL_BODY_BYTES || head.length + length > POOLED_BUFFER_BYTES) {
+    await writeAll(sink, head);
     for (const piece of body) await writeAll(sink, piece);
     return { bodyBytes: length, keepAlive };
   }
-  const bytes = new Uint8Array(head.length + length);
-  latin1Into(head, bytes);
-  let offset = head.length;
-  for (const piece of body) {
-    bytes.set(piece, offset);
-    offset += piece.length;
+  const piece = body.length === 1 ? body[0]! : undefined;
+  if (piece !== undefined && memo.body !== undefined && sameView(memo.body, piece)) {
+    // The same bytes a second time: keep the whole response for the next.
+    if (memo.whole === undefined) {
+      memo.whole = new Uint8Array(head.length + length);
+      memo.whole.set(head);
+      memo.whole.set(piece, head.length);
+    }
+    await writeAll(sink, memo.whole);
+    return { bodyBytes: length, keepAlive };
   }
-  await writeAll(sink, bytes);
+  memo.body = piece;
+  memo.whole = undefined;
+  const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
+  try {
+    buffer.set(head);
+    let offset = head.length;
+    for (const piece of body) {
+      buffer.set(piece, offset);
+      offset += piece.length;
+    }
+    await writeAll(sink, buffer.subarray(0, offset));
+  } finally {
+    if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
+  }
   return { bodyBytes: length, keepAlive };
 }
 

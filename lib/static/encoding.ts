@@ -26,8 +26,27 @@ const IMPLICIT_IDENTITY_Q = 0.001;
  * unless excluded by `identity;q=0` or `*;q=0`, but when not named it ranks
  * below every coding the client did name.
  */
-export function codingQualities(header: string | null): Record<Coding, number> {
-  if (header === null) return { br: 0.5, gzip: 0.5, identity: 1 };
+export function codingQualities(header: string | null): Readonly<Record<Coding, number>> {
+  if (header === null) return NO_HEADER;
+  let known = seen.get(header);
+  if (known === undefined) {
+    known = Object.freeze(readQualities(header));
+    if (seen.size >= MAX_SEEN) seen.clear();
+    seen.set(header, known);
+  }
+  return known;
+}
+
+const NO_HEADER: Readonly<Record<Coding, number>> = Object.freeze({
+  br: 0.5,
+  gzip: 0.5,
+  identity: 1,
+});
+/** Accept-Encoding values already read: browsers send the same few on every request. */
+const seen = new Map<string, Readonly<Record<Coding, number>>>();
+const MAX_SEEN = 64;
+
+function readQualities(header: string): Record<Coding, number> {
   const named = new Map<string, number>();
   for (const part of header.split(",")) {
     const [token, ...params] = part.split(";");

@@ -39,6 +39,8 @@ export interface ContentOptions {
   store: RepresentationStore;
   /** The scope siblings are looked up in: the file's own. */
   scope: Scope;
+  /** Field lists already made, per file version (see {@linkcode fieldsFor}). */
+  memos: WeakMap<FileEntry, Map<string, Fields>>;
 }
 
 /** Fields are response header fields, lower-case names, in the order they are written. */
@@ -95,41 +97,39 @@ export function answerContent(
   // write could carry the same date, so the date is neither sent nor
   // compared (the ETag still is).
   const dated = Date.now() >= entry.datesFrom;
-  const fields: Fields = [
-    ["accept-ranges", "bytes"],
-    ["cache-control", options.cacheControl ?? DEFAULT_CACHE_CONTROL],
-    ["content-type", entry.type],
-    ["etag", choice.etag ?? entry.etag],
-    ["x-content-type-options", "nosniff"],
-  ];
-  if (dated) fields.push(["last-modified", entry.lastModified]);
-  if (entry.compressible) fields.push(["vary", "Accept-Encoding"]);
-  if (choice.coding !== "identity") fields.push(["content-encoding", choice.coding]);
+  const etag = choice.etag ?? entry.etag;
+  // ?bytes=N is the first N bytes as a plain 200, as the lesson asks: not
+  // the representation, so it carries no validator and takes no ranges.
+  const kind = bytesParam === null ? "full" : "prefix";
+  const fields = fieldsFor(entry, options, `${kind} ${etag} ${dated}`, () => {
+    const made: Fields = [
+      ["cache-control", options.cacheControl ?? DEFAULT_CACHE_CONTROL],
+      ["content-type", entry.type],
+      ["x-content-type-options", "nosniff"],
+    ];
+    if (kind === "full") made.push(["accept-ranges", "bytes"], ["etag", etag]);
+    if (dated) made.push(["last-modified", entry.lastModified]);
+    if (entry.compressible) made.push(["vary", "Accept-Encoding"]);
+    if (choice.coding !== "identity") made.push(["content-encoding", choice.coding]);
+    return made;
+  });
 
-  const validators: Validators = {
-    etag: choice.etag ?? entry.etag,
-    lastModified: dated ? entry.mtime : undefined,
-  };
+  const validators: Validators = { etag, lastModified: dated ? entry.mtime : undefined };
   const verdict = evaluatePreconditions(request.method, request.fields, validators);
   if (verdict === "not-modified") {
-    return {
-      kind: "memory",
-      status: 304,
-      fields: fields.filter(([name]) => !NOT_IN_304.has(name)),
-      body: null,
-      length: 0,
-    };
+    const without = fieldsFor(
+      entry,
+      options,
+      `304 ${kind} ${etag} ${dated}`,
+      () => fields.filter(([name]) => !NOT_IN_304.has(name)),
+    );
+    return { kind: "memory", status: 304, fields: without, body: null, length: 0 };
   }
-  if (verdict === "failed") {
-    throw new HttpError(412, undefined, { headers: { etag: validators.etag } });
-  }
+  if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
 
   if (bytesParam !== null) {
-    // ?bytes=N: the first N bytes as a plain 200, as the lesson asks; not
-    // the representation, so no validators and no ranges.
     const length = Math.min(Number(bytesParam), entry.size);
-    const plain = fields.filter(([name]) => name !== "etag" && name !== "accept-ranges");
-    return bodyOf(bytesOf(entry), 200, plain, 0, length);
+    return bodyOf(bytesOf(entry), 200, fields, 0, length);
   }
   if (choice.kind === "live") {
     return { kind: "live", status: 200, fields, entry, coding: choice.coding };
@@ -147,19 +147,27 @@ export function answerContent(
     }
     if (result.kind === "ranges" && result.ranges.length === 1) {
       const { start, end } = result.ranges[0]!;
-      fields.push(["content-range", `bytes ${start}-${end}/${rep.size}`]);
-      return bodyOf(rep, 206, fields, start, end - start + 1);
+      const range = `bytes ${start}-${end}/${rep.size}`;
+      const withRange = fieldsFor(
+        entry,
+        options,
+        `206 ${etag} ${dated} ${range}`,
+        () => [...fields, ["content-range", range]],
+      );
+      return bodyOf(rep, 206, withRange, start, end - start + 1);
     }
     if (result.kind === "ranges") {
       const plan = planMultipart(result.ranges, entry.type, rep.size);
-      const at = fields.findIndex(([name]) => name === "content-type");
-      fields[at] = ["content-type", `multipart/byteranges; boundary=${plan.boundary}`];
+      const type = `multipart/byteranges; boundary=${plan.boundary}`;
+      const parts: Fields = fields.map((
+        [name, value],
+      ) => [name, name === "content-type" ? type : value]);
       const { body, file } = rep;
       if (body === undefined) {
         return {
           kind: "file",
           status: 206,
-          fields,
+          fields: parts,
           entry: file!,
           start: 0,
           length: plan.length,
@@ -169,10 +177,38 @@ export function answerContent(
       const pieces: Uint8Array[] = [];
       plan.ranges.forEach((r, i) => pieces.push(plan.heads[i]!, body.subarray(r.start, r.end + 1)));
       pieces.push(plan.heads.at(-1)!);
-      return { kind: "memory", status: 206, fields, body: pieces, length: plan.length };
+      return { kind: "memory", status: 206, fields: parts, body: pieces, length: plan.length };
     }
   }
   return bodyOf(rep, 200, fields, 0, rep.size);
+}
+
+/** MAX_MEMOS_PER_FILE bounds the field lists kept for one file version (ranges make many). */
+const MAX_MEMOS_PER_FILE = 16;
+
+/**
+ * fieldsFor returns the field list `key` names for this file version, made
+ * by `make` the first time. The same answer gets the same array, which the
+ * writer recognises to reuse the head it serialized (response_writer.ts).
+ */
+function fieldsFor(
+  entry: FileEntry,
+  options: ContentOptions,
+  key: string,
+  make: () => Fields,
+): Fields {
+  let memos = options.memos.get(entry);
+  if (memos === undefined) {
+    memos = new Map();
+    options.memos.set(entry, memos);
+  }
+  let fields = memos.get(key);
+  if (fields === undefined) {
+    if (memos.size >= MAX_MEMOS_PER_FILE) memos.clear();
+    fields = make();
+    memos.set(key, fields);
+  }
+  return fields;
 }
 
 /** Representation bytes: in memory (`body`), or to be read from `file`. */
@@ -215,7 +251,8 @@ const IDENTITY: Form = { kind: "identity", coding: "identity", etag: undefined }
 /**
  * chooseForm negotiates the content coding (RFC 9110 §12.5.3) among what the
  * file has: a precompressed sibling, the store's compressed bytes, or (for a
- * file too large to hold) gzip while sending. A Range addresses the identity
+ * file too large to hold) gzip while sending. A Range then addresses the
+ * chosen form, except gzip while sending, whose bytes are not known ahead. A Range addresses the identity
  * form, whose bytes are stable and known.
  */
 function chooseForm(

@@ -60,6 +60,9 @@ export interface StaticOptions {
 /** INDEX_FILE is served for a directory URL when present. */
 export const INDEX_FILE = "index.html";
 
+/** MAX_REMEMBERED_PATHS bounds the URL paths a site keeps resolved. */
+const MAX_REMEMBERED_PATHS = 4096;
+
 /** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it. */
 export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
 
@@ -76,12 +79,14 @@ export class StaticSite {
   readonly #scope: Scope;
   readonly #content: ContentOptions;
   readonly #store: RepresentationStore;
+  readonly #paths = new Map<string, string | null>();
 
   /** Creates the site for `options`. */
   constructor(options: StaticOptions) {
     this.#options = options;
     this.#store = options.store ?? new RepresentationStore();
     this.#scope = {
+      root: options.root,
       realRoot: options.realRoot,
       dotfiles: options.dotfiles,
       templates: options.templates ?? true,
@@ -90,6 +95,7 @@ export class StaticSite {
       cacheControl: options.cacheControl,
       store: this.#store,
       scope: this.#scope,
+      memos: new WeakMap(),
     };
   }
 
@@ -111,15 +117,9 @@ export class StaticSite {
     bytesParam: string | null,
     fields: FieldSource,
   ): MemoryAnswer | "not-found" | undefined {
-    let segments: string[];
-    try {
-      segments = resolvePath(pathname);
-    } catch {
-      return undefined;
-    }
-    if (!this.#options.dotfiles && segments.some(isDotName)) return undefined;
+    const path = this.#pathOf(pathname);
+    if (path === null) return undefined;
     const directory = pathname.endsWith("/");
-    const path = join(this.#options.root, ...segments, ...(directory ? [INDEX_FILE] : []));
     let found: Lookup;
     try {
       found = this.#store.lookup(path, this.#scope);
@@ -134,6 +134,27 @@ export class StaticSite {
     } catch {
       return undefined; // 400, 412, 416: the handler path writes their pages
     }
+  }
+
+  /**
+   * The file a URL path names (its index for a directory URL), or null when
+   * the handler path must answer (a path the resolver refuses, a dotfile).
+   * Pure, so kept: a site is asked for the same few paths again and again.
+   */
+  #pathOf(pathname: string): string | null {
+    let path = this.#paths.get(pathname);
+    if (path !== undefined) return path;
+    try {
+      const segments = resolvePath(pathname);
+      const hidden = !this.#options.dotfiles && segments.some(isDotName);
+      const index = pathname.endsWith("/") ? [INDEX_FILE] : [];
+      path = hidden ? null : join(this.#options.root, ...segments, ...index);
+    } catch {
+      path = null;
+    }
+    if (this.#paths.size >= MAX_REMEMBERED_PATHS) this.#paths.clear();
+    this.#paths.set(pathname, path);
+    return path;
   }
 
   /**

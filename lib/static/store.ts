@@ -35,8 +35,7 @@
  * entries (misses included); the least recently used go first.
  */
 
-import { existsSync } from "node:fs";
-import { basename, relative, sep as SEPARATOR } from "node:path";
+import { basename, dirname, relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../errors.ts";
 import { isTemplateName } from "../pages/template.ts";
 import { type Compressor, inlineCompressor, type StoredCoding } from "./compress.ts";
@@ -54,6 +53,8 @@ export const COMPRESS_MIN_BYTES = 1024;
 
 /** Scope says which files a lookup may reach and how it treats them. */
 export interface Scope {
+  /** The root as URLs reach it: paths looked up start with it, and a miss is watched no higher. */
+  root: string;
   /** The root's real path: a file whose real path is outside it is hidden. */
   realRoot: string;
   /** Whether names starting with "." are served. */
@@ -118,8 +119,20 @@ export type Lookup =
   /** Exists, but may not be served (outside the root, a dotfile, a compressed template). */
   | { kind: "hidden" };
 
+/**
+ * MissingEntry is a path that names nothing. A stat of a missing path
+ * throws (~12 µs with its stack trace), so the entry watches the nearest
+ * directory above it that exists instead: creating the path, or any
+ * directory on the way to it, changes that directory's modification time.
+ */
 interface MissingEntry {
   readonly kind: "missing";
+  /** The nearest existing ancestor, and its stamp (inode, mtime, ctime) when the miss was seen. */
+  readonly dir: string;
+  readonly stamp: string;
+  readonly dirMtime: number;
+  /** Whether the directory's mtime is old enough for its stamp to show any later change (racyGraceMs). */
+  settled: boolean;
   checkedWave: number;
 }
 
@@ -207,6 +220,11 @@ export class RepresentationStore {
     return this.#bytes;
   }
 
+  /** Whether an entry for `path` is held (fresh or not: lookup decides). */
+  has(path: string): boolean {
+    return this.#entries.has(path);
+  }
+
   /**
    * lookup tells what `path` is now, from memory when its entry is fresh.
    * Synchronous: every file-system call here is a fast one (PERFORMANCE.md
@@ -215,11 +233,13 @@ export class RepresentationStore {
   lookup(path: string, scope: Scope): Lookup {
     const entry = this.#entries.get(path);
     if (entry !== undefined) {
+      // Checked already in this wave: fresh, and moved to the end already.
+      if (entry.checkedWave === wave) return entry.kind === "missing" ? MISSING : entry;
       if (this.#fresh(path, entry)) {
         // Most recently used last: Map keeps insertion order.
         this.#entries.delete(path);
         this.#entries.set(path, entry);
-        return entry;
+        return entry.kind === "missing" ? MISSING : entry;
       }
       this.#drop(path, entry);
     }
@@ -295,11 +315,14 @@ export class RepresentationStore {
 
   /** Whether `entry` still describes the file at `path`; checks at most once a wave. */
   #fresh(path: string, entry: Entry): boolean {
-    if (entry.checkedWave === wave) return true;
     if (entry.kind === "missing") {
-      // existsSync answers false without an exception (~2 µs; a throwing
-      // stat costs ~12 µs).
-      if (existsSync(path)) return false;
+      const dir = statOrUndefined(entry.dir);
+      if (dir === undefined || stampOf(dir) !== entry.stamp) return false;
+      if (!entry.settled) {
+        // Changed too recently for its stamp to tell: look at the path itself.
+        if (statOrUndefined(path) !== undefined) return false;
+        if (this.#now() - entry.dirMtime > racyGraceMs(entry.dirMtime)) entry.settled = true;
+      }
       entry.checkedWave = currentWave();
       return true;
     }
@@ -345,7 +368,8 @@ export class RepresentationStore {
       real = Deno.realPathSync(path);
     } catch (err) {
       if (!isMissing(err)) throw fsError(err);
-      this.#remember(path, { kind: "missing", checkedWave: currentWave() });
+      const missing = this.#missing(path, scope.root);
+      if (missing !== undefined) this.#remember(path, missing);
       return MISSING;
     }
     if (!isInside(real, scope)) return HIDDEN;
@@ -368,6 +392,28 @@ export class RepresentationStore {
     if (entry === undefined) return this.#load(path, scope); // changed while read: again
     this.#remember(path, entry);
     return entry;
+  }
+
+  /** A miss to remember, watched through its nearest existing ancestor; undefined if none can be stat'ed. */
+  #missing(path: string, root: string): MissingEntry | undefined {
+    const seenAt = this.#now();
+    // Never above the root: Deno would refuse (or, at a terminal, ask).
+    for (let dir = dirname(path); dir.startsWith(root); dir = dirname(dir)) {
+      const info = statOrUndefined(dir);
+      if (info !== undefined) {
+        const dirMtime = timeOf(info.mtime);
+        return {
+          kind: "missing",
+          dir,
+          stamp: stampOf(info),
+          dirMtime,
+          settled: seenAt - dirMtime > racyGraceMs(dirMtime),
+          checkedWave: currentWave(),
+        };
+      }
+      if (dir === root || dirname(dir) === dir) return undefined;
+    }
+    return undefined;
   }
 
   /** Reads one version of the file: stat, bytes and stat again must agree. Undefined if it changed meanwhile. */
@@ -394,8 +440,8 @@ export class RepresentationStore {
       const type = contentType(path);
       const compressible = isCompressible(type);
       const siblings = {
-        br: compressible && existsSync(path + FILE_SUFFIX.br),
-        gzip: compressible && existsSync(path + FILE_SUFFIX.gzip),
+        br: compressible && statOrUndefined(path + FILE_SUFFIX.br)?.isFile === true,
+        gzip: compressible && statOrUndefined(path + FILE_SUFFIX.gzip)?.isFile === true,
       };
       return {
         kind: "file",
@@ -492,6 +538,20 @@ function readAll(file: Deno.FsFile, size: number): Uint8Array | undefined {
   }
   const probe = new Uint8Array(1);
   return file.readSync(probe) === null ? bytes : undefined;
+}
+
+/** statOrUndefined stats `path`, or answers undefined if it cannot be stat'ed (missing, not permitted). */
+function statOrUndefined(path: string): Deno.FileInfo | undefined {
+  try {
+    return Deno.statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What changes whenever a directory's entries do (or it is replaced). */
+function stampOf(info: Deno.FileInfo): string {
+  return `${info.ino}-${timeOf(info.mtime)}-${timeOf(info.ctime)}`;
 }
 
 function timeOf(date: Date | null): number {
