@@ -155,16 +155,16 @@ export const MAX_REMEMBERED_HEAD_BYTES = 2048;
 
 /**
  * HeadParser is {@linkcode parseRequestHead} for one connection, remembering
- * the last head it parsed. A client sends the same head again and again (a
- * browser revalidating, a player asking for the next range of the same
- * file at the same offset, a load test), and the parse is pure: the same
- * bytes give the same verdict. So bytes equal to the last head's get the
- * same head object back after one comparison, with no new strings. Heads are
+ * the last head it parsed, and the last head any connection parsed. A client
+ * sends the same head again and again (a browser revalidating, a player
+ * asking for the same range, a load test; a new connection often starts with
+ * the head the last one sent), and the parse is pure: the same bytes give
+ * the same verdict. So bytes equal to a remembered head get the same head
+ * object back after one comparison, with no new strings. Heads are
  * therefore never changed after parsing.
  */
 export class HeadParser {
-  #bytes: Uint8Array | undefined;
-  #head: RequestHead | undefined;
+  #last: Remembered | undefined;
   #limits: HeadLimits;
 
   /** Creates a parser for heads within `limits`. */
@@ -172,20 +172,35 @@ export class HeadParser {
     this.#limits = limits;
   }
 
-  /** parse is parseRequestHead(buf, limits), answered from memory when `buf` starts with the last head. */
+  /** parse is parseRequestHead(buf, limits), answered from memory when `buf` starts with a remembered head. */
   parse(buf: Uint8Array): HeadResult {
-    const last = this.#bytes;
-    if (last !== undefined && startsWith(buf, last)) {
-      return { kind: "complete", head: this.#head!, consumed: last.length };
+    const own = this.#last;
+    if (own !== undefined && startsWith(buf, own.bytes)) {
+      return { kind: "complete", head: own.head, consumed: own.bytes.length };
+    }
+    const shared = lastParsed;
+    if (shared !== undefined && shared.limits === this.#limits && startsWith(buf, shared.bytes)) {
+      this.#last = shared;
+      return { kind: "complete", head: shared.head, consumed: shared.bytes.length };
     }
     const result = parseRequestHead(buf, this.#limits);
     if (result.kind === "complete" && result.consumed <= MAX_REMEMBERED_HEAD_BYTES) {
-      this.#bytes = buf.slice(0, result.consumed);
-      this.#head = result.head;
+      const bytes = buf.slice(0, result.consumed);
+      this.#last = lastParsed = { bytes, head: result.head, limits: this.#limits };
     }
     return result;
   }
 }
+
+/** A head and the bytes it was parsed from, under these limits. */
+interface Remembered {
+  bytes: Uint8Array;
+  head: RequestHead;
+  limits: HeadLimits;
+}
+
+/** The head any connection parsed last. */
+let lastParsed: Remembered | undefined;
 
 function startsWith(buf: Uint8Array, prefix: Uint8Array): boolean {
   if (buf.length < prefix.length) return false;

@@ -314,8 +314,7 @@ export async function writePlain(
     return { bodyBytes: 0, keepAlive };
   }
   if (length > SMALL_BODY_BYTES || head.length + length > POOLED_BUFFER_BYTES) {
-    await writeAll(sink, head);
-    for (const piece of body) await writeAll(sink, piece);
+    await writeLarge(sink, head, body);
     return { bodyBytes: length, keepAlive };
   }
   const piece = body.length === 1 ? body[0]! : undefined;
@@ -344,6 +343,43 @@ export async function writePlain(
     if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
   }
   return { bodyBytes: length, keepAlive };
+}
+
+/**
+ * writeLarge writes a head and a large body: the head leaves with the first
+ * bytes of the body in one pooled buffer (a head alone would be a small TCP
+ * segment of its own, and a client's delayed ACK can hold the rest back),
+ * and the rest straight from where it is, with no copy.
+ */
+async function writeLarge(sink: ByteSink, head: Uint8Array, body: readonly Uint8Array[]) {
+  const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
+  let rest: Uint8Array[];
+  try {
+    if (head.length >= buffer.length) {
+      await writeAll(sink, head);
+      rest = [...body];
+    } else {
+      buffer.set(head);
+      let offset = head.length;
+      rest = [];
+      for (const piece of body) {
+        const room = buffer.length - offset;
+        if (room === 0) rest.push(piece);
+        else if (piece.length <= room) {
+          buffer.set(piece, offset);
+          offset += piece.length;
+        } else {
+          buffer.set(piece.subarray(0, room), offset);
+          offset += room;
+          rest.push(piece.subarray(room));
+        }
+      }
+      await writeAll(sink, buffer.subarray(0, offset));
+    }
+  } finally {
+    if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
+  }
+  for (const piece of rest) await writeAll(sink, piece);
 }
 
 /** STREAM_CHUNK_BYTES is the buffer a large body is read into, reused for the whole response. */

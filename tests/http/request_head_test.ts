@@ -15,7 +15,9 @@ import { HttpError } from "../../lib/errors.ts";
 import {
   DEFAULT_HEAD_LIMITS,
   type Framing,
+  HeadParser,
   type HeadResult,
+  MAX_REMEMBERED_HEAD_BYTES,
   parseRequestHead,
   type RequestHead,
 } from "../../lib/http/request_head.ts";
@@ -806,4 +808,56 @@ Deno.test("parseRequestHead gives one verdict per raw request, however it is spl
   const names = CASES.map((c) => c.name);
   assert.equal(new Set(names).size, names.length, "case names are unique");
   for (const c of CASES) await t.step(c.name, () => checkHead(c));
+});
+
+Deno.test("HeadParser: the same bytes give the same head, other bytes their own", async (t) => {
+  const GET = "GET /a.css HTTP/1.1\r\nHost: a\r\nAccept-Encoding: br\r\n\r\n";
+  const complete = (result: HeadResult) => {
+    assert.equal(result.kind, "complete");
+    return result as Extract<HeadResult, { kind: "complete" }>;
+  };
+  await t.step("a repeated head is the same object, and what parseRequestHead says", () => {
+    const parser = new HeadParser();
+    const first = complete(parser.parse(encode(GET)));
+    const again = complete(parser.parse(encode(GET)));
+    assert.equal(again.head, first.head);
+    assert.equal(again.consumed, GET.length);
+    assert.deepEqual(again, parseRequestHead(encode(GET)));
+  });
+  await t.step("pipelined: the remembered head, then the bytes after it", () => {
+    const parser = new HeadParser();
+    parser.parse(encode(GET));
+    const result = complete(parser.parse(encode(GET + "GET /b HTTP/1.1\r\n")));
+    assert.equal(result.consumed, GET.length);
+  });
+  await t.step("one byte different: parsed anew", () => {
+    const parser = new HeadParser();
+    const first = complete(parser.parse(encode(GET)));
+    const other = complete(parser.parse(encode(GET.replace("br", "gz"))));
+    assert.notEqual(other.head, first.head);
+    assert.equal(other.head.headers[1]![1], "gz");
+  });
+  await t.step("a prefix of the remembered head is incomplete, not the old head", () => {
+    const parser = new HeadParser();
+    parser.parse(encode(GET));
+    assert.deepEqual(parser.parse(encode(GET.slice(0, -2))), { kind: "incomplete" });
+  });
+  await t.step("errors are never remembered", () => {
+    const parser = new HeadParser();
+    const bad = encode("GET / HTTP/1.1\r\nHost : a\r\n\r\n");
+    for (let i = 0; i < 2; i++) assert.throws(() => parser.parse(bad), HttpError);
+  });
+  await t.step("another connection's head, when the bytes are the same", () => {
+    const a = complete(new HeadParser().parse(encode(GET)));
+    const b = complete(new HeadParser().parse(encode(GET)));
+    assert.equal(b.head, a.head);
+  });
+  await t.step("heads over MAX_REMEMBERED_HEAD_BYTES are parsed every time", () => {
+    const big = `GET / HTTP/1.1\r\nHost: a\r\nX-Pad: ${
+      "p".repeat(MAX_REMEMBERED_HEAD_BYTES)
+    }\r\n\r\n`;
+    const parser = new HeadParser();
+    const first = complete(parser.parse(encode(big)));
+    assert.notEqual(complete(parser.parse(encode(big))).head, first.head);
+  });
 });

@@ -10,8 +10,10 @@
 import assert from "node:assert/strict";
 import {
   httpDate,
+  type PlainResponse,
   SMALL_BODY_BYTES,
   type WriteOptions,
+  writePlain,
   writeResponse,
   type WriteResult,
 } from "../../lib/http/response_writer.ts";
@@ -543,3 +545,126 @@ Deno.test("httpDate is the current time as an IMF-fixdate", () => {
   assert.ok(when >= before && when <= after, `${value} is now`);
   assert.equal(new Date(when).toUTCString(), value);
 });
+
+Deno.test("writePlain writes exactly the head and body, however often and in what pieces", async (t) => {
+  const fields = [["content-type", "text/plain"], ["etag", '"1"']] as const;
+  const body = encode("hello, world");
+  const plain: PlainResponse = { status: 200, fields, body: [body], length: body.length };
+  const head = (extra = "") =>
+    `${OK}Content-Type: text/plain\r\nETag: "1"\r\nContent-Length: 12\r\n${extra}\r\n`;
+  const write = async (response: PlainResponse, options: WriteOptions, maxPerWrite = Infinity) => {
+    const sink = new ByteSink({ maxPerWrite });
+    const result = await writePlain(sink, response, options);
+    return { text: decode(sink.bytes()).replace(IMF_FIXDATE_IN_HEAD, "Date: <date>"), result };
+  };
+  await t.step(
+    "the same answer three times (a kept head, then a kept whole response)",
+    async () => {
+      for (let i = 0; i < 3; i++) {
+        const { text, result } = await write(plain, OPTIONS);
+        assert.equal(text, head() + "hello, world");
+        assert.deepEqual(result, { bodyBytes: 12, keepAlive: true });
+      }
+    },
+  );
+  await t.step("another body with the same fields is not the kept one", async () => {
+    const other = encode("HELLO, WORLD");
+    const { text } = await write({ ...plain, body: [other] }, OPTIONS);
+    assert.equal(text, head() + "HELLO, WORLD");
+  });
+  await t.step("closing, HTTP/1.0 and HEAD variants", async () => {
+    assert.equal(
+      (await write(plain, { ...OPTIONS, keepAlive: false })).text,
+      head("Connection: close\r\n") + "hello, world",
+    );
+    assert.equal(
+      (await write(plain, { ...OPTIONS, minor: 0 })).text,
+      head("Connection: keep-alive\r\n") + "hello, world",
+    );
+    const { text, result } = await write(plain, { ...OPTIONS, head: true });
+    assert.equal(text, head());
+    assert.equal(result.bodyBytes, 0);
+  });
+  await t.step("a 304 carries no Content-Length and no body", async () => {
+    const { text } = await write({ status: 304, fields, body: null, length: 0 }, OPTIONS);
+    assert.equal(
+      text,
+      `HTTP/1.1 304 Not Modified\r\nDate: <date>\r\nServer: minserve/test\r\nContent-Type: text/plain\r\nETag: "1"\r\n\r\n`,
+    );
+  });
+  await t.step("pieces (multipart) and short writes", async () => {
+    const pieces = [encode("ab"), encode("cd"), encode("ef")];
+    const { text } = await write(
+      { status: 206, fields, body: pieces, length: 6 },
+      OPTIONS,
+      SHORT_WRITE_BYTES,
+    );
+    assert.ok(text.endsWith("Content-Length: 6\r\n\r\nabcdef"), text);
+  });
+  await t.step("a large body: every byte once, in order", async () => {
+    const large = new Uint8Array(3 * SMALL_BODY_BYTES + 5).map((_, i) => i % 251);
+    const answer = {
+      status: 200,
+      fields,
+      body: [large.subarray(0, 10), large.subarray(10)],
+      length: large.length,
+    };
+    const sink = new ByteSink({ maxPerWrite: 50_000 });
+    await writePlain(sink, answer, OPTIONS);
+    const [response] = parseResponses(sink.bytes());
+    assert.deepEqual(response?.body, large);
+  });
+  await t.step("pooled buffers are not shared by writes in flight", async () => {
+    // A sink that holds each write until all have started: a buffer reused
+    // too early would show another response's bytes.
+    const bodies = Array.from({ length: 8 }, (_, i) => encode(`body number ${i} `.repeat(50)));
+    const sinks = bodies.map(() => new SlowSink());
+    const writes = bodies.map((b, i) =>
+      writePlain(sinks[i]!, {
+        status: 200,
+        fields: [["x-i", String(i)]],
+        body: [b.subarray(0, 5), b.subarray(5)],
+        length: b.length,
+      }, OPTIONS)
+    );
+    for (const sink of sinks) sink.release();
+    await Promise.all(writes);
+    sinks.forEach((sink, i) => assert.deepEqual(parseResponses(sink.bytes())[0]?.body, bodies[i]));
+  });
+});
+
+const IMF_FIXDATE_IN_HEAD = /Date: [A-Za-z]{3}, [0-9]{2} [A-Za-z]{3} [0-9]{4} [0-9:]{8} GMT/;
+
+/** SlowSink keeps a copy of each write only when released, so a buffer changed meanwhile shows. */
+class SlowSink {
+  #pending: { view: Uint8Array; done: (n: number) => void }[] = [];
+  #parts: Uint8Array[] = [];
+  #released = false;
+  write(p: Uint8Array): Promise<number> {
+    if (this.#released) {
+      this.#parts.push(p.slice());
+      return Promise.resolve(p.length);
+    }
+    return new Promise((done) => this.#pending.push({ view: p, done }));
+  }
+  release() {
+    this.#released = true;
+    for (const { view, done } of this.#pending) {
+      this.#parts.push(view.slice());
+      done(view.length);
+    }
+  }
+  bytes(): Uint8Array {
+    return concatBytes(this.#parts);
+  }
+}
+
+function concatBytes(parts: Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
