@@ -54,6 +54,10 @@ export interface Config {
   logFormat: LogFormat;
   /** Whether --lan was given: listen on every interface and print the network URLs. */
   lan: boolean;
+  /** Whether HTML pages get live reload (--live). */
+  live: boolean;
+  /** Whether the served URL is opened in the default browser at start (--open). */
+  open: boolean;
   /** PEM certificate and key files: serve HTTPS. */
   tls: { certFile: string; keyFile: string } | undefined;
   /** Serving isolates sharing the port; more than 1 needs --unstable-net. */
@@ -102,6 +106,8 @@ export const DEFAULTS: Readonly<Config> = {
   spa: undefined,
   logFormat: "common",
   lan: false,
+  live: false,
+  open: false,
   tls: undefined,
   workers: 1,
 };
@@ -139,6 +145,8 @@ Options:
       --header "Name: value" add a header to every response (repeatable)
       --spa FILE             serve FILE (under ROOT) for navigations that match no file
       --log-format FORMAT    common (default), combined or json
+      --live                 reload pages in the browser when files under ROOT change
+      --open                 open the served URL in the default browser
       --lan                  listen on every interface (0.0.0.0) and print the network URLs
       --cert FILE --key FILE serve HTTPS with this PEM certificate and key
       --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
@@ -189,6 +197,8 @@ export function parseConfig(
         spa: { type: "string" },
         "log-format": { type: "string" },
         lan: { type: "boolean" },
+        live: { type: "boolean" },
+        open: { type: "boolean" },
         cert: { type: "string" },
         key: { type: "string" },
         workers: { type: "string" },
@@ -299,6 +309,8 @@ export function parseConfig(
       spa: nonEmpty("--spa", values.spa),
       logFormat: logFormat as LogFormat,
       lan,
+      live: values.live ?? false,
+      open: values.open ?? false,
       tls: values.cert !== undefined && values.key !== undefined
         ? { certFile: values.cert, keyFile: values.key }
         : undefined,

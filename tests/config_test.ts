@@ -45,6 +45,8 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     spa: undefined,
     logFormat: "common",
     lan: false,
+    live: false,
+    open: false,
     tls: undefined,
     workers: 1,
   });
@@ -74,6 +76,8 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--log-format", "json"], { logFormat: "json" }],
     [["--log-format", "combined"], { logFormat: "combined" }],
     [["--lan"], { lan: true, hostname: "0.0.0.0" }],
+    [["--live"], { live: true }],
+    [["--open"], { open: true }],
     [["--lan", "--host", "::"], { lan: true, hostname: "::" }],
     [["--cert", "c.pem", "--key", "k.pem"], { tls: { certFile: "c.pem", keyFile: "k.pem" } }],
     [["--cache-control", "public, max-age=60"], { cacheControl: "public, max-age=60" }],
