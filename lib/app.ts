@@ -16,6 +16,7 @@ import { type FieldSource, HeadFields } from "./http/fields.ts";
 import type { RequestHead } from "./http/request_head.ts";
 import type { PlainResponse } from "./http/response_writer.ts";
 import { preferredFormat, qualityOf } from "./negotiate.ts";
+import { injectLiveScript, type LiveReload } from "./pages/live.ts";
 import { timePage } from "./pages/time.ts";
 import { type StaticOptions, StaticSite } from "./static/serve_file.ts";
 
@@ -34,7 +35,12 @@ export interface AppOptions extends StaticOptions {
   headers?: [string, string][];
   /** A file under the root served with 200 for navigations that match no file (--spa). */
   spa?: string | undefined;
+  /** Live reload (--live): its event stream and script under `/__minserve/`, its script in pages. */
+  live?: LiveReload | undefined;
 }
+
+/** RESERVED_PREFIX starts the paths of the server's own resources (live reload), when they are on. */
+export const RESERVED_PREFIX = "/__minserve/";
 
 /** NOT_FOUND_PAGE: a file of this name in the root is the body of every 404 for a browser. */
 export const NOT_FOUND_PAGE = "404.html";
@@ -70,7 +76,7 @@ export type App = Handler & { fastPath: FastPath };
 
 /** createApp builds minserve's handler from its options. */
 export function createApp(options: AppOptions): App {
-  const site = new StaticSite(options);
+  const site = new StaticSite(options.live ? { ...options, inject: injectLiveScript } : options);
   const files: Route = {
     allow: READ_ALLOW,
     handle: (request) => serveFiles(request, site, options),
@@ -80,9 +86,13 @@ export function createApp(options: AppOptions): App {
     { allow: BOARD_ALLOW, handle: options.board, ownsMethods: true };
   const uploads: Route | undefined = options.uploads &&
     { allow: UPLOADS_ALLOW, handle: options.uploads, ownsMethods: true };
+  const live = options.live;
+  const reserved: Route | undefined = live &&
+    { allow: READ_ALLOW, handle: (request) => live.handle(request) };
 
   function routeFor(pathname: string): Route {
     if (pathname === TIME_PATH) return time;
+    if (reserved && pathname.startsWith(RESERVED_PREFIX)) return reserved;
     if (board && pathname === BOARD_PATH) return board;
     if (uploads && (pathname === UPLOADS_PREFIX || pathname.startsWith(`${UPLOADS_PREFIX}/`))) {
       return uploads;

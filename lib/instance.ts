@@ -11,6 +11,7 @@ import { createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
 import type { Board } from "./pages/board.ts";
+import { LiveReload } from "./pages/live.ts";
 import { type Server, startServer } from "./server.ts";
 import { WorkerCompressor } from "./static/compress.ts";
 import { RepresentationStore } from "./static/store.ts";
@@ -74,10 +75,13 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   });
   const watcher = new RootWatcher(root);
   watchStore(watcher, store);
+  // Live reload listens to the same watcher, after the store has heard.
+  const live = config.live ? new LiveReload(root, watcher) : undefined;
 
   const handler = createApp({
     root,
     store,
+    live,
     realRoot: options.realRoot,
     listing: config.listing,
     dotfiles: config.dotfiles,
@@ -113,6 +117,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     );
   } catch (err) {
     board?.close();
+    live?.close();
     compressor.close();
     await watcher.close();
     throw err;
@@ -120,6 +125,9 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   return {
     server,
     async shutdown() {
+      // Event streams never end by themselves: end them first, so the
+      // graceful shutdown does not wait its whole grace for them.
+      live?.close();
       await server.shutdown();
       board?.close();
       compressor.close();

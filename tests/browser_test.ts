@@ -659,3 +659,136 @@ browserTest("look: long names and links wrap instead of scrolling sideways", asy
       }));
   });
 });
+
+/**
+ * liveChange writes `file` and measures how long until `appeared` holds on
+ * the page (ms), failing after `LIVE_LIMIT_MS`.
+ */
+async function liveChange(
+  page: Page,
+  write: () => Promise<void>,
+  appeared: string,
+): Promise<number> {
+  const started = performance.now();
+  await write();
+  // Polled from here: a reload destroys the page's context under a wait.
+  while (performance.now() - started < LIVE_LIMIT_MS) {
+    const seen = await page.evaluate(appeared).catch(() => false);
+    if (seen === true) return Math.round(performance.now() - started);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`not on screen within ${LIVE_LIMIT_MS} ms: ${appeared}`);
+}
+
+/** liveConnected waits until the page's live-reload script has heard the server's hello. */
+async function liveConnected(page: Page): Promise<void> {
+  const started = performance.now();
+  while (performance.now() - started < ACTION_TIMEOUT_MS) {
+    const connected = await page.evaluate(
+      "globalThis.__minserveLive?.connected === true",
+    ).catch(() => false);
+    if (connected === true) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail("the page never connected to the live-reload stream");
+}
+
+/** How long a change may take to show with --live before the test fails (it takes ~100 ms). */
+const LIVE_LIMIT_MS = 3_000;
+
+browserTest(
+  "live reload: a page, a stylesheet and an image change on screen",
+  async (browser, t) => {
+    await withTempDir(async (dir) => {
+      const root = join(dir, "root");
+      await Deno.mkdir(root);
+      const page = (text: string) =>
+        `<!doctype html><meta name="viewport" content="width=device-width">` +
+        `<title>live</title><link rel="stylesheet" href="/style.css">` +
+        `<h1 id="msg">${text}</h1><img id="pic" src="/pic.svg" alt="pic"></body>`;
+      const svg = (width: number, fill: string) =>
+        `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="40">` +
+        `<rect width="${width}" height="40" fill="${fill}"/></svg>`;
+      await using server = await spawnServer({ root, args: ["--quiet", "--live"] });
+      const latencies: string[] = [];
+      await eachViewport(t, async (viewport) => {
+        await Deno.writeTextFile(join(root, "index.html"), page("first"));
+        await Deno.writeTextFile(join(root, "style.css"), "h1 { color: rgb(200, 0, 0) }\n");
+        await Deno.writeTextFile(join(root, "pic.svg"), svg(40, "red"));
+        // A page with neither </body> nor </html>: the script still goes in.
+        await Deno.writeTextFile(join(root, "bare.html"), "<!doctype html><p id=bare>one");
+        await withPage(browser, viewport, async (p, watch) => {
+          await p.goto(`${server.url}/`);
+          await liveConnected(p);
+          assert.equal(await p.locator("#msg").textContent(), "first");
+
+          const pageMs = await liveChange(
+            p,
+            () => Deno.writeTextFile(join(root, "index.html"), page("second")),
+            `document.getElementById("msg")?.textContent === "second"`,
+          );
+          await liveConnected(p); // the reloaded page listens again before the next change
+          await screenshot(p, "live-page", viewport);
+
+          const navigations = watch.navigations.length;
+          const cssMs = await liveChange(
+            p,
+            () => Deno.writeTextFile(join(root, "style.css"), "h1 { color: rgb(0, 0, 200) }\n"),
+            `getComputedStyle(document.getElementById("msg")).color === "rgb(0, 0, 200)"`,
+          );
+          assert.equal(watch.navigations.length, navigations, "a stylesheet is swapped, no reload");
+          await screenshot(p, "live-style", viewport);
+
+          const imageMs = await liveChange(
+            p,
+            () => Deno.writeTextFile(join(root, "pic.svg"), svg(120, "blue")),
+            `document.getElementById("pic")?.naturalWidth === 120`,
+          );
+          await liveConnected(p);
+          await screenshot(p, "live-image", viewport);
+
+          await p.goto(`${server.url}/bare.html`);
+          await liveConnected(p);
+          const bareMs = await liveChange(
+            p,
+            () => Deno.writeTextFile(join(root, "bare.html"), "<!doctype html><p id=bare>two"),
+            `document.getElementById("bare")?.textContent === "two"`,
+          );
+          latencies.push(
+            `${viewport.name}: page ${pageMs} ms, stylesheet ${cssMs} ms, image ${imageMs} ms, ` +
+              `page without </body> ${bareMs} ms`,
+          );
+        });
+      });
+      console.log(`live reload, from the write to the change on screen: ${latencies.join("; ")}`);
+    });
+  },
+);
+
+browserTest("live reload: the page reconnects after a restart and reloads", async (browser, t) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(join(root, "index.html"), "<!doctype html><p id=v>before</p>");
+    await withPage(browser, DESKTOP, async (p) => {
+      let port: number;
+      {
+        await using first = await spawnServer({ root, args: ["--quiet", "--live"] });
+        port = first.port;
+        await p.goto(`${first.url}/`);
+        await liveConnected(p);
+      }
+      // Changed while no server ran; the next server on the same port is new.
+      await Deno.writeTextFile(join(root, "index.html"), "<!doctype html><p id=v>after</p>");
+      // The later --port wins over spawnServer's --port 0.
+      await using _second = await spawnServer({
+        root,
+        args: ["--quiet", "--live", "--port", String(port)],
+      });
+      await p.waitForFunction(`document.getElementById("v")?.textContent === "after"`, undefined, {
+        timeout: 10_000,
+      });
+      await t.step("reloaded with the new content", () => {});
+    });
+  });
+});

@@ -115,13 +115,18 @@ export async function writeResponse(
 
   // A body of unknown or small length is read first: if it is small it
   // goes out with a Content-Length in the same write as the head.
+  // An event stream (Server-Sent Events) is never buffered: each event
+  // leaves as soon as it is enqueued.
+  const eventStream = /^text\/event-stream/i.test(response.headers.get("content-type") ?? "");
   let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   const prefix: Uint8Array[] = [];
   let prefixBytes = 0;
   let ended = true;
   if (body !== null && (noBody || (options.head && declared !== undefined))) {
     await body.cancel().catch(() => {});
-  } else if (body !== null && (declared === undefined || declared <= SMALL_BODY_BYTES)) {
+  } else if (
+    body !== null && !eventStream && (declared === undefined || declared <= SMALL_BODY_BYTES)
+  ) {
     reader = body.getReader();
     ended = false;
     try {

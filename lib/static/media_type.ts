@@ -1,6 +1,7 @@
 /**
  * media_type.ts — file name to Content-Type, from the mime-db database
- * (the data `@std/media-types` is generated from).
+ * (the data `@std/media-types` is generated from), with source code and
+ * other plain text served as `text/plain` so browsers show it.
  */
 
 // The JSON itself, not the package's CommonJS entry: that would start
@@ -44,13 +45,78 @@ function withCharset(type: string, charset: string | undefined): string {
   return textual ? `${type}; charset=utf-8` : type;
 }
 
-const TABLE = buildTable();
+const TEXT_PLAIN = "text/plain; charset=utf-8";
 
-/** contentType returns the Content-Type for a file `name` by its extension, case-insensitively. */
-export function contentType(name: string): string {
+/** plainText maps each of `extensions` to `text/plain; charset=utf-8`. */
+function plainText(extensions: string[]): [string, string][] {
+  return extensions.map((ext) => [ext, TEXT_PLAIN]);
+}
+
+// A developer's server shows code and configuration as text. Every browser
+// shows text/plain; most application/ types are downloaded, and so, in
+// Firefox, are text/ subtypes it has no viewer for (Mozilla bug 1319262).
+// These win over mime-db. Left alone on purpose: .ts stays video/mp2t, which
+// HLS video segments depend on, and .md keeps text/markdown.
+const EXTENSION_OVERRIDES = new Map<string, string>([
+  // Not in mime-db at all, so application/octet-stream: a download.
+  ...plainText(["py", "go", "cs", "rb", "kt", "swift", "scala", "r", "hpp"]), // languages
+  ...plainText(["tsx", "vue", "svelte"]), // components
+  ...plainText(["bash", "zsh", "ps1"]), // shells
+  ...plainText(["cfg", "env", "properties", "gradle"]), // settings and builds
+  ...plainText(["diff", "patch"]), // changes
+  // Filed under application/ types: .rs is application/rls-services+xml, .sh
+  // application/x-sh, .pl application/x-perl, .sql application/sql, .toml
+  // application/toml, and .php application/x-httpd-php, the type that tells a
+  // server to run it: a static server shows the source, never presents it as
+  // something to execute.
+  ...plainText(["rs", "sh", "pl", "sql", "toml", "php"]),
+  // text/ subtypes Firefox has no viewer for: text/x-java-source, text/x-c,
+  // text/x-lua, text/yaml, text/jsx.
+  ...plainText(["java", "c", "h", "cpp", "cc", "lua", "yaml", "yml", "jsx"]),
+  // Already text/plain in mime-db 1.54; pinned so an update cannot make them downloads.
+  ...plainText(["ini", "conf", "log"]),
+]);
+
+// Files without an extension that nearly every project has, matched by their
+// exact, case-sensitive name. A known extension still decides (README.pdf is
+// a PDF, LICENSE.md Markdown); an unknown one does not hide the name, so
+// Makefile.am, Makefile.bak and Dockerfile.dev are text too.
+const TEXT_NAMES = new Set([
+  "Makefile",
+  "makefile",
+  "GNUmakefile",
+  "Dockerfile",
+  "LICENSE",
+  "README",
+  "CHANGELOG",
+  "Gemfile",
+  "Rakefile",
+  "Procfile",
+  "Vagrantfile",
+  "CODEOWNERS",
+  "AUTHORS",
+  "COPYING",
+  "NOTICE",
+]);
+
+// Extension → Content-Type; in a Map built from entries, the later (the override) wins.
+const TABLE = new Map([...buildTable(), ...EXTENSION_OVERRIDES]);
+
+/**
+ * contentType returns the Content-Type for the file at `path` (a path or a
+ * bare name): by its extension, case-insensitively, and else by the
+ * well-known names above. Only the last path segment counts, and a leading
+ * dot (`.gitignore`) does not start an extension.
+ */
+export function contentType(path: string): string {
+  const name = path.slice(Math.max(path.lastIndexOf("/"), path.lastIndexOf("\\")) + 1);
   const dot = name.lastIndexOf(".");
-  if (dot <= 0) return DEFAULT_MEDIA_TYPE;
-  return TABLE.get(name.slice(dot + 1).toLowerCase()) ?? DEFAULT_MEDIA_TYPE;
+  if (dot > 0) {
+    const type = TABLE.get(name.slice(dot + 1).toLowerCase());
+    if (type !== undefined) return type;
+  }
+  const stem = name.split(".", 1)[0]!;
+  return TEXT_NAMES.has(stem) ? TEXT_PLAIN : DEFAULT_MEDIA_TYPE;
 }
 
 /**

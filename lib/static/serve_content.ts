@@ -41,6 +41,12 @@ export interface ContentOptions {
   scope: Scope;
   /** Field lists already made, per file version (see {@linkcode fieldsFor}). */
   memos: WeakMap<FileEntry, Map<string, Fields>>;
+  /**
+   * With live reload, an HTML page's script tag is added by this, and the
+   * page sent as identity (a development server on one machine gains
+   * nothing from compressing it); ranges and `?bytes` get the file as it is.
+   */
+  inject?: ((page: Uint8Array) => Uint8Array) | undefined;
 }
 
 /** Fields are response header fields, lower-case names, in the order they are written. */
@@ -137,7 +143,7 @@ export function answerContent(
 
   // Ranges address the selected representation (RFC 9110 §14.1.2): the
   // file, or its compressed bytes, whose length and validator are known.
-  const rep = choice.kind === "bytes"
+  const rep = choice.kind === "bytes" || choice.kind === "injected"
     ? { size: choice.bytes.length, body: choice.bytes, file: undefined }
     : bytesOf(choice.kind === "sibling" ? choice.entry : entry);
   if (ranged && ifRangeHolds(request.fields, validators)) {
@@ -238,11 +244,19 @@ function bodyOf(
   return { kind: "memory", status, fields, body: [body], length };
 }
 
+/** Pages with the live-reload script added, per file version. */
+const injected = new WeakMap<FileEntry, Uint8Array>();
+
+function isHtml(type: string): boolean {
+  return type.startsWith("text/html");
+}
+
 /** The representation chosen: the file as it is, compressed bytes, a precompressed sibling, or compressing live. */
 type Form =
   | { kind: "identity"; coding: "identity"; etag: undefined }
   | { kind: "bytes"; coding: StoredCoding; etag: string; bytes: Uint8Array }
   | { kind: "sibling"; coding: StoredCoding; etag: string; entry: FileEntry }
+  | { kind: "injected"; coding: "identity"; etag: string; bytes: Uint8Array }
   | { kind: "live"; coding: StoredCoding; etag: string }
   | { kind: "wait"; ready: Promise<void> };
 
@@ -261,6 +275,19 @@ function chooseForm(
   ranged: boolean,
   options: ContentOptions,
 ): Form {
+  if (options.inject !== undefined && !ranged && entry.body !== undefined && isHtml(entry.type)) {
+    let bytes = injected.get(entry);
+    if (bytes === undefined) {
+      bytes = options.inject(entry.body);
+      injected.set(entry, bytes);
+    }
+    return {
+      kind: "injected",
+      coding: "identity",
+      etag: `${entry.etag.slice(0, -1)}-live"`,
+      bytes,
+    };
+  }
   if (!entry.compressible) return IDENTITY;
   const qualities = codingQualities(fields.get("accept-encoding"));
   if (qualities.br <= 0 && qualities.gzip <= 0) return IDENTITY;

@@ -55,6 +55,8 @@ export interface StaticOptions {
   templates?: boolean;
   /** The representation store; a site without one makes its own, with the default bounds. */
   store?: RepresentationStore;
+  /** Live reload: adds its script to every HTML page (files, templates, listings). */
+  inject?: (page: Uint8Array) => Uint8Array;
 }
 
 /** INDEX_FILE is served for a directory URL when present. */
@@ -96,6 +98,7 @@ export class StaticSite {
       store: this.#store,
       scope: this.#scope,
       memos: new WeakMap(),
+      inject: options.inject,
     };
   }
 
@@ -196,7 +199,30 @@ export class StaticSite {
       return await this.#respond(request, url, index);
     }
     if (!this.#options.listing) throw notFound();
-    return await serveListing(request, path, segments, this.#options, this.#scope);
+    return await this.#injected(
+      await serveListing(request, path, segments, this.#options, this.#scope),
+    );
+  }
+
+  /** A generated HTML page with the live-reload script, when live reload is on. */
+  async #injected(response: Response): Promise<Response> {
+    const inject = this.#options.inject;
+    const type = response.headers.get("content-type") ?? "";
+    if (inject === undefined || response.status !== 200 || !type.startsWith("text/html")) {
+      return response;
+    }
+    const headers = new Headers(response.headers);
+    const etag = headers.get("etag");
+    if (etag !== null) headers.set("etag", `${etag.slice(0, -1)}-live"`);
+    if (response.body === null) {
+      // HEAD: the length the GET would send.
+      const length = Number(headers.get("content-length") ?? 0);
+      headers.set("content-length", String(length + inject(new Uint8Array(0)).length));
+      return new Response(null, { status: 200, headers });
+    }
+    const page = inject(new Uint8Array(await response.arrayBuffer()));
+    headers.set("content-length", String(page.length));
+    return new Response(page as Uint8Array<ArrayBuffer>, { status: 200, headers });
   }
 
   async #respond(
@@ -206,7 +232,7 @@ export class StaticSite {
   ): Promise<Response> {
     if (found.kind === "template") {
       if (found.size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
-      return serveTemplate(request, await Deno.readTextFile(found.real));
+      return await this.#injected(serveTemplate(request, await Deno.readTextFile(found.real)));
     }
     const facts = {
       method: request.method,
