@@ -290,22 +290,12 @@ function memoryResponse(answer: MemoryAnswer, method: string): Response {
   const headers = new Headers(answer.fields);
   if (answer.status !== 304) headers.set("content-length", String(answer.length));
   const pieces = answer.body;
-  const body = method === "HEAD" || pieces === null
-    ? null
-    : pieces.length === 1
-    ? pieces[0]!
-    : concatBytes(pieces);
-  return new Response(body as BodyInit | null, { status: answer.status, headers });
-}
-
-function concatBytes(pieces: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of pieces) {
-    out.set(p, offset);
-    offset += p.length;
+  if (method === "HEAD" || pieces === null) {
+    return new Response(null, { status: answer.status, headers });
   }
-  return out;
+  // Several pieces (multipart/byteranges) go out as one Blob, not copied together here.
+  const body = pieces.length === 1 ? pieces[0]! : new Blob(pieces as BlobPart[]);
+  return new Response(body as BodyInit, { status: answer.status, headers });
 }
 
 /**

@@ -17,7 +17,7 @@ import {
   writeResponse,
   type WriteResult,
 } from "../../lib/http/response_writer.ts";
-import { ByteSink, decode, encode } from "../_support/bytes.ts";
+import { ByteSink, concat, decode, encode } from "../_support/bytes.ts";
 import { parseResponses } from "../_support/server.ts";
 
 /** A GET on HTTP/1.1 whose client allows keep-alive. */
@@ -655,16 +655,6 @@ class SlowSink {
     }
   }
   bytes(): Uint8Array {
-    return concatBytes(this.#parts);
+    return concat(this.#parts);
   }
-}
-
-function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
 }
