@@ -40,22 +40,33 @@ export function parseRange(header: string, size: number): RangeResult {
   for (const part of parts) {
     const m = /^(\d*)-(\d*)$/.exec(part);
     if (m === null || (m[1] === "" && m[2] === "")) return { kind: "ignore" };
-    if (m[1]!.length > 15 || m[2]!.length > 15) return { kind: "ignore" };
     if (m[1] === "") {
       // suffix-range: the last N bytes (§14.1.1)
-      const suffix = Number(m[2]);
+      const suffix = byteOffset(m[2]!);
       if (suffix > 0 && size > 0) ranges.push({ start: Math.max(0, size - suffix), end: size - 1 });
       continue;
     }
-    const start = Number(m[1]);
-    if (m[2] !== "" && Number(m[2]) < start) return { kind: "ignore" }; // invalid per §14.1.1
-    const end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
+    const start = byteOffset(m[1]!);
+    if (m[2] !== "" && byteOffset(m[2]!) < start) return { kind: "ignore" }; // invalid per §14.1.1
+    const end = m[2] === "" ? size - 1 : Math.min(byteOffset(m[2]!), size - 1);
     if (start < size) ranges.push({ start, end });
   }
   if (size === 0) return { kind: "ignore" };
   if (ranges.length === 0) return { kind: "unsatisfiable" };
   const merged = coalesce(ranges);
   return { kind: "ranges", ranges: merged.length === ranges.length ? ranges : merged };
+}
+
+/**
+ * byteOffset reads a run of digits as a byte offset. Numbers of any length
+ * are valid (§14.1.1); one past 2^53 lies beyond every file, so it is
+ * Infinity: a first-pos there is unsatisfiable, a last-pos is clamped, a
+ * suffix takes the whole file. One rule, wherever the digits stand.
+ */
+export function byteOffset(digits: string): number {
+  const trimmed = digits.replace(/^0+(?=[0-9])/, "");
+  const value = trimmed.length > 15 ? Infinity : Number(trimmed);
+  return value;
 }
 
 function coalesce(ranges: ByteRange[]): ByteRange[] {

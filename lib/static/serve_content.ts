@@ -17,7 +17,7 @@ import type { StoredCoding } from "./compress.ts";
 import { evaluatePreconditions, ifRangeHolds, type Validators } from "./conditional.ts";
 import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
 import { type MultipartPlan, planMultipart } from "./file_body.ts";
-import { parseRange } from "./range.ts";
+import { byteOffset, parseRange } from "./range.ts";
 import { etagWith, type FileEntry, type RepresentationStore, type Scope } from "./store.ts";
 
 /** DEFAULT_CACHE_CONTROL: caches may store, but must revalidate each time — cheap with validators. */
@@ -74,8 +74,8 @@ export type ContentAnswer =
   | { kind: "live"; status: 200; fields: Fields; entry: FileEntry; coding: StoredCoding }
   | { kind: "wait"; ready: Promise<void> };
 
-/** BYTES_PARAM: `?bytes=N` takes a positive integer of at most 15 digits. */
-const BYTES_PARAM = /^[1-9][0-9]{0,14}$/;
+/** BYTES_PARAM: `?bytes=N` takes a positive integer, of any length (past the file: all of it). */
+const BYTES_PARAM = /^[1-9][0-9]*$/;
 
 /** Fields a 304 leaves out: a cache has them already (RFC 9110 §15.4.5). */
 const NOT_IN_304 = new Set(["content-type", "content-encoding", "content-range"]);
@@ -134,7 +134,7 @@ export function answerContent(
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
 
   if (bytesParam !== null) {
-    const length = Math.min(Number(bytesParam), entry.size);
+    const length = Math.min(byteOffset(bytesParam), entry.size);
     return bodyOf(bytesOf(entry), 200, fields, 0, length);
   }
   if (choice.kind === "live") {

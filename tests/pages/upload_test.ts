@@ -607,3 +607,17 @@ Deno.test("methods: 405 with Allow, OPTIONS with Allow; other paths 404", async 
     await assert.rejects(handler(request("GET", "/uploadsx")), isStatus(404));
   });
 });
+
+Deno.test("an uploaded template is served as the bytes that were uploaded", async () => {
+  await withUploads(async (handler) => {
+    const source = "<p>{{name}}</p>";
+    assert.equal(await status(put(handler, "/uploads/x.tmpl.html", source)), 201);
+    const whole = await handler(request("GET", "/uploads/x.tmpl.html?name=rendered"));
+    assert.equal(await whole.text(), source, "not rendered");
+    const ranged = await handler(
+      request("GET", "/uploads/x.tmpl.html", { headers: { range: "bytes=0-2" } }),
+    );
+    assert.equal(ranged.status, 206);
+    assert.equal(await ranged.text(), "<p>");
+  });
+});

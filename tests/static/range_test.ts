@@ -107,7 +107,24 @@ const CASES: RangeCase[] = [
   { name: "two dashes", header: "bytes=1-2-3", want: IGNORE },
   { name: "parameter", header: "bytes=0-4;x=1", want: IGNORE },
   { name: "space inside a range", header: "bytes=0 -4", want: IGNORE },
-  { name: "16-digit number", header: "bytes=0-1000000000000000", want: IGNORE },
+  // Numbers of any length are valid (§14.1.1); past 2^53 they lie beyond any file.
+  { name: "16-digit end: clamped", header: "bytes=0-1000000000000000", want: ranges([0, 9999]) },
+  {
+    name: "23-digit end: clamped",
+    header: "bytes=5-99999999999999999999999",
+    want: ranges([5, 9999]),
+  },
+  { name: "23-digit start: 416", header: "bytes=99999999999999999999999-", want: UNSATISFIABLE },
+  {
+    name: "23-digit suffix: whole file",
+    header: "bytes=-99999999999999999999999",
+    want: ranges([0, 9999]),
+  },
+  {
+    name: "leading zeros are one number",
+    header: "bytes=0000000000000000000005-6",
+    want: ranges([5, 6]),
+  },
   { name: "empty header", header: "", want: IGNORE },
 ];
 
