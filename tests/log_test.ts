@@ -1,10 +1,20 @@
 /**
- * log_test.ts — the common log format line, and the Logger's buffering with
- * fake sinks (style rule 10: a sink is anything with `write`).
+ * log_test.ts — the common log format line, hostile bytes in every format,
+ * and the Logger's buffering and error-log rate limit with fake sinks
+ * (style rule 10: a sink is anything with `write`).
  */
 
 import assert from "node:assert/strict";
-import { clfDate, formatCommon, Logger, type LogSink } from "../lib/log.ts";
+import {
+  clfDate,
+  ERROR_WINDOW_MS,
+  escapeLogText,
+  formatCombined,
+  formatCommon,
+  formatJson,
+  Logger,
+  type LogSink,
+} from "../lib/log.ts";
 
 const DATE = new Date(Date.UTC(2000, 9, 10, 13, 55, 36));
 const CLF_LINE =
@@ -167,4 +177,198 @@ Deno.test("Logger stops logging, without throwing, once the access sink fails", 
   logger.access({ remote: "127.0.0.1", requestLine: "GET / HTTP/1.1", status: 200, bytes: 1 });
   await logger.flush();
   assert.equal(calls, 1);
+});
+
+/**
+ * Bytes a client can put in a request line, Referer or User-Agent, as the
+ * engine hands them over (one character per octet), and how the log shows
+ * them: `common` inside a quoted field, `json` as the value JSON.parse
+ * gives back. No format may write a raw control character.
+ */
+const HOSTILE_FIELDS: [name: string, bytes: string, common: string, json: string][] = [
+  ["ESC CSI colour (7-bit)", "ua-\x1b[31mX", "ua-\\x1b[31mX", "ua-\x1b[31mX"],
+  ["raw byte 0x9B, a one-byte CSI", "ua-\x9b31mX", "ua-\\x9b31mX", "ua-\\x9b31mX"],
+  ["U+009B CSI encoded as UTF-8", "ua-\xc2\x9b31mX", "ua-\\u009b31mX", "ua-\u009b31mX"],
+  ["U+0085 next line encoded as UTF-8", "a\xc2\x85b", "a\\u0085b", "a\u0085b"],
+  ["NUL", "a\x00b", "a\\x00b", "a\x00b"],
+  [
+    "LF forging a second line",
+    "x\nminserve: forged",
+    "x\\x0aminserve: forged",
+    "x\nminserve: forged",
+  ],
+  ["CR", "a\rb", "a\\x0db", "a\rb"],
+  ["tab", "a\tb", "a\\x09b", "a\tb"],
+  ["DEL", "a\x7fb", "a\\x7fb", "a\x7fb"],
+  ["invalid byte 0xFF", "a\xffb", "a\\xffb", "a\\xffb"],
+  ["truncated sequence", "a\xe2\x82", "a\\xe2\\x82", "a\\xe2\\x82"],
+  ["overlong slash", "\xc0\xaf", "\\xc0\\xaf", "\\xc0\\xaf"],
+  ["encoded surrogate", "\xed\xa0\x80", "\\xed\\xa0\\x80", "\\xed\\xa0\\x80"],
+  ["past U+10FFFF", "\xf4\x90\x80\x80", "\\xf4\\x90\\x80\\x80", "\\xf4\\x90\\x80\\x80"],
+  ["bidi override U+202E", "evil\xe2\x80\xaegpj.exe", "evil\\u202egpj.exe", "evil\u202egpj.exe"],
+  ["line separator U+2028", "a\xe2\x80\xa8b", "a\\u2028b", "a\u2028b"],
+  ["zero-width space", "a\xe2\x80\x8bb", "a\\u200bb", "a\u200bb"],
+  ["quote and backslash", 'a"b\\c', 'a\\"b\\\\c', 'a"b\\c'],
+  ["valid UTF-8 is kept", "caf\xc3\xa9 \xf0\x9f\x98\x80", "café 😀", "café 😀"],
+  ["text, not bytes: a lone surrogate", "a\ud800b€", "a\\ud800b€", "a\ud800b€"],
+];
+
+/** RAW_UNSAFE: what no log line may hold raw. */
+// deno-lint-ignore no-control-regex
+const RAW_UNSAFE = /[\x00-\x1f\x7f-\x9f\u2028\u2029\u200b\u202e]/;
+
+Deno.test("access log: hostile bytes are escaped in every format", async (t) => {
+  for (const [name, bytes, common, json] of HOSTILE_FIELDS) {
+    await t.step(name, () => {
+      assert.equal(escapeLogText(bytes), common);
+      const entry = {
+        remote: "10.0.0.1",
+        requestLine: `GET /${bytes} HTTP/1.1`,
+        status: 200,
+        bytes: 1,
+        referer: bytes,
+        userAgent: bytes,
+      };
+      const line = formatCommon(entry, DATE);
+      assert.equal(
+        line,
+        `10.0.0.1 - - [10/Oct/2000:13:55:36 +0000] "GET /${common} HTTP/1.1" 200 1`,
+      );
+      assert.match(line, CLF_LINE);
+      assert.doesNotMatch(line, RAW_UNSAFE);
+      const combined = formatCombined(entry, DATE);
+      assert.ok(combined.endsWith(` "${common}" "${common}"`), combined);
+      assert.doesNotMatch(combined, RAW_UNSAFE);
+      const jsonLine = formatJson(entry, DATE);
+      assert.doesNotMatch(jsonLine, RAW_UNSAFE);
+      const parsed = JSON.parse(jsonLine);
+      assert.equal(parsed.request, `GET /${json} HTTP/1.1`);
+      assert.equal(parsed.referer, json);
+      assert.equal(parsed.user_agent, json);
+    });
+  }
+});
+
+Deno.test("error log: hostile text is escaped and cannot forge a line", async (t) => {
+  const CASES: [name: string, message: string, cause: unknown, want: RegExp][] = [
+    ["ESC in the message", "GET /\x1b[2J HTTP/1.1: handler failed", undefined, /\/\\x1b\[2J /],
+    ["C1 CSI in the message", "a\u009b31mb", undefined, /a\\u009b31mb/],
+    ["bidi override in the message", "a\u202eb", undefined, /a\\u202eb/],
+    ["text is not taken for bytes", 'open "café": failed', undefined, /open "café": failed/],
+    ["ESC in the cause", "x", new Error("bad \x1b[31m"), /Error: bad \\x1b\[31m/],
+    ["a line break in the cause", "x", new Error("one\nminserve: forged"), /one\n {2}minserve: f/],
+    ["a non-Error cause", "x", "str\x07ange", /x: str\\x07ange/],
+  ];
+  for (const [name, message, cause, want] of CASES) {
+    await t.step(name, async () => {
+      const errors = new MemorySink();
+      const logger = new Logger({ access: null, errors });
+      logger.error(message, cause);
+      await logger.flush();
+      const text = errors.text();
+      assert.match(text, want);
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(text, /[\x00-\x09\x0b-\x1f\x7f-\x9f\u202e]/);
+      const entries = text.split("\n").filter((line) => line.startsWith("minserve:"));
+      assert.equal(entries.length, 1, text);
+    });
+  }
+});
+
+/** failure makes an Error at one place in the code, as one kind of failure does. */
+function failure(message: string): Error {
+  return new Error(message);
+}
+
+/** otherFailure is the same failure class thrown at another place. */
+function otherFailure(message: string): Error {
+  return new Error(message);
+}
+
+/** FLOODS: many errors of one kind, as an attack or a full disk makes them; each writes one trace and a count. */
+const FLOODS: [name: string, entry: (i: number) => [message: string, cause?: unknown]][] = [
+  [
+    "1,000 plain-HTTP connections to the HTTPS port",
+    () => ["-: connection failed", failure("received corrupt message of type InvalidContentType")],
+  ],
+  [
+    "1,000 board posts on a full disk",
+    () => ["POST /board HTTP/1.1: handler failed", failure("database or disk is full")],
+  ],
+  [
+    "1,000 uploads to 1,000 names on a full disk",
+    (i) => [`PUT /uploads/f${i} HTTP/1.1: handler failed`, failure(`No space left: f${i}`)],
+  ],
+  [
+    "1,000 request lines cut short",
+    (i) => [`GET /${"a".repeat(190)}${i}…: handler failed`, failure("boom")],
+  ],
+  ["1,000 accept failures", () => ["accept failed", failure("Too many open files")]],
+  ["1,000 errors without a cause", () => ["worker died"]],
+];
+
+Deno.test("error log: a flood of one kind writes one stack trace and a count", async (t) => {
+  for (const [name, entry] of FLOODS) {
+    await t.step(name, async () => {
+      const errors = new MemorySink();
+      let now = 1_000_000;
+      const logger = new Logger({ access: null, errors, now: () => now });
+      for (let i = 0; i < 1000; i++) {
+        now += 5; // 1,000 in 5 s: one window
+        logger.error(...entry(i));
+      }
+      await logger.flush();
+      const lines = errors.text().trimEnd().split("\n");
+      const entries = lines.filter((line) => line.startsWith("minserve:"));
+      assert.equal(entries.length, 2, errors.text());
+      const [first] = entry(0);
+      assert.ok(entries[0]!.startsWith(`minserve: ${first}`), entries[0]);
+      assert.equal(entries[1], `minserve: ${first} (and 999 more like it in the last 10 s)`);
+      assert.equal(lines.length <= 12, true, "one stack trace, not a thousand");
+
+      // The next window's first entry is one line, without the stack trace.
+      now += ERROR_WINDOW_MS;
+      logger.error(...entry(1000));
+      await logger.flush();
+      const more = errors.text().trimEnd().split("\n").slice(lines.length);
+      assert.equal(more.length, 1, more.join("\n"));
+      assert.doesNotMatch(more[0]!, /\bat /);
+    });
+  }
+});
+
+Deno.test("error log: different kinds are each written in full", async () => {
+  const errors = new MemorySink();
+  let now = 0;
+  const logger = new Logger({ access: null, errors, now: () => now });
+  const entries: [string, unknown][] = [
+    ["GET /a HTTP/1.1: handler failed", failure("x")],
+    ["GET /a HTTP/1.1: handler failed", otherFailure("x")], // thrown elsewhere
+    ["GET /a HTTP/1.1: handler failed", new TypeError("x")], // another class
+    ["GET /a HTTP/1.1: fast path failed", failure("x")], // another step
+    ["accept failed", failure("x")],
+  ];
+  for (const [message, cause] of entries) logger.error(message, cause);
+  now += 1;
+  for (const [message, cause] of entries) logger.error(message, cause); // counted
+  await logger.flush();
+  const lines = errors.text().split("\n").filter((line) => line.startsWith("minserve:"));
+  assert.equal(lines.filter((l) => l.endsWith("(and 1 more like it in the last 10 s)")).length, 5);
+  assert.equal(lines.length, 10, lines.join("\n"));
+});
+
+Deno.test("error log: a count is written once the window ends, before the next entry", async () => {
+  const errors = new MemorySink();
+  let now = 0;
+  const logger = new Logger({ access: null, errors, now: () => now });
+  for (let i = 0; i < 3; i++) logger.error("POST /board HTTP/1.1: handler failed", failure("full"));
+  now += ERROR_WINDOW_MS + 1;
+  logger.error("POST /board HTTP/1.1: handler failed", failure("full"));
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const entries = errors.text().split("\n").filter((line) => line.startsWith("minserve:"));
+  assert.deepEqual(entries.slice(1), [
+    "minserve: POST /board HTTP/1.1: handler failed (and 2 more like it in the last 10 s)",
+    "minserve: POST /board HTTP/1.1: handler failed: Error: full (stack trace not repeated)",
+  ]);
+  await logger.flush();
 });

@@ -38,6 +38,15 @@ const BUSY_TIMEOUT_MS = 5_000;
 
 const ALLOW = "GET, HEAD, POST, OPTIONS";
 const decoder = new TextDecoder();
+/**
+ * CONTROLS are the characters a post may not hold: C0 controls but TAB, LF
+ * and CR (a textarea's own), DEL and C1 controls. A terminal obeys them
+ * (ESC [ 31 m, or the one-character CSI U+009B), and the text view is read
+ * in terminals.
+ */
+// deno-lint-ignore no-control-regex
+const CONTROLS = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]/;
+const CONTROLS_ALL = new RegExp(CONTROLS.source, "g");
 
 /** BoardMessage is one post as the JSON view shows it. */
 export interface BoardMessage {
@@ -114,11 +123,12 @@ export class Board {
    * - `POST`, `application/x-www-form-urlencoded` or `multipart/form-data`,
    *   at most {@linkcode MAX_FORM_BYTES}: `action=clear` (or a `clear`
    *   field) deletes every post; otherwise `message` is trimmed and stored
-   *   (empty → 400, over {@linkcode MAX_MESSAGE_CHARS} → 413). Each is one
-   *   transaction, committed to disk before the answer: 303 See Other to
-   *   `/board`, so reloading does not post again. Cross-site posts are
-   *   refused with 403 ({@linkcode assertSameOrigin}); other media types
-   *   with 415.
+   *   (control characters other than TAB, CR and LF, or unpaired
+   *   surrogates → 400; empty → 400; over {@linkcode MAX_MESSAGE_CHARS} →
+   *   413). Each is one transaction, committed to disk before the answer:
+   *   303 See Other to `/board`, so reloading does not post again.
+   *   Cross-site posts are refused with 403 ({@linkcode assertSameOrigin});
+   *   other media types with 415.
    * - Other methods: 405 with `Allow`.
    */
   async handle(request: Request): Promise<Response> {
@@ -155,6 +165,12 @@ export class Board {
     }
     const raw = form.get("message");
     if (raw === null) throw new HttpError(400, "Missing message");
+    // Refused, not escaped: what is stored is what every view shows. An
+    // unpaired surrogate has no UTF-8 form; a body decoded from bytes never
+    // holds one, checked all the same.
+    if (CONTROLS.test(raw) || !raw.isWellFormed()) {
+      throw new HttpError(400, "Message contains control characters");
+    }
     // A textarea submits line breaks as CRLF (HTML §4.10.21.8); store one form.
     const message = raw.replace(/\r\n?/g, "\n").trim();
     if (message === "") throw new HttpError(400, "Empty message");
@@ -179,7 +195,9 @@ export class Board {
   #messages(): BoardMessage[] {
     return (this.#list.all() as unknown as Row[]).map((row) => ({
       id: row.id,
-      message: row.body,
+      // Posts stored before control characters were refused are shown
+      // without them, in every view.
+      message: row.body.replace(CONTROLS_ALL, "\uFFFD").toWellFormed(),
       posted_at: new Date(row.posted_at).toISOString(),
     }));
   }

@@ -56,6 +56,16 @@ const ALLOW_FILE = "GET, HEAD, PUT, POST, OPTIONS";
 /** Uploaded content is someone else's: an uploaded .html or .svg must not run script in our origin. */
 const UPLOADED_CONTENT_POLICY = "sandbox";
 
+/**
+ * INVISIBLE are the characters no upload name may hold because they change
+ * how a name reads without showing (Unicode TR 36 §2, UTS 39): format
+ * characters, category Cf (bidi embeddings, overrides and isolates
+ * U+202A–U+202E and U+2066–U+2069, zero-width U+200B–U+200F, the BOM
+ * U+FEFF, the soft hyphen U+00AD), and the line and paragraph separators
+ * U+2028 and U+2029.
+ */
+const INVISIBLE = /[\p{Cf}\p{Zl}\p{Zp}]/u;
+
 const encoder = new TextEncoder();
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
 
@@ -192,7 +202,11 @@ async function onFile(request: Request, segment: string, context: Context): Prom
  * logs, terminals and headers; a leading "." (".", "..", hidden files, and
  * the `.part` temp files of uploads in progress); unpaired surrogates, which
  * have no UTF-8 form; and names over {@linkcode MAX_NAME_BYTES} bytes of
- * UTF-8.
+ * UTF-8. Refused with a message that says why, because they make a name
+ * read as another: invisible and format characters (category Cf, U+2028,
+ * U+2029: "evil\u202Egpj.exe" lists as "evilexe.jpg"); a name of spaces
+ * only; a trailing space or dot, which Windows drops ("a.txt." opens
+ * "a.txt").
  */
 export function validateUploadName(name: string): string {
   if (
@@ -204,6 +218,13 @@ export function validateUploadName(name: string): string {
     encoder.encode(name).length > MAX_NAME_BYTES
   ) {
     throw invalidName();
+  }
+  if (INVISIBLE.test(name)) {
+    throw new HttpError(400, "Upload name must not contain invisible or format characters");
+  }
+  if (name.trim() === "") throw new HttpError(400, "Upload name must not be only spaces");
+  if (/[\s.]$/u.test(name)) {
+    throw new HttpError(400, "Upload name must not end with a space or a dot");
   }
   return name;
 }

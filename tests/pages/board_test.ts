@@ -6,6 +6,8 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { createApp } from "../../lib/app.ts";
 import { HttpError } from "../../lib/errors.ts";
 import {
   Board,
@@ -162,6 +164,87 @@ Deno.test("empty and missing messages are refused with 400", async (t) => {
   });
 });
 
+/** Posts a terminal would obey: refused with 400, whether form-encoded or multipart. */
+const CONTROL_POSTS: [name: string, message: string][] = [
+  ["ESC colour (7-bit CSI)", "\x1b[31mred alert\x1b[0m"],
+  ["one-character CSI U+009B", "\u009b31mred"],
+  ["NUL", "a\0b"],
+  ["NUL alone", "\0"],
+  ["bell", "ding\x07"],
+  ["backspaces that overwrite what was shown", "rm -rf /\b\b\b\b\b\b\b\bls"],
+  ["vertical tab at the end (trim would hide it)", "hello\x0b"],
+  ["form feed at the start (trim would hide it)", "\fhello"],
+  ["unit separator", "a\x1fb"],
+  ["DEL", "a\x7fb"],
+  ["C1 next line U+0085", "a\u0085b"],
+  ["C1 string terminator U+009C", "a\u009cb"],
+  ["OSC title change", "\x1b]0;pwned\x07"],
+];
+
+Deno.test("posts with control characters are refused with 400 and say why", async (t) => {
+  await withBoard(async (board) => {
+    for (const [name, message] of CONTROL_POSTS) {
+      await t.step(name, async () => {
+        const form = new FormData();
+        form.append("message", message);
+        const multipart = () =>
+          board.handle(new Request(ORIGIN + "/board", { method: "POST", body: form }));
+        for (const send of [() => post(board, { message }), multipart]) {
+          const err = await send().then(() => undefined, (e) => e);
+          assert.ok(err instanceof HttpError, "refused");
+          assert.equal(err.status, 400);
+          assert.equal(err.message, "Message contains control characters");
+        }
+      });
+    }
+    assert.deepEqual(await messages(board), []);
+    for (const accept of ["text/plain", "application/json", "text/html"]) {
+      // deno-lint-ignore no-control-regex
+      assert.doesNotMatch(await (await get(board, accept)).text(), /[\x00-\x08\x0b-\x1f\x7f-\x9f]/);
+    }
+  });
+});
+
+Deno.test("tabs, line breaks and other visible text are still posted", async (t) => {
+  await withBoard(async (board) => {
+    const cases: [name: string, message: string, stored: string][] = [
+      ["tab", "a\tb", "a\tb"],
+      ["CRLF and LF", "one\r\ntwo\nthree", "one\ntwo\nthree"],
+      ["no-break space", "a\u00a0b", "a\u00a0b"],
+      ["emoji and CJK", "😀 漢字", "😀 漢字"],
+      ["U+00A0 and U+00FF, just past C1", "\u00a0x\u00ff", "x\u00ff"],
+    ];
+    for (const [name, message, stored] of cases) {
+      await t.step(name, async () => {
+        assert.equal(await status(post(board, { message })), 303);
+        assert.equal((await messages(board)).at(-1)!.message, stored);
+      });
+    }
+  });
+});
+
+Deno.test("posts stored before the rule are shown without their control characters", async () => {
+  await withTempDir(async (dir) => {
+    Board.open(dir).close(); // creates the table
+    const db = new DatabaseSync(join(dir, BOARD_FILE));
+    db.prepare("INSERT INTO messages (body, posted_at) VALUES (?, ?)")
+      .run("old \x1b[31mred\x07 \u009b1m", 0);
+    db.close();
+    const board = Board.open(dir);
+    try {
+      const want = "old \uFFFD[31mred\uFFFD \uFFFD1m";
+      assert.equal((await messages(board))[0]!.message, want);
+      assert.equal(
+        await (await get(board, "text/plain")).text(),
+        `1970-01-01T00:00:00.000Z ${want}\n`,
+      );
+      assert.ok((await (await get(board)).text()).includes(want));
+    } finally {
+      board.close();
+    }
+  });
+});
+
 Deno.test("a message over MAX_MESSAGE_CHARS characters is refused with 413", async () => {
   await withBoard(async (board) => {
     assert.equal(await status(post(board, { message: "x".repeat(MAX_MESSAGE_CHARS + 1) })), 413);
@@ -284,6 +367,44 @@ Deno.test("cross-site posts are refused with 403; same-origin and curl-like post
     }
     // Every refused post left nothing; every accepted clear emptied the board.
     assert.deepEqual(await messages(board), []);
+  });
+});
+
+Deno.test("with --cors, a preflight for a post offers neither POST nor its headers", async (t) => {
+  await withBoard(async (board, dir) => {
+    const app = createApp({
+      root: dir,
+      realRoot: dir,
+      listing: false,
+      dotfiles: false,
+      cors: true,
+      board: (request) => board.handle(request),
+    });
+    const info = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
+    const cases: [name: string, method: string, headers: string, allowHeaders: string | null][] = [
+      ["POST as JSON", "POST", "content-type", null],
+      ["POST with a custom header", "POST", "x-requested-with", null],
+      ["PUT", "PUT", "", null],
+      ["GET with a custom header", "GET", "x-trace", "x-trace"],
+    ];
+    for (const [name, method, headers, allowHeaders] of cases) {
+      await t.step(name, async () => {
+        const response = await app(
+          new Request(ORIGIN + "/board", {
+            method: "OPTIONS",
+            headers: {
+              origin: "http://elsewhere.example",
+              "access-control-request-method": method,
+              ...(headers === "" ? {} : { "access-control-request-headers": headers }),
+            },
+          }),
+          info,
+        );
+        assert.equal(response.status, 204);
+        assert.equal(response.headers.get("access-control-allow-methods"), "GET, HEAD, OPTIONS");
+        assert.equal(response.headers.get("access-control-allow-headers"), allowHeaders);
+      });
+    }
   });
 });
 

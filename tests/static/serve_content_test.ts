@@ -402,7 +402,8 @@ const CASES: ContentCase[] = [
     name: "?bytes beyond the size: the whole file",
     bytesParam: "99999999",
     want: { status: 200, fields: FIRST_BYTES, body: "whole" },
-  },  {
+  },
+  {
     name: "?bytes past 2^53: the whole file (one rule for every length)",
     bytesParam: "99999999999999999999999",
     want: { status: 200, fields: FIRST_BYTES, body: "whole" },
