@@ -44,6 +44,10 @@ export interface Instance {
  * address in use, missing permission).
  */
 export async function startInstance(config: Config, options: InstanceOptions): Promise<Instance> {
+  // Compressed forms are made once per file version, in a worker isolate
+  // started on first use (static/compress.ts), for the root and uploads alike.
+  const compressor = new WorkerCompressor();
+
   // Uploads and the board are loaded only when turned on: a plain static
   // server should not pay for node:crypto and node:sqlite in memory.
   let uploads: ((request: Request) => Promise<Response>) | undefined;
@@ -56,6 +60,12 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
       ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
+      // A store of its own (an upload is bytes, never a template), a quarter the size.
+      store: new RepresentationStore({
+        maxBytes: Math.floor(config.cacheBytes / 4),
+        maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
+        compressor,
+      }),
     });
   }
   let board: Board | undefined;
@@ -64,10 +74,9 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     board = Board.open(config.dataDir);
   }
 
-  // The store, its compressions off the event loop, and the watcher that
-  // tells it of changes early (store.ts says why freshness needs no watcher).
+  // The store and the watcher that tells it of changes early (store.ts
+  // says why freshness does not depend on the watcher).
   const root = resolve(config.root);
-  const compressor = new WorkerCompressor();
   const store = new RepresentationStore({
     maxBytes: config.cacheBytes,
     maxEntries: config.cacheEntries,

@@ -24,6 +24,7 @@ import { html } from "../html.ts";
 import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { StaticSite } from "../static/serve_file.ts";
+import type { RepresentationStore } from "../static/store.ts";
 import { htmlBody, jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
 import { assertContentLength, readBody } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
@@ -38,6 +39,12 @@ export interface UploadOptions {
   maxBytes: number;
   /** When set, every PUT and POST needs `Authorization: Bearer <token>`. Reading stays public. */
   token?: string;
+  /**
+   * The representation store the uploaded files are served from; its own,
+   * never the root's (the same file is a template under the root and bytes
+   * here). A store with the default bounds when absent.
+   */
+  store?: RepresentationStore;
 }
 
 /** UPLOADS_PATH is where the feature lives; `/uploads` (no slash) is accepted too. */
@@ -135,6 +142,7 @@ export function createUploads(options: UploadOptions): (request: Request) => Pro
     listing: false,
     dotfiles: false,
     templates: false,
+    ...(options.store ? { store: options.store } : {}),
   });
   const context: Context = { dir, realDir, maxBytes, tokenDigest, files };
 
