@@ -124,7 +124,7 @@ export const USAGE = `Usage: minserve [ROOT] [options]
 Serve the files under ROOT (default ./www) over HTTP/1.1.
 
 Options:
-  -p, --port N               TCP port to listen on (default ${DEFAULTS.port}; 0 picks a free one)
+  -p, --port N               TCP port to listen on (default ${DEFAULTS.port}, or the next free one up to 8099; 0 picks any free one)
   -H, --host ADDR            address to listen on (default ${DEFAULTS.hostname}; 0.0.0.0 or :: for all)
       --no-listing           answer 404 for directories without index.html
       --dotfiles             serve files and directories whose name starts with "."
@@ -156,8 +156,20 @@ Options:
 Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT, MINSERVE_UPLOAD_DIR,
 MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT; NO_COLOR.
 
-Permissions: --allow-net and --allow-read=ROOT; uploads and the board add
---allow-read and --allow-write of their directory; HTTPS adds read of the cert and key.`;
+Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
+need and nothing more: read of ROOT; read and write of the upload and data dirs (created if
+missing); read of the cert and key; net for the address; sys networkInterfaces for the --lan
+URLs; run of the browser opener for --open. Elsewhere it stops with one line naming the
+deno run command that grants them.
+
+Install: git clone <this repository's URL> minserve && cd minserve && npm install -g deno@2.9.6
+
+Common commands, in the minserve folder:
+  deno task serve ./site                     serve a folder (answer y when Deno asks to read it)
+  deno task serve ./site --live --open       reload pages when files change; open the browser
+  deno task serve --lan                      share on the local network; prints the URLs
+  deno task serve --upload-dir ./uploads --data-dir ./data   uploads and the board
+  deno task serve --cert cert.pem --key key.pem              HTTPS`;
 
 /**
  * parseConfig turns command-line `args` and environment `env` into a

@@ -1,0 +1,758 @@
+/**
+ * main_test.ts — the command line of issue 11, end to end: `main.ts` as a
+ * subprocess, with the permissions a user would give it and, where a person
+ * would be at the terminal, a pseudo-terminal that answers Deno's prompts.
+ *
+ * - a permission the options need is asked for at a terminal, one prompt per
+ *   permission and nothing more ("y" serves, "n" ends with one line); without
+ *   a terminal the one line names a command, and that command works;
+ * - upload and data folders that do not exist yet are created, saying so;
+ * - a busy default port moves to the next free one, saying so; a port that
+ *   was asked for stays an error;
+ * - `--open` runs the platform's opener (a stand-in here, never a browser);
+ * - the banner's `live:` line;
+ * - every command of the README's "Set up and run", as written, in a fresh
+ *   copy of the repository.
+ *
+ * The pseudo-terminal comes from util-linux `script`; where it is missing,
+ * those tests are skipped and say why in their name. Every wait has a
+ * deadline.
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts";
+import { copy } from "./_support/fs.ts";
+import { drain, spawnServer, withTempDir } from "./_support/server.ts";
+
+/** How long a run may take to print its banner or exit. Past it the test fails. */
+const START_TIMEOUT_MS = 15_000;
+/** How long dispose waits after SIGTERM before SIGKILL. */
+const STOP_TIMEOUT_MS = 5_000;
+/** How long the stand-in opener may take to be run after the banner. */
+const OPEN_TIMEOUT_MS = 3_000;
+/** The port minserve listens on when none is given, and the last it moves to. */
+const DEFAULT_PORT = 8080;
+const LAST_DEFAULT_PORT = 8099;
+/** How often a terminal run checks for a prompt to answer. */
+const PUMP_MS = 50;
+/** How long an answer may go untaken before it is sent again (see MainRun's #answer). */
+const RESEND_MS = 500;
+/** The banner's first line; the URL may be wrapped in colour escapes. */
+// deno-lint-ignore no-control-regex
+const LISTENING = /listening on (?:\x1b\[[0-9;]*m)*https?:\/\/([^\s/]+):(\d+)\//;
+/** Terminal escape sequences (colours, cursor moves), removed before matching. */
+// deno-lint-ignore no-control-regex
+const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+
+// ---------------------------------------------------------------------------
+// What the machine has, decided once at module load.
+
+/** Whether util-linux `script` is here, to give the server a pseudo-terminal. */
+const HAVE_SCRIPT = (() => {
+  try {
+    const out = new Deno.Command("script", { args: ["--version"], stdout: "piped", stderr: "null" })
+      .outputSync();
+    return out.success && new TextDecoder().decode(out.stdout).includes("util-linux");
+  } catch {
+    return false;
+  }
+})();
+const NO_SCRIPT = "SKIPPED, util-linux `script` (for a pseudo-terminal) is not installed";
+
+/** The program main.ts runs for --open on this platform, when a shell script can stand in for it. */
+const OPENER = Deno.build.os === "linux"
+  ? "xdg-open"
+  : Deno.build.os === "darwin"
+  ? "open"
+  : undefined;
+const NO_OPENER = `SKIPPED, no stand-in opener on ${Deno.build.os}`;
+
+/** Whether the default port is free now: the free-port test takes it, and skips when it cannot. */
+const DEFAULT_PORT_FREE = (() => {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port: DEFAULT_PORT }).close();
+    return true;
+  } catch {
+    return false;
+  }
+})();
+
+// ---------------------------------------------------------------------------
+// Running main.ts.
+
+/** delay waits `ms` milliseconds. */
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** waitFor polls `check` every 20 ms for up to `ms`; returns whether it ever held. */
+async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() >= deadline) return false;
+    await delay(20);
+  }
+}
+
+/** shellWord quotes `word` for sh. */
+function shellWord(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** RunOptions: how a run of main.ts is started, beyond its arguments. */
+interface RunOptions {
+  /** Variables for the child, added to the parent's. */
+  env?: Readonly<Record<string, string>>;
+  /** The working directory; the repository by default. */
+  cwd?: string;
+}
+
+/**
+ * MainRun is main.ts (or any command) run with its output collected: under
+ * `sh -c` with pipes, or under `script` with a pseudo-terminal as stdin,
+ * stdout and stderr. In the latter the shell prints its pid before it execs
+ * the command, so dispose can signal the server's process group.
+ */
+class MainRun implements AsyncDisposable {
+  readonly status: Promise<Deno.CommandStatus>;
+  #child: Deno.ChildProcess;
+  #exited = false;
+  #stdout = "";
+  #stderr = "";
+  #drained: Promise<unknown>;
+  #serverPid: number | undefined;
+  #answers: readonly string[];
+  /** The prompt last answered (its index), and when. */
+  #sentFor = -1;
+  #sentAt = 0;
+  #pump: ReturnType<typeof setInterval> | undefined;
+  #writes: Promise<void> = Promise.resolve();
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
+
+  constructor(child: Deno.ChildProcess, answers: readonly string[], piped: boolean) {
+    this.#child = child;
+    this.#answers = answers;
+    this.#writer = piped ? child.stdin.getWriter() : undefined;
+    this.status = child.status.then((s) => {
+      this.#exited = true;
+      clearInterval(this.#pump);
+      return s;
+    });
+    if (piped) this.#pump = setInterval(() => this.#answer(), PUMP_MS);
+    const stdoutDone = drain(child.stdout, (text) => {
+      this.#stdout += text;
+      if (this.#serverPid === undefined) {
+        const pid = /^PID (\d+)\r?$/m.exec(this.#stdout);
+        if (pid !== null) this.#serverPid = Number(pid[1]);
+      }
+      this.#answer();
+    });
+    const stderrDone = drain(child.stderr, (text) => void (this.#stderr += text));
+    this.#drained = Promise.all([stdoutDone, stderrDone]);
+  }
+
+  /**
+   * Answers Deno's prompts in order. Deno empties the terminal's input after
+   * it prints a prompt (so type-ahead cannot answer it), and an answer that
+   * arrives in between is lost: one not taken within RESEND_MS is sent again.
+   */
+  #answer(): void {
+    const text = this.text();
+    const asked = text.match(/Allow\?/g)?.length ?? 0;
+    const decided = text.match(/(?:Granted|Denied) \w+ access to/g)?.length ?? 0;
+    if (decided >= asked || decided >= this.#answers.length) return;
+    if (this.#sentFor === decided && Date.now() - this.#sentAt < RESEND_MS) return;
+    this.#sentFor = decided;
+    this.#sentAt = Date.now();
+    const line = new TextEncoder().encode(`${this.#answers[decided]}\n`);
+    this.#writes = this.#writes.then(() => this.#writer?.write(line)).catch(() => {});
+  }
+
+  /** text is stdout (on a terminal, everything), with escape sequences and CRs removed. */
+  text(): string {
+    return this.#stdout.replace(ESCAPES, "").replaceAll("\r", "");
+  }
+
+  stderrText(): string {
+    return this.#stderr;
+  }
+
+  /** prompts lists what Deno asked for, e.g. `read access to "/tmp/x"`, in order. */
+  prompts(): string[] {
+    return [...this.text().matchAll(/Deno requests (.+?)\.\n/g)].map((m) => m[1]!);
+  }
+
+  /** listening waits for the banner and returns its port; throws with the output if none comes. */
+  async listening(): Promise<number> {
+    let port: number | undefined;
+    await waitFor(() => {
+      const match = LISTENING.exec(this.text());
+      if (match !== null) port = Number(match[2]);
+      return port !== undefined || this.#exited;
+    }, START_TIMEOUT_MS);
+    if (port === undefined) throw new Error(`no banner; output:\n${this.text()}${this.#stderr}`);
+    return port;
+  }
+
+  /** exit waits for the run to end by itself and returns its exit code. */
+  async exit(): Promise<number> {
+    const ended = await waitFor(() => this.#exited, START_TIMEOUT_MS);
+    assert.ok(ended, `still running after ${START_TIMEOUT_MS} ms:\n${this.text()}`);
+    await this.#drained;
+    return (await this.status).code;
+  }
+
+  #signal(sig: Deno.Signal): void {
+    if (this.#exited) return;
+    try {
+      // Under `script` the shell leads a process group of its own, with every process it
+      // started (`deno task` starts deno in turn): signal the whole group.
+      if (this.#serverPid !== undefined) Deno.kill(-this.#serverPid, sig);
+      else this.#child.kill(sig);
+    } catch {
+      // Exited between the check and the kill.
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    if (!this.#exited) {
+      this.#signal("SIGTERM");
+      const stopped = await waitFor(() => this.#exited, STOP_TIMEOUT_MS);
+      if (!stopped) {
+        this.#signal("SIGKILL");
+        try {
+          this.#child.kill("SIGKILL"); // and `script` itself
+        } catch {
+          // Already gone.
+        }
+      }
+    }
+    await this.status;
+    clearInterval(this.#pump);
+    await this.#writes;
+    await this.#writer?.close().catch(() => {});
+    await this.#drained;
+  }
+}
+
+/** denoRun is `deno run <flags> main.ts <args>`, main.ts named relative to the repository. */
+function denoRun(flags: readonly string[], args: readonly string[]): string[] {
+  return [Deno.execPath(), "run", `--config=${DENO_JSON}`, ...flags, MAIN_TS, ...args];
+}
+
+/** run starts `command` with pipes: no terminal, so Deno never prompts. */
+function run(command: readonly string[], options: RunOptions = {}): MainRun {
+  const child = new Deno.Command("/bin/sh", {
+    args: ["-c", `exec ${command.map(shellWord).join(" ")}`],
+    cwd: options.cwd ?? REPO_ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  return new MainRun(child, [], false);
+}
+
+/**
+ * onTerminal starts `command` under util-linux `script`, so that stdin, stdout
+ * and stderr are one pseudo-terminal, and answers Deno's prompts with
+ * `answers` in order ("y" or "n").
+ */
+function onTerminal(
+  command: readonly string[],
+  answers: readonly string[],
+  options: RunOptions = {},
+): MainRun {
+  const line = `echo PID $$; exec ${command.map(shellWord).join(" ")}`;
+  const child = new Deno.Command("script", {
+    args: ["-q", "-f", "-e", "-c", line, "/dev/null"],
+    cwd: options.cwd ?? REPO_ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...options.env },
+  }).spawn();
+  return new MainRun(child, answers, true);
+}
+
+/** get fetches `path` from 127.0.0.1:`port` and returns the status and body. */
+async function get(port: number, path: string): Promise<[number, string]> {
+  const response = await fetch(`http://127.0.0.1:${port}${path}`);
+  return [response.status, await response.text()];
+}
+
+/** put PUTs `body` to /uploads/`name` and returns the status. */
+async function put(port: number, name: string, body: string): Promise<number> {
+  const response = await fetch(`http://127.0.0.1:${port}/uploads/${name}`, {
+    method: "PUT",
+    body,
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+/** minserveLines are the `minserve:` lines of `text`. */
+function minserveLines(text: string): string[] {
+  return text.split("\n").filter((line) => line.startsWith("minserve: "));
+}
+
+/** withSite calls `fn` with a temp dir holding `site/`, a copy of the fixture tree. */
+function withSite<T>(fn: (dir: string, site: string) => Promise<T>): Promise<T> {
+  return withTempDir(async (dir) => {
+    const site = join(dir, "site");
+    await copy(FIXTURE_ROOT, site);
+    return await fn(dir, site);
+  });
+}
+
+/** writeOpener writes a stand-in `name` into `dir`/bin that records its arguments in `dir`/opened. */
+async function writeOpener(dir: string, name: string): Promise<{ path: string; opened: string }> {
+  const bin = join(dir, "bin");
+  const opened = join(dir, "opened");
+  await Deno.mkdir(bin);
+  await Deno.writeTextFile(join(bin, name), `#!/bin/sh\necho "$@" > ${shellWord(opened)}\n`);
+  await Deno.chmod(join(bin, name), 0o755);
+  return { path: `${bin}:${Deno.env.get("PATH") ?? ""}`, opened };
+}
+
+/** readOpened waits for the stand-in opener's record and returns it, or "" if it never ran. */
+async function readOpened(file: string): Promise<string> {
+  let text = "";
+  await waitFor(async () => {
+    text = await Deno.readTextFile(file).catch(() => "");
+    return text !== "";
+  }, OPEN_TIMEOUT_MS);
+  return text.trim();
+}
+
+// ---------------------------------------------------------------------------
+// 1. Any folder, least privilege, one command.
+
+Deno.test("without a terminal, a missing permission is one line whose command works", async () => {
+  await withSite(async (dir, site) => {
+    const up = join(dir, "new", "up");
+    const data = join(dir, "new", "data");
+    const args = [site, "--port", "0", "--upload-dir", up, "--data-dir", data];
+    // As `deno task serve` grants it: the default root and the loopback only.
+    const refused = run(denoRun(["--allow-net=127.0.0.1", "--allow-read=./www"], args));
+    assert.equal(await refused.exit(), 1, refused.stderrText());
+    const lines = refused.stderrText().trimEnd().split("\n");
+    assert.equal(lines.length, 1, refused.stderrText());
+    const line = lines[0]!;
+    assert.equal(
+      line,
+      `minserve: cannot read ROOT "${site}": not permitted; run: deno run ` +
+        `--allow-net=127.0.0.1 --allow-read=${site},${up},${data} --allow-write=${up},${data} ` +
+        `main.ts ${args.join(" ")}`,
+    );
+    assert.doesNotMatch(refused.text(), /listening on/);
+
+    // The command, run as printed (from the repository, where main.ts is).
+    const command = line.slice(line.indexOf("run: ") + "run: ".length);
+    const child = new Deno.Command("/bin/sh", {
+      args: ["-c", `exec ${shellWord(Deno.execPath())} ${command.replace(/^deno /, "")}`],
+      cwd: REPO_ROOT,
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).spawn();
+    await using server = new MainRun(child, [], false);
+    const port = await server.listening();
+    assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
+    assert.equal(await put(port, "note.txt", "hi\n"), 201);
+    assert.equal(await Deno.readTextFile(join(up, "note.txt")), "hi\n");
+    assert.equal((await get(port, "/board"))[0], 200);
+    assert.deepEqual(minserveLines(server.text()), [
+      `minserve: created upload folder ${up}`,
+      `minserve: created data folder ${data}`,
+    ]);
+    assert.match(server.text(), new RegExp(`deno: +read: ${site}, ${up}, ${data}; write: ${up}`));
+    assert.equal(server.stderrText(), "");
+  });
+});
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "at a terminal, Deno asks for read access to the root; yes serves it"
+    : `at a terminal, yes serves the root ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  fn: async () => {
+    await withSite(async (_dir, site) => {
+      const command = denoRun(["--allow-net=127.0.0.1", "--allow-read=./www"], [site, "-p", "0"]);
+      await using server = onTerminal(command, ["y"]);
+      const port = await server.listening();
+      assert.deepEqual(server.prompts(), [`read access to "${site}"`]);
+      assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
+      assert.match(
+        server.text(),
+        new RegExp(`deno: +read: ${site}; write: none; net: 127\\.0\\.0\\.1`),
+      );
+      assert.doesNotMatch(server.text(), /warning/);
+    });
+  },
+});
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "at a terminal, no to the root's read access ends with one line and the command"
+    : `at a terminal, no ends with one line ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  fn: async () => {
+    await withSite(async (_dir, site) => {
+      const command = denoRun(["--allow-net=127.0.0.1", "--allow-read=./www"], [site, "-p", "0"]);
+      await using refused = onTerminal(command, ["n"]);
+      assert.equal(await refused.exit(), 1, refused.text());
+      assert.deepEqual(refused.prompts(), [`read access to "${site}"`]);
+      assert.deepEqual(minserveLines(refused.text()), [
+        `minserve: cannot read ROOT "${site}": not permitted; run: deno run ` +
+        `--allow-net=127.0.0.1 --allow-read=${site} main.ts ${site} -p 0`,
+      ]);
+      assert.doesNotMatch(refused.text(), /listening on| {4}at /);
+    });
+  },
+});
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "at a terminal, new upload and data folders: read and write asked for each, then created"
+    : `at a terminal, new upload and data folders ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  fn: async () => {
+    await withSite(async (dir, site) => {
+      const up = join(dir, "up");
+      const data = join(dir, "data");
+      const command = denoRun(
+        ["--allow-net=127.0.0.1", `--allow-read=${site}`],
+        [site, "-p", "0", "--upload-dir", up, "--data-dir", data],
+      );
+      await using server = onTerminal(command, ["y", "y", "y", "y"]);
+      const port = await server.listening();
+      assert.deepEqual(server.prompts(), [
+        `read access to "${up}"`,
+        `write access to "${up}"`,
+        `read access to "${data}"`,
+        `write access to "${data}"`,
+      ]);
+      assert.deepEqual(minserveLines(server.text()), [
+        `minserve: created upload folder ${up}`,
+        `minserve: created data folder ${data}`,
+      ]);
+      assert.equal(await put(port, "a.txt", "a\n"), 201);
+      assert.deepEqual(await get(port, "/uploads/a.txt"), [200, "a\n"]);
+      assert.ok((await Deno.stat(join(data, "board.sqlite3"))).isFile);
+      assert.match(server.text(), new RegExp(`write: ${up}, ${data}; net: 127\\.0\\.0\\.1`));
+    });
+  },
+});
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "at a terminal, --lan asks for net access to 0.0.0.0, then to list the interfaces"
+    : `at a terminal, --lan asks for net access ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  fn: async () => {
+    await withSite(async (_dir, site) => {
+      // As `deno task serve` grants it: the loopback names only.
+      const command = denoRun(
+        ["--allow-net=127.0.0.1,localhost,[::1]", `--allow-read=${site}`],
+        [site, "--lan", "-p", "0"],
+      );
+      await using server = onTerminal(command, ["y", "y"]);
+      const port = await server.listening();
+      assert.deepEqual(server.prompts(), [
+        'net access to "0.0.0.0"',
+        'sys access to "networkInterfaces"',
+      ]);
+      assert.match(server.text(), /exposed on every interface \(0\.0\.0\.0\):/);
+      assert.doesNotMatch(server.text(), /run with --allow-sys/);
+      assert.match(server.text(), /net: 0\.0\.0\.0; sys: networkInterfaces/);
+      assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
+    });
+  },
+});
+
+Deno.test("without a terminal, --lan names the one net permission it lacks", async () => {
+  const args = ["--lan", "--port", "0"];
+  await using refused = run(
+    denoRun(["--allow-net=127.0.0.1,localhost,[::1]", "--allow-read=./www"], args),
+  );
+  assert.equal(await refused.exit(), 1, refused.stderrText());
+  assert.equal(
+    refused.stderrText(),
+    "minserve: cannot listen on 0.0.0.0: not permitted; run: deno run --allow-net=0.0.0.0 " +
+      "--allow-read=./www --allow-sys=networkInterfaces main.ts --lan " +
+      "--port 0\n",
+  );
+});
+
+// ---------------------------------------------------------------------------
+// 3. A free port, and --open.
+
+Deno.test({
+  name: DEFAULT_PORT_FREE
+    ? "a busy default port moves to the next free one and says so; a chosen port does not move"
+    : `a busy default port moves SKIPPED, port ${DEFAULT_PORT} is used by another program here`,
+  ignore: !DEFAULT_PORT_FREE,
+  fn: async (t) => {
+    await withSite(async (_dir, site) => {
+      let taken: Deno.Listener;
+      try {
+        taken = Deno.listen({ hostname: "127.0.0.1", port: DEFAULT_PORT });
+      } catch (err) {
+        // Taken since module load: by another program, which keeps it busy just the same.
+        if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+        taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      }
+      using _taken = taken;
+      const flags = ["--allow-net=127.0.0.1", `--allow-read=${site}`];
+
+      await t.step("no --port: the next free port, in one line", async () => {
+        await using server = run(denoRun(flags, [site]));
+        const port = await server.listening();
+        assert.ok(port > DEFAULT_PORT && port <= LAST_DEFAULT_PORT, `port ${port}`);
+        assert.deepEqual(minserveLines(server.text()), [
+          `minserve: port ${DEFAULT_PORT} is busy; using ${port}`,
+        ]);
+        assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
+      });
+      await t.step("--port 8080: stays an error, one line", async () => {
+        await using refused = run(denoRun(flags, [site, "--port", String(DEFAULT_PORT)]));
+        assert.equal(await refused.exit(), 1);
+        assert.equal(
+          refused.stderrText(),
+          `minserve: cannot listen on 127.0.0.1:${DEFAULT_PORT}: address in use\n`,
+        );
+      });
+      await t.step("MINSERVE_PORT=8080: stays an error, one line", async () => {
+        await using refused = run(
+          denoRun([...flags, "--allow-env=MINSERVE_PORT"], [site]),
+          { env: { MINSERVE_PORT: String(DEFAULT_PORT) } },
+        );
+        assert.equal(await refused.exit(), 1);
+        assert.match(refused.stderrText(), /^minserve: cannot listen on .*: address in use\n$/);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: OPENER
+    ? "--open: the URL goes to the platform's opener, only with run access to it"
+    : `--open ${NO_OPENER}`,
+  ignore: OPENER === undefined,
+  fn: async (t) => {
+    await withSite(async (dir, site) => {
+      const opener = await writeOpener(dir, OPENER!);
+      const args = [site, "--open", "--port", "0"];
+      const flags = ["--allow-net=127.0.0.1", `--allow-read=${site}`];
+
+      await t.step(`--allow-run=${OPENER}: the served URL is opened`, async () => {
+        await using server = run(denoRun([...flags, `--allow-run=${OPENER}`], args), {
+          env: { PATH: opener.path },
+        });
+        const port = await server.listening();
+        assert.equal(await readOpened(opener.opened), `http://127.0.0.1:${port}/`);
+        assert.match(server.text(), new RegExp(`run: ${OPENER}`));
+        await delay(100);
+        assert.equal(server.stderrText(), "");
+      });
+      await Deno.remove(opener.opened);
+      await t.step("no run access: one line says how, and serving goes on", async () => {
+        await using server = run(denoRun(flags, args), { env: { PATH: opener.path } });
+        const port = await server.listening();
+        const said = await waitFor(() => server.stderrText() !== "", OPEN_TIMEOUT_MS);
+        assert.ok(said, "no line about the browser");
+        assert.equal(
+          server.stderrText(),
+          `minserve: to open the browser, run with --allow-run=${OPENER}; ` +
+            `or open http://127.0.0.1:${port}/\n`,
+        );
+        assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
+        assert.equal(await Deno.readTextFile(opener.opened).catch(() => ""), "");
+      });
+      await t.step("no opener on this system: one line, and serving goes on", async () => {
+        // Only deno's own directory on PATH: no opener to find.
+        const path = join(Deno.execPath(), "..");
+        await using server = run(denoRun([...flags, `--allow-run=${OPENER}`], args), {
+          env: { PATH: path },
+        });
+        const port = await server.listening();
+        const said = await waitFor(() => /minserve: /.test(server.stderrText()), OPEN_TIMEOUT_MS);
+        assert.ok(said, `no line about the browser: ${server.stderrText()}`);
+        assert.deepEqual(minserveLines(server.stderrText()), [
+          `minserve: cannot open the browser: no ${OPENER} here; ` +
+          `open http://127.0.0.1:${port}/ yourself`,
+        ]);
+        assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: HAVE_SCRIPT && OPENER
+    ? "at a terminal, --open asks for run access to the opener alone, then opens the URL"
+    : `at a terminal, --open ${HAVE_SCRIPT ? NO_OPENER : NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT || OPENER === undefined,
+  fn: async () => {
+    await withSite(async (dir, site) => {
+      const opener = await writeOpener(dir, OPENER!);
+      const command = denoRun(
+        ["--allow-net=127.0.0.1", `--allow-read=${site}`],
+        [site, "--open", "-p", "0"],
+      );
+      await using server = onTerminal(command, ["y"], { env: { PATH: opener.path } });
+      const port = await server.listening();
+      assert.deepEqual(server.prompts(), [`run access to "${OPENER}"`]);
+      assert.equal(await readOpened(opener.opened), `http://127.0.0.1:${port}/`);
+    });
+  },
+});
+
+// ---------------------------------------------------------------------------
+// The banner.
+
+Deno.test("the banner has a live: line with --live, and none without", async () => {
+  await withSite(async (_dir, site) => {
+    {
+      await using server = await spawnServer({ root: site, args: ["--live"] });
+      assert.match(
+        server.stdoutText(),
+        /\n {2}live: {5}on \(pages reload when files under the root change\)\n/,
+      );
+    }
+    {
+      await using server = await spawnServer({ root: site });
+      assert.doesNotMatch(server.stdoutText(), /live:/);
+    }
+  });
+});
+
+// ---------------------------------------------------------------------------
+// 1 and 4. The README's commands, as written, in a fresh copy of the repository.
+
+/** README lines not run here, and why: the copy is made already, and they are tested elsewhere. */
+const README_NOT_RUN = /^(git clone|cd |npm |npx |deno task (test|compile|check|bench))/;
+/** README lines that start a server. */
+const README_SERVES = /^deno (task serve|run)\b/;
+
+/** readmeCommands lists the shell lines of the README's `## Set up and run` code blocks. */
+async function readmeCommands(): Promise<string[]> {
+  const readme = await Deno.readTextFile(join(REPO_ROOT, "README.md"));
+  const start = readme.indexOf("\n## Set up and run\n");
+  assert.ok(start !== -1, "README has no '## Set up and run' section");
+  const end = readme.indexOf("\n## ", start + 1);
+  const section = readme.slice(start, end === -1 ? undefined : end);
+  const commands: string[] = [];
+  for (const block of section.matchAll(/```sh\n([\s\S]*?)```/g)) {
+    const text = block[1]!.replaceAll("\\\n", " ");
+    for (const line of text.split("\n")) {
+      const command = line.replace(/\s+#\s.*$/, "").replace(/\s+/g, " ").trim();
+      if (command !== "" && !command.startsWith("#")) commands.push(command);
+    }
+  }
+  return commands;
+}
+
+/** Whether this is a git work tree with git at hand, to copy the files a clone would have. */
+const HAVE_GIT = (() => {
+  try {
+    return new Deno.Command("git", {
+      args: ["-C", REPO_ROOT, "rev-parse", "--is-inside-work-tree"],
+      stdout: "null",
+      stderr: "null",
+    }).outputSync().success;
+  } catch {
+    return false;
+  }
+})();
+
+/** freshCopy copies the files of a clone (tracked, and new ones not ignored) into `to`. */
+async function freshCopy(to: string): Promise<void> {
+  const out = await new Deno.Command("git", {
+    args: ["-C", REPO_ROOT, "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+    stdout: "piped",
+  }).output();
+  for (const name of new TextDecoder().decode(out.stdout).split("\0")) {
+    if (name === "") continue;
+    const target = join(to, name);
+    await Deno.mkdir(join(target, ".."), { recursive: true });
+    await Deno.copyFile(join(REPO_ROOT, name), target).catch((err) => {
+      if (!(err instanceof Deno.errors.NotFound)) throw err; // deleted, not yet committed
+    });
+  }
+}
+
+/** isServing tells whether `port` answers GET / with 200, over TLS for `https`. */
+async function isServing(port: number, https: boolean, certFile: string): Promise<boolean> {
+  const client = https
+    ? Deno.createHttpClient({ caCerts: [await Deno.readTextFile(certFile)] })
+    : undefined;
+  try {
+    const url = `${https ? "https" : "http"}://127.0.0.1:${port}/`;
+    const response = await fetch(url, client === undefined ? {} : { client });
+    await response.body?.cancel();
+    return response.status === 200;
+  } finally {
+    client?.close();
+  }
+}
+
+Deno.test({
+  name: HAVE_SCRIPT && HAVE_GIT && OPENER
+    ? "README: every command of 'Set up and run' works as written in a fresh copy"
+    : `README commands SKIPPED, ${
+      !HAVE_SCRIPT ? "util-linux `script`" : !HAVE_GIT ? "git" : "a stand-in browser opener"
+    } is not available here`,
+  ignore: !HAVE_SCRIPT || !HAVE_GIT || OPENER === undefined,
+  fn: async (t) => {
+    const commands = await readmeCommands();
+    assert.ok(commands.filter((c) => README_SERVES.test(c)).length >= 5, commands.join("\n"));
+    await withTempDir(async (dir) => {
+      const clone = join(dir, "minserve");
+      await freshCopy(clone);
+      // `deno` is this test's Deno; `--open` reaches a stand-in, never a real browser.
+      const opener = await writeOpener(dir, OPENER!);
+      const env = { PATH: `${join(Deno.execPath(), "..")}:${opener.path}` };
+      for (const command of commands) {
+        if (README_NOT_RUN.test(command)) continue;
+        await t.step(command, async () => {
+          if (!README_SERVES.test(command)) {
+            const out = await new Deno.Command("/bin/sh", {
+              args: ["-c", command],
+              cwd: clone,
+              env,
+              stdout: "piped",
+              stderr: "piped",
+              signal: AbortSignal.timeout(START_TIMEOUT_MS),
+            }).output();
+            assert.ok(out.success, new TextDecoder().decode(out.stderr));
+            return;
+          }
+          // `deno task serve` at a terminal, every permission asked for granted as a user
+          // would; `deno run` (permissions granted up front) as a service runs it, without one.
+          const shell = ["/bin/sh", "-c", `exec ${command}`];
+          await using server = command.startsWith("deno task")
+            ? onTerminal(shell, Array(10).fill("y"), { cwd: clone, env })
+            : run(shell, { cwd: clone, env });
+          const port = await server.listening();
+          const https = command.includes("--cert");
+          assert.ok(
+            await isServing(port, https, join(clone, "cert.pem")),
+            `GET / is not 200:\n${server.text()}`,
+          );
+          assert.doesNotMatch(server.text(), /minserve: (cannot|warning)/, server.text());
+          if (command.includes("--open")) {
+            assert.match(await readOpened(opener.opened), new RegExp(`:${port}/$`));
+          }
+        });
+      }
+      for (const folder of ["uploads", "data"]) {
+        assert.ok((await Deno.stat(join(clone, folder))).isDirectory, `${folder} was not created`);
+      }
+    });
+  },
+});
