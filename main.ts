@@ -15,6 +15,7 @@ import { fileURLToPath } from "node:url";
 import { removeStaleParts } from "./lib/atomic_write.ts";
 import { type Instance, type InstanceOptions, startInstance } from "./lib/instance.ts";
 import { type Config, DEFAULTS, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
+import { type Opener, openerFor } from "./lib/opener.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -366,27 +367,6 @@ function banner(
   if (config.live) lines.push("  live:     on (pages reload when files under the root change)");
   lines.push(`  deno:     ${permissions}`);
   return lines.join("\n");
-}
-
-/** Opener is the program that opens a URL in the default browser. */
-interface Opener {
-  command: string;
-  args(url: string): string[];
-}
-
-/** openerFor names `os`'s URL opener; undefined where there is none. */
-function openerFor(os: typeof Deno.build.os): Opener | undefined {
-  switch (os) {
-    case "darwin":
-      return { command: "open", args: (url) => [url] };
-    case "windows":
-      // `start` is built into cmd, and its first quoted argument is a window title.
-      return { command: "cmd", args: (url) => ["/c", "start", "", url] };
-    case "android":
-      return undefined;
-    default:
-      return { command: "xdg-open", args: (url) => [url] }; // freedesktop.org: Linux, the BSDs
-  }
 }
 
 /**

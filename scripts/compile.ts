@@ -17,6 +17,7 @@
  */
 
 import { ENV_NAMES, parseConfig, USAGE } from "../lib/config.ts";
+import { openerFor } from "../lib/opener.ts";
 
 /**
  * CompileFailure sorts what a failed `deno compile` wrote to stderr: Deno
@@ -110,6 +111,7 @@ async function main() {
   const write = [config.uploadDir, config.dataDir].filter((p): p is string => p !== undefined);
   const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
 
+  const opener = openerFor(Deno.build.os);
   const flags = [
     "compile",
     `--allow-read=${read.join(",")}`,
@@ -117,6 +119,8 @@ async function main() {
     `--allow-net=${host}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
     ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
+    // --open runs the platform's opener, and nothing else.
+    ...(config.open && opener !== undefined ? [`--allow-run=${opener.command}`] : []),
     ...(config.workers > 1 ? ["--unstable-net"] : []),
     // A 1 MiB young generation: resident memory stays near idle after load.
     "--v8-flags=--max-semi-space-size=1",

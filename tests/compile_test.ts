@@ -165,6 +165,47 @@ Deno.test("deno task compile: a bad flag is one line on stderr and exit 1, as fo
   }
 });
 
+Deno.test("deno task compile bakes exactly the permissions the options need", async (t) => {
+  const OPENER = Deno.build.os === "darwin"
+    ? "open"
+    : Deno.build.os === "windows"
+    ? "cmd"
+    : "xdg-open";
+  const CASES: Array<{ name: string; args: string[]; has: string[]; not: RegExp[] }> = [
+    {
+      name: "plain: read of the root, net for the address, no run",
+      args: ["./www"],
+      has: ["--allow-read=./www", "--allow-net=127.0.0.1"],
+      not: [/--allow-run/, /--allow-write/, /--allow-sys/],
+    },
+    {
+      name: "--open: run of the opener only",
+      args: ["./www", "--open"],
+      has: [`--allow-run=${OPENER}`],
+      not: [/--allow-run=\S*,/, /--allow-write/], // one program, not a list
+    },
+    {
+      name: "--lan: the network interfaces",
+      args: ["./www", "--lan"],
+      has: ["--allow-sys=networkInterfaces", "--allow-net=0.0.0.0"],
+      not: [/--allow-run/],
+    },
+  ];
+  for (const c of CASES) {
+    await t.step(c.name, async () => {
+      await withTempDir(async (dir) => {
+        const out = await runCompileScript(["--output", join(dir, "minserve"), ...c.args]);
+        // The first line is the deno compile command, printed before it runs
+        // (offline it then fails in one line; online it compiles).
+        const command = out.stdout.split("\n")[0] ?? "";
+        const words = command.split(" ");
+        for (const flag of c.has) assert.ok(words.includes(flag), `${flag} in ${command}`);
+        for (const pattern of c.not) assert.doesNotMatch(command, pattern);
+      });
+    });
+  }
+});
+
 const offlineSkip = Deno.env.get("DENORT_BIN") !== undefined
   ? "DENORT_BIN is set, so Deno does not download its runtime"
   : probe.kind === "works"
