@@ -46,7 +46,16 @@ async function main() {
     await Deno.writeTextFile(join(root, "hello.txt"), "hello, world\n");
     await using server = await spawnServer({
       root,
-      args: ["--max-connections", "10000", "--idle-timeout", "600", "--quiet"],
+      args: [
+        "--max-connections",
+        "10000",
+        // One address opens them all: lift the per-client share to measure them.
+        "--max-connections-per-client",
+        "10000",
+        "--idle-timeout",
+        "600",
+        "--quiet",
+      ],
       denoFlags: ["--v8-flags=--max-semi-space-size=1"], // as `deno task serve` runs it
     });
     // One request first, so that the code paths are loaded before the baseline.

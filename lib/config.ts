@@ -30,6 +30,8 @@ export interface Config {
   cacheEntries: number;
   /** Connections served at once; past it new ones get 503. */
   maxConnections: number;
+  /** Connections one client address may hold at once; past it its new ones get 503. Undefined: half of maxConnections, at least 8. */
+  maxConnectionsPerClient: number | undefined;
   /** Largest request body accepted, in bytes; past it: 413. */
   maxBodyBytes: number;
   /** Seconds an idle keep-alive connection stays open waiting for a request. */
@@ -94,6 +96,7 @@ export const DEFAULTS: Readonly<Config> = {
   cacheBytes: 64 * 1024 * 1024,
   cacheEntries: 10_000,
   maxConnections: 1024,
+  maxConnectionsPerClient: undefined,
   maxBodyBytes: 1024 * 1024,
   idleTimeoutSeconds: 5,
   requestTimeoutSeconds: 10,
@@ -134,6 +137,9 @@ Options:
       --cache-entries N      files (and misses) remembered at most (default ${DEFAULTS.cacheEntries})
   -q, --quiet                no access log
       --max-connections N    connections served at once; more get 503 (default ${DEFAULTS.maxConnections})
+      --max-connections-per-client N
+                             connections one client address may hold (default: half of
+                             --max-connections, at least 8); its others get 503
       --max-body BYTES       largest request body accepted (default ${DEFAULTS.maxBodyBytes})
       --idle-timeout S       seconds an idle keep-alive connection is kept (default ${DEFAULTS.idleTimeoutSeconds})
       --request-timeout S    seconds to receive a request head, and the longest body stall (default ${DEFAULTS.requestTimeoutSeconds})
@@ -197,6 +203,7 @@ export function parseConfig(
         "cache-bytes": { type: "string" },
         "cache-entries": { type: "string" },
         "max-connections": { type: "string" },
+        "max-connections-per-client": { type: "string" },
         "max-body": { type: "string" },
         "idle-timeout": { type: "string" },
         "request-timeout": { type: "string" },
@@ -289,6 +296,15 @@ export function parseConfig(
         1,
         1_000_000,
       ),
+      maxConnectionsPerClient: values["max-connections-per-client"] === undefined
+        ? undefined
+        : integer(
+          "--max-connections-per-client",
+          values["max-connections-per-client"],
+          1,
+          1,
+          1_000_000,
+        ),
       maxBodyBytes: integer("--max-body", values["max-body"], DEFAULTS.maxBodyBytes, 0, 2 ** 50),
       idleTimeoutSeconds: seconds(
         "--idle-timeout",

@@ -22,6 +22,8 @@ export interface ServerOptions {
   port: number;
   quiet?: boolean;
   maxConnections?: number;
+  /** Connections one client address may hold at once; half of maxConnections (at least 8) when undefined. */
+  maxConnectionsPerClient?: number | undefined;
   maxBodyBytes?: number;
   idleTimeoutSeconds?: number;
   requestTimeoutSeconds?: number;
@@ -53,6 +55,8 @@ export interface Server {
 
 /** SWEEP_INTERVAL_MS is how often connection deadlines are checked; timeouts are this precise. */
 export const SWEEP_INTERVAL_MS = 250;
+/** MIN_CONNECTIONS_PER_CLIENT: the per-address share is never below this (a browser opens six per host). */
+export const MIN_CONNECTIONS_PER_CLIENT = 8;
 /** ACCEPT_BACKOFF_MS: after an accept error other than shutdown (e.g. out of descriptors), wait this long. */
 export const ACCEPT_BACKOFF_MS = 100;
 
@@ -81,6 +85,11 @@ export function startServer(
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
   };
   const maxConnections = options.maxConnections ?? 1024;
+  // One client (one address) holding every slot, with idle or half-sent
+  // connections, would lock everyone else out: it gets a share.
+  const maxPerClient = options.maxConnectionsPerClient ??
+    Math.max(MIN_CONNECTIONS_PER_CLIENT, Math.floor(maxConnections / 2));
+  const perClient = new Map<string, number>();
   const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;
   const connections = new Set<Connection>();
   let stopping = false;
@@ -109,13 +118,21 @@ export function startServer(
         await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
         continue;
       }
-      if (connections.size >= maxConnections) {
+      const client = (conn.remoteAddr as Deno.NetAddr).hostname;
+      const held = perClient.get(client) ?? 0;
+      if (connections.size >= maxConnections || held >= maxPerClient) {
         void refuse(conn);
         continue;
       }
+      perClient.set(client, held + 1);
       const connection = new Connection(conn, handler, settings, logger);
       connections.add(connection);
-      connection.serve().finally(() => connections.delete(connection));
+      connection.serve().finally(() => {
+        connections.delete(connection);
+        const left = (perClient.get(client) ?? 1) - 1;
+        if (left === 0) perClient.delete(client);
+        else perClient.set(client, left);
+      });
     }
   }
 

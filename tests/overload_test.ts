@@ -270,3 +270,104 @@ Deno.test({
     );
   });
 });
+
+/**
+ * Held by one address: idle connections, and connections sending their head
+ * a line at a time; together more than the default cap of 1024, so without a
+ * per-client share every other client would get 503.
+ */
+const HOG_IDLE = 1_100;
+const HOG_SLOW = 300;
+/** Requests from another address while the hog holds its connections. */
+const OTHER_REQUESTS = 20;
+/** Each of them must be answered within this long. */
+const OTHER_WITHIN_MS = 1_000;
+
+/** Whether curl exists and can bind 127.0.0.2 (another loopback address, another client). */
+const CURL_OTHER = await (async () => {
+  try {
+    const out = await new Deno.Command("curl", {
+      args: ["--version"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+})();
+
+Deno.test({
+  name:
+    `one address holding ${HOG_IDLE} idle and ${HOG_SLOW} slowloris connections locks no one out${
+      CURL_OTHER ? "" : " (skipped: curl is needed to send from 127.0.0.2)"
+    }`,
+  ignore: !CURL_OTHER,
+  async fn() {
+    await withRoot(async (root) => {
+      // The default caps: 1024 connections, half of them per client.
+      await using server = await spawnServer({ root, args: ["--quiet"] });
+      const hog: Deno.Conn[] = [];
+      const trickle: Deno.Conn[] = [];
+      let trickling: ReturnType<typeof setInterval> | undefined;
+      try {
+        for (let i = 0; i < HOG_IDLE; i++) {
+          hog.push(await Deno.connect({ hostname: "127.0.0.1", port: server.port }));
+        }
+        for (let i = 0; i < HOG_SLOW; i++) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+          await conn.write(encode("GET /hello.txt HTTP/1.1\r\nHost: a\r\n")).catch(() => 0);
+          trickle.push(conn);
+        }
+        let line = 0;
+        trickling = setInterval(() => {
+          for (const conn of trickle) conn.write(encode(`X-${line}: y\r\n`)).catch(() => {});
+          line++;
+        }, 500);
+
+        const timings: number[] = [];
+        for (let i = 0; i < OTHER_REQUESTS; i++) {
+          const out = await new Deno.Command("curl", {
+            args: [
+              "--interface",
+              "127.0.0.2",
+              "-s",
+              "-o",
+              "/dev/null",
+              "-m",
+              "5",
+              "-w",
+              "%{http_code} %{time_total}",
+              `http://127.0.0.1:${server.port}/hello.txt`,
+            ],
+            stdout: "piped",
+            stderr: "piped",
+          }).output();
+          const [status, seconds] = new TextDecoder().decode(out.stdout).split(" ");
+          assert.equal(
+            status,
+            "200",
+            `request ${i} from 127.0.0.2: ${new TextDecoder().decode(out.stderr)}`,
+          );
+          timings.push(Number(seconds) * 1000);
+        }
+        const slowest = Math.max(...timings);
+        assert.ok(slowest < OTHER_WITHIN_MS, `the slowest took ${slowest} ms`);
+        console.log(
+          `${OTHER_REQUESTS} of ${OTHER_REQUESTS} from 127.0.0.2 answered 200, slowest ${
+            slowest.toFixed(1)
+          } ms, while 127.0.0.1 held ${HOG_IDLE} idle and ${HOG_SLOW} slow connections`,
+        );
+      } finally {
+        clearInterval(trickling);
+        for (const conn of [...hog, ...trickle]) {
+          try {
+            conn.close();
+          } catch {
+            // closed by the server already
+          }
+        }
+      }
+    });
+  },
+});
