@@ -32,6 +32,7 @@ import {
   spawnServer,
   withTempDir,
 } from "./_support/server.ts";
+import { delay, waitFor } from "./_support/wait.ts";
 
 /** The repository's own site, with its templates. */
 const WWW_ROOT = join(REPO_ROOT, "www");
@@ -87,21 +88,6 @@ const HAVE_SCRIPT = (() => {
 
 // ---------------------------------------------------------------------------
 // Small helpers.
-
-/** delay waits `ms` milliseconds. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** waitFor polls `check` every 20 ms for up to `ms`; returns whether it ever held. */
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(20);
-  }
-}
 
 /** pattern returns `size` bytes that do not repeat with any short period, varied by `seed`. */
 function pattern(size: number, seed: number): Uint8Array {

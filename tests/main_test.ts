@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts";
 import { copy } from "./_support/fs.ts";
 import { drain, spawnServer, withTempDir } from "./_support/server.ts";
+import { delay, waitFor } from "./_support/wait.ts";
 
 /** How long a run may take to print its banner or exit. Past it the test fails. */
 const START_TIMEOUT_MS = 15_000;
@@ -80,21 +81,6 @@ const DEFAULT_PORT_FREE = (() => {
 
 // ---------------------------------------------------------------------------
 // Running main.ts.
-
-/** delay waits `ms` milliseconds. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** waitFor polls `check` every 20 ms for up to `ms`; returns whether it ever held. */
-async function waitFor(check: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(20);
-  }
-}
 
 /** shellWord quotes `word` for sh. */
 function shellWord(word: string): string {
