@@ -312,7 +312,7 @@ export class Connection {
     const reader = new BodyReader(input, head.framing, this.#settings.maxBodyBytes);
     let continueSent = false;
     const sendContinue = async () => {
-      if (head.expectContinue && !continueSent) {
+      if (head.expectContinue && !continueSent && !reader.tooLarge) {
         continueSent = true;
         await writeAll(this.#sink, CONTINUE);
       }
@@ -364,7 +364,9 @@ export class Connection {
       // RFC 9110 §10.1.1: without a 100 the client may never send the body;
       // a body too large to drain is cheaper to cut off.
       if (head.expectContinue && !continueSent) keepAlive = false;
-      else if ((reader.knownRemaining ?? 0) > MAX_DRAIN_BYTES || reader.busy) keepAlive = false;
+      else if (reader.tooLarge || (reader.knownRemaining ?? 0) > MAX_DRAIN_BYTES || reader.busy) {
+        keepAlive = false;
+      }
     }
 
     this.#setPhase("respond", WRITE_TIMEOUT_MS);

@@ -676,6 +676,36 @@ Deno.test("uploads: --max-upload 1000 answers 413 to Content-Length 5000 before 
   });
 });
 
+Deno.test("uploads: with --upload-token, a PUT without the token gets 401 even when its length is over every limit", async () => {
+  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+    const { server: s, up } = await uploadServer(dir, root, [
+      "--max-upload",
+      "1000",
+      "--upload-token",
+      "sesame",
+    ]);
+    await using server = s;
+    for (const length of ["5000", "1000000000000"]) {
+      using client = await Client.connect(server.port);
+      await client.send(
+        `PUT /uploads/big.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${length}\r\n\r\n`,
+      );
+      const responses = await client.responses();
+      assert.deepEqual(responses.map((r) => r.status), [401], decode(client.bytes));
+      assert.match(responses[0]?.header("www-authenticate") ?? "", /^Bearer/);
+    }
+    // With the token, the size decides.
+    const big = await put(
+      server.port,
+      "big.txt",
+      pattern(5000, 5),
+      "Authorization: Bearer sesame\r\n",
+    );
+    assert.equal(big.status, 413, big.text());
+    assert.deepEqual(await names(up), []);
+  });
+});
+
 /** tryNames PUTs a small body to each `/uploads/NAME` and returns "PUT target -> status" lines. */
 async function tryNames(port: number, targets: readonly string[]): Promise<string[]> {
   const results: string[] = [];

@@ -649,16 +649,28 @@ Deno.test("malformed requests get their status, and the server keeps serving", a
   });
 });
 
-Deno.test("--max-body 100: a larger Content-Length gets 413 before the body is sent", async () => {
-  await withSite(async ({ root }) => {
-    await using server = await spawnServer({ root, args: ["--max-body", "100"] });
-    using client = await Client.connect(server.port);
-    await client.send("POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n");
-    const [res, ...rest] = await client.responses(1, { timeoutMs: 2_000 });
-    assert.equal(rest.length, 0);
-    assert.equal(res?.status, 413);
-    assert.equal(res?.header("connection")?.toLowerCase(), "close");
-    await client.untilEof(3_000);
+Deno.test("--max-body 100: the route decides first (405 for a file); a route that reads gets 413 before the body", async () => {
+  await withSite(async ({ root, dir }) => {
+    const data = join(dir, "data");
+    await Deno.mkdir(data);
+    await using server = await spawnServer({
+      root,
+      args: ["--max-body", "100", "--data-dir", data],
+      allowRead: [data],
+      allowWrite: [data],
+    });
+    for (const [target, status] of [["/hello.txt", 405], ["/board", 413]] as const) {
+      using client = await Client.connect(server.port);
+      await client.send(
+        `POST ${target} HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n` +
+          "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
+      );
+      const [res, ...rest] = await client.responses(1, { timeoutMs: 2_000 });
+      assert.equal(rest.length, 0);
+      assert.equal(res?.status, status, target);
+      assert.equal(res?.header("connection")?.toLowerCase(), "close");
+      await client.untilEof(3_000);
+    }
   });
 });
 

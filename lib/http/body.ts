@@ -54,6 +54,7 @@ export class BodyReader {
   #detached = false;
   #failure: unknown = undefined;
   #scratch: Uint8Array | undefined;
+  #tooLarge: boolean;
 
   /** Creates a reader of the body `framing` describes, at most `maxBodyBytes` long. */
   constructor(input: InputBuffer, framing: Framing, maxBodyBytes: number) {
@@ -62,9 +63,14 @@ export class BodyReader {
     this.#maxBodyBytes = maxBodyBytes;
     this.#remaining = framing.kind === "length" ? framing.length : 0;
     this.#state = framing.kind === "chunked" ? "size" : framing.kind === "length" ? "data" : "done";
-    if (framing.kind === "length" && framing.length > maxBodyBytes) {
-      throw new HttpError(413, undefined, { close: true });
-    }
+    // Refused at the first read, not here: the handler decides first
+    // (401 before 413), and may answer without reading at all.
+    this.#tooLarge = framing.kind === "length" && framing.length > maxBodyBytes;
+  }
+
+  /** Whether the declared Content-Length is over the limit: the first read throws 413. */
+  get tooLarge(): boolean {
+    return this.#tooLarge;
   }
 
   /** Whether the whole body, trailers included, has been read. */
@@ -115,6 +121,7 @@ export class BodyReader {
     if (this.#busy) throw new TypeError("Cannot read request body: a read is already under way");
     this.#busy = true;
     try {
+      if (this.#tooLarge) throw new HttpError(413, undefined, { close: true });
       return await this.#next();
     } catch (err) {
       this.#failure ??= err;
