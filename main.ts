@@ -15,6 +15,13 @@ import { fileURLToPath } from "node:url";
 import { removeStaleParts } from "./lib/atomic_write.ts";
 import { type Instance, type InstanceOptions, startInstance } from "./lib/instance.ts";
 import { type Config, DEFAULTS, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
+import {
+  connectionCapFor,
+  countFreeDescriptors,
+  DEFAULT_MAX_CONNECTIONS,
+  type FreeDescriptors,
+} from "./lib/descriptor_budget.ts";
+import { perClientCapFor } from "./lib/server.ts";
 import { type Opener, openerFor } from "./lib/opener.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -340,6 +347,7 @@ function banner(
   addr: Deno.NetAddr,
   permissions: string,
   env: Record<string, string | undefined>,
+  free: FreeDescriptors | undefined,
 ): string {
   const paint = painter(env);
   const lines = [
@@ -365,6 +373,12 @@ function banner(
     `  cors:     ${config.cors ? "any origin may read responses" : "off"}`,
   );
   if (config.live) lines.push("  live:     on (pages reload when files under the root change)");
+  const max = config.maxConnections ?? 0;
+  lines.push(
+    `  conns:    at most ${max} at once, ${
+      perClientCapFor(max, config.maxConnectionsPerClient)
+    } per client address${descriptorNote(free)}`,
+  );
   lines.push(`  deno:     ${permissions}`);
   return lines.join("\n");
 }
@@ -527,6 +541,38 @@ async function startOnPort(
   }
 }
 
+/**
+ * withConnectionCap fills in the default connection cap from the
+ * descriptors free at start (counted by opening the root), shared by every
+ * worker (one process, one table), and warns when a cap that was given
+ * does not fit.
+ */
+function withConnectionCap(
+  config: Config,
+  realRoot: string,
+): { config: Config; free: FreeDescriptors | undefined } {
+  // Windows has no small per-process descriptor table to run out of.
+  const free = Deno.build.os === "windows" ? undefined : countFreeDescriptors(realRoot);
+  const fits = free === undefined ? undefined : connectionCapFor(free.free, config.workers);
+  if (config.maxConnections === undefined) {
+    return { config: { ...config, maxConnections: fits ?? DEFAULT_MAX_CONNECTIONS }, free };
+  }
+  if (free !== undefined && !free.atLeast && config.maxConnections > fits!) {
+    warn(
+      `warning: --max-connections ${config.maxConnections} needs more descriptors than the ` +
+        `${free.free} free (${fits}${config.workers > 1 ? " per worker" : ""} fit); ` +
+        "past them accepts fail instead of a quick 503",
+    );
+  }
+  return { config, free };
+}
+
+/** descriptorNote says, for the banner, how many descriptors the cap was derived from. */
+function descriptorNote(free: FreeDescriptors | undefined): string {
+  if (free === undefined) return "";
+  return ` (${free.atLeast ? "at least " : ""}${free.free} descriptors free)`;
+}
+
 async function main() {
   const args = Deno.args;
   const env = readEnv();
@@ -544,14 +590,13 @@ async function main() {
     console.log(`minserve ${VERSION}`);
     return;
   }
-  const config = request.config;
-
-  const mayMove = portMayMove(args, env, config);
-  const opener = config.open ? openerFor(Deno.build.os) : undefined;
-  const grants = grantsFor(config, mayMove, opener);
+  const mayMove = portMayMove(args, env, request.config);
+  const opener = request.config.open ? openerFor(Deno.build.os) : undefined;
+  const grants = grantsFor(request.config, mayMove, opener);
   await ensurePermissions(grants, rerunCommand(args, grants, env));
 
-  const realRoot = await useDir("ROOT", config.root);
+  const realRoot = await useDir("ROOT", request.config.root);
+  const { config, free } = withConnectionCap(request.config, realRoot);
   const tls = config.tls && {
     cert: readPem("--cert", config.tls.certFile),
     key: readPem("--key", config.tls.keyFile),
@@ -603,7 +648,9 @@ async function main() {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   const permissions = grantedSummary(grants, realRoot);
-  await Deno.stdout.write(encoder.encode(banner(config, realRoot, addr, permissions, env) + "\n"));
+  await Deno.stdout.write(
+    encoder.encode(banner(config, realRoot, addr, permissions, env, free) + "\n"),
+  );
   for (const warning of permissionWarnings(config, realRoot)) warn(warning);
   if (config.open) openBrowser(localUrl(config, addr), opener);
 

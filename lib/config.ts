@@ -28,8 +28,8 @@ export interface Config {
   cacheBytes: number;
   /** Entries the representation store may hold (misses included). */
   cacheEntries: number;
-  /** Connections served at once; past it new ones get 503. */
-  maxConnections: number;
+  /** Connections served at once; past it new ones get 503. Undefined: derived from the descriptor limit. */
+  maxConnections: number | undefined;
   /** Connections one client address may hold at once; past it its new ones get 503. Undefined: half of maxConnections, at least 8. */
   maxConnectionsPerClient: number | undefined;
   /** Largest request body accepted, in bytes; past it: 413. */
@@ -95,7 +95,7 @@ export const DEFAULTS: Readonly<Config> = {
   cacheControl: "no-cache",
   cacheBytes: 64 * 1024 * 1024,
   cacheEntries: 10_000,
-  maxConnections: 1024,
+  maxConnections: undefined,
   maxConnectionsPerClient: undefined,
   maxBodyBytes: 1024 * 1024,
   idleTimeoutSeconds: 5,
@@ -136,7 +136,8 @@ Options:
       --cache-bytes BYTES    memory for files and their compressed forms (default ${DEFAULTS.cacheBytes})
       --cache-entries N      files (and misses) remembered at most (default ${DEFAULTS.cacheEntries})
   -q, --quiet                no access log
-      --max-connections N    connections served at once; more get 503 (default ${DEFAULTS.maxConnections})
+      --max-connections N    connections served at once; more get 503 (default: what the
+                             descriptor limit allows, 2 per connection, said in the banner)
       --max-connections-per-client N
                              connections one client address may hold (default: half of
                              --max-connections, at least 8); its others get 503
@@ -289,13 +290,9 @@ export function parseConfig(
         1,
         10_000_000,
       ),
-      maxConnections: integer(
-        "--max-connections",
-        values["max-connections"],
-        DEFAULTS.maxConnections,
-        1,
-        1_000_000,
-      ),
+      maxConnections: values["max-connections"] === undefined
+        ? undefined
+        : integer("--max-connections", values["max-connections"], 1, 1, 1_000_000),
       maxConnectionsPerClient: values["max-connections-per-client"] === undefined
         ? undefined
         : integer(

@@ -89,6 +89,15 @@ export const WRITE_TIMEOUT_MS = 30_000;
 export const LINGER_MS = 1_000;
 /** MIN_BODY_BYTES_PER_SECOND: a body arriving slower than this on average (after one request timeout of grace) is cut off with 408. */
 export const MIN_BODY_BYTES_PER_SECOND = 1024;
+/**
+ * MIN_SEND_BYTES_PER_SECOND: a client that takes a response slower than
+ * this on average is cut off. Only time spent waiting on the client counts
+ * (writes the kernel could not take at once), so a response that is slow to
+ * produce (an event stream) is never blamed on its reader; and the first
+ * request timeout of waiting is grace, so the burst into socket buffers at
+ * the start earns no credit.
+ */
+export const MIN_SEND_BYTES_PER_SECOND = 1024;
 
 /** Phase is what a connection is waiting for; each has its own deadline. */
 export type Phase = "idle" | "head" | "handler" | "body" | "respond" | "drain" | "closed";
@@ -128,6 +137,7 @@ export class Connection {
   #logger: Logger;
   #phase: Phase = "idle";
   #deadline = Infinity;
+  #since = Date.now();
   #closing = false;
   #expired = false;
   #closed = false;
@@ -136,6 +146,9 @@ export class Connection {
   #userAgent: string | undefined;
   #bodyStart = 0;
   #bodyReceived = 0;
+  /** Time spent waiting on the client's reads in this response, and the bytes it took after the first window. */
+  #sendWaited = 0;
+  #sendTaken = 0;
   #source: ByteSource;
   #sink: ByteSink;
   #parser: HeadParser;
@@ -159,8 +172,10 @@ export class Connection {
     };
     this.#sink = {
       write: (p) => {
-        if (this.#phase === "respond") this.#deadline = Date.now() + WRITE_TIMEOUT_MS;
-        return this.#conn.write(p);
+        if (this.#phase !== "respond") return this.#conn.write(p);
+        const issued = Date.now();
+        this.#deadline = issued + this.#sendAllowance();
+        return this.#conn.write(p).then((n) => this.#taken(n, issued));
       },
     };
   }
@@ -173,6 +188,11 @@ export class Connection {
   /** When the current wait ends, in ms since the epoch (Infinity: no limit). */
   get deadline(): number {
     return this.#deadline;
+  }
+
+  /** When the current phase began, in ms since the epoch: how long an idle or head wait has lasted. */
+  get since(): number {
+    return this.#since;
   }
 
   /** serve runs the connection until it closes. It never throws. */
@@ -263,8 +283,42 @@ export class Connection {
   }
 
   #setPhase(phase: Phase, timeoutMs: number) {
+    const now = Date.now();
     this.#phase = phase;
-    this.#deadline = Date.now() + timeoutMs;
+    this.#since = now;
+    this.#deadline = now + timeoutMs;
+    this.#sendWaited = this.#sendTaken = 0;
+  }
+
+  /**
+   * How long the write about to be issued may take: WRITE_TIMEOUT_MS without
+   * progress at most, and no longer than keeps the client at the send floor
+   * (see {@linkcode MIN_SEND_BYTES_PER_SECOND}).
+   */
+  #sendAllowance(): number {
+    const window = this.#settings.requestTimeoutMs;
+    const credit = (this.#sendTaken * 1000) / MIN_SEND_BYTES_PER_SECOND + 2 * window;
+    return Math.min(WRITE_TIMEOUT_MS, Math.max(0, credit - this.#sendWaited));
+  }
+
+  /**
+   * Counts a finished write. The first window of waiting is grace: socket
+   * buffers fill then, and what they took says nothing of the reader. After
+   * it, the bytes taken must keep up with the floor over the time waited,
+   * one window of slack allowed (the kernel wakes a blocked writer in
+   * chunks); a reader that falls behind is cut off.
+   */
+  #taken(n: number, issued: number): number {
+    const window = this.#settings.requestTimeoutMs;
+    this.#sendWaited += Date.now() - issued;
+    if (this.#sendWaited < window) return n;
+    this.#sendTaken += n;
+    const owed = ((this.#sendWaited - 2 * window) * MIN_SEND_BYTES_PER_SECOND) / 1000;
+    if (this.#sendTaken < owed) {
+      this.abort();
+      throw new Deno.errors.Interrupted("The client reads the response too slowly");
+    }
+    return n;
   }
 
   /** A read for the body the handler is reading: stalls and trickles are bounded. */

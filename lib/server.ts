@@ -8,6 +8,7 @@
  */
 
 import { Connection, type ConnectionSettings, type FastPath, type Handler } from "./connection.ts";
+import { DEFAULT_MAX_CONNECTIONS } from "./descriptor_budget.ts";
 import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
@@ -21,7 +22,8 @@ export interface ServerOptions {
   hostname: string;
   port: number;
   quiet?: boolean;
-  maxConnections?: number;
+  /** Connections served at once (default 1024); `main.ts` lowers the default to what the free descriptors allow. */
+  maxConnections?: number | undefined;
   /** Connections one client address may hold at once; half of maxConnections (at least 8) when undefined. */
   maxConnectionsPerClient?: number | undefined;
   maxBodyBytes?: number;
@@ -61,6 +63,16 @@ export const MIN_CONNECTIONS_PER_CLIENT = 8;
 export const ACCEPT_BACKOFF_MS = 100;
 
 /**
+ * perClientCapFor is how many connections one client address may hold:
+ * `given`, or half of `maxConnections` (at least 8). One address holding
+ * every slot, with idle or half-sent connections, would lock everyone else
+ * out.
+ */
+export function perClientCapFor(maxConnections: number, given?: number): number {
+  return given ?? Math.max(MIN_CONNECTIONS_PER_CLIENT, Math.floor(maxConnections / 2));
+}
+
+/**
  * startServer listens on `options.hostname:port` and serves `handler` on
  * every connection. It throws at once if the address cannot be bound
  * (`Deno.errors.AddrInUse`, a missing permission, …).
@@ -84,19 +96,17 @@ export function startServer(
     scheme: options.tls ? "https" : "http",
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
   };
-  const maxConnections = options.maxConnections ?? 1024;
-  // One client (one address) holding every slot, with idle or half-sent
-  // connections, would lock everyone else out: it gets a share.
-  const maxPerClient = options.maxConnectionsPerClient ??
-    Math.max(MIN_CONNECTIONS_PER_CLIENT, Math.floor(maxConnections / 2));
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const maxPerClient = perClientCapFor(maxConnections, options.maxConnectionsPerClient);
   const perClient = new Map<string, number>();
   const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;
-  const connections = new Set<Connection>();
+  /** Open connections, each with its client's address. */
+  const connections = new Map<Connection, string>();
   let stopping = false;
 
   const sweeper = setInterval(() => {
     const now = Date.now();
-    for (const connection of connections) {
+    for (const connection of connections.keys()) {
       if (now > connection.deadline) connection.expire();
     }
   }, SWEEP_INTERVAL_MS);
@@ -120,20 +130,50 @@ export function startServer(
       }
       const client = (conn.remoteAddr as Deno.NetAddr).hostname;
       const held = perClient.get(client) ?? 0;
-      if (connections.size >= maxConnections || held >= maxPerClient) {
+      if (held >= maxPerClient || (connections.size >= maxConnections && !evictOne())) {
         void refuse(conn);
         continue;
       }
-      perClient.set(client, held + 1);
-      const connection = new Connection(conn, handler, settings, logger);
-      connections.add(connection);
-      connection.serve().finally(() => {
-        connections.delete(connection);
-        const left = (perClient.get(client) ?? 1) - 1;
-        if (left === 0) perClient.delete(client);
-        else perClient.set(client, left);
-      });
+      admit(conn, client, held);
     }
+  }
+
+  function admit(conn: Deno.Conn, client: string, held: number) {
+    perClient.set(client, held + 1);
+    const connection = new Connection(conn, handler, settings, logger);
+    connections.set(connection, client);
+    connection.serve().finally(() => release(connection));
+  }
+
+  /** Forgets a connection that closed or was evicted; the first call counts. */
+  function release(connection: Connection) {
+    const client = connections.get(connection);
+    if (client === undefined) return;
+    connections.delete(connection);
+    const left = (perClient.get(client) ?? 1) - 1;
+    if (left === 0) perClient.delete(client);
+    else perClient.set(client, left);
+  }
+
+  /**
+   * At the global cap, a newcomer (within its address's share) takes the
+   * place of the connection that has waited longest for a request: idle
+   * between requests, or still sending its head. Such a connection has
+   * nothing in progress, so closing it loses nothing but a slot; a slowloris
+   * or a parked keep-alive cannot keep a newcomer out. Returns false when
+   * every connection is busy (then the newcomer gets 503).
+   */
+  function evictOne(): boolean {
+    let victim: Connection | undefined;
+    for (const connection of connections.keys()) {
+      const phase = connection.phase;
+      if (phase !== "idle" && phase !== "head") continue;
+      if (victim === undefined || connection.since < victim.since) victim = connection;
+    }
+    if (victim === undefined) return false;
+    victim.abort();
+    release(victim);
+    return true;
   }
 
   /** Past the cap, a new connection gets a fast 503 and is closed. */
@@ -169,12 +209,12 @@ export function startServer(
       stopping = true;
       close(listener);
       await accepting;
-      for (const connection of connections) connection.shutdown();
+      for (const connection of connections.keys()) connection.shutdown();
       const deadline = Date.now() + graceMs;
       while (connections.size > 0 && Date.now() < deadline) {
         await new Promise((resolve) => setTimeout(resolve, 25));
       }
-      for (const connection of connections) connection.abort();
+      for (const connection of connections.keys()) connection.abort();
       while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
       clearInterval(sweeper);
       await logger.flush();

@@ -32,7 +32,7 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     cacheControl: "no-cache",
     cacheBytes: 64 * 1024 * 1024,
     cacheEntries: 10_000,
-    maxConnections: 1024,
+    maxConnections: undefined, // derived at start from the free descriptors (main.ts)
     maxConnectionsPerClient: undefined,
     maxBodyBytes: 1024 * 1024,
     idleTimeoutSeconds: 5,

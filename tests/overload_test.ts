@@ -6,11 +6,13 @@
  */
 
 import assert from "node:assert/strict";
+import net from "node:net";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { WRITE_TIMEOUT_MS } from "../lib/connection.ts";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { copy } from "./_support/fs.ts";
+import { delay, waitFor } from "./_support/wait.ts";
 import { hasProc, PROC_MISSING, rssKiB } from "./_support/proc.ts";
 import {
   type ParsedResponse,
@@ -40,10 +42,6 @@ const OTHERS_WITHIN_MS = 1_000;
 
 const HELLO = "GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
 const HELLO_CLOSE = "GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** withRoot copies the fixtures to `<tmp>/root` and calls `fn` with its path. */
 function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
@@ -276,8 +274,10 @@ Deno.test({
  * a line at a time; together more than the default cap of 1024, so without a
  * per-client share every other client would get 503.
  */
-const HOG_IDLE = 1_100;
-const HOG_SLOW = 300;
+const HOG_IDLE = 3_000;
+const HOG_SLOW = 1_000;
+/** The server's resident memory stays under this during the attack. */
+const HOG_RSS_KIB = 200 * 1024;
 /** Requests from another address while the hog holds its connections. */
 const OTHER_REQUESTS = 20;
 /** Each of them must be answered within this long. */
@@ -327,36 +327,21 @@ Deno.test({
 
         const timings: number[] = [];
         for (let i = 0; i < OTHER_REQUESTS; i++) {
-          const out = await new Deno.Command("curl", {
-            args: [
-              "--interface",
-              "127.0.0.2",
-              "-s",
-              "-o",
-              "/dev/null",
-              "-m",
-              "5",
-              "-w",
-              "%{http_code} %{time_total}",
-              `http://127.0.0.1:${server.port}/hello.txt`,
-            ],
-            stdout: "piped",
-            stderr: "piped",
-          }).output();
-          const [status, seconds] = new TextDecoder().decode(out.stdout).split(" ");
-          assert.equal(
-            status,
-            "200",
-            `request ${i} from 127.0.0.2: ${new TextDecoder().decode(out.stderr)}`,
-          );
-          timings.push(Number(seconds) * 1000);
+          const { status, ms } = await curlFrom("127.0.0.2", server.port, "/hello.txt");
+          assert.equal(status, "200", `request ${i} from 127.0.0.2`);
+          timings.push(ms);
         }
         const slowest = Math.max(...timings);
         assert.ok(slowest < OTHER_WITHIN_MS, `the slowest took ${slowest} ms`);
+        const rss = PROC ? await rssKiB(server.pid) : undefined;
+        if (rss !== undefined) {
+          assert.ok(rss < HOG_RSS_KIB, `the server holds ${rss} KiB during the attack`);
+        }
         console.log(
           `${OTHER_REQUESTS} of ${OTHER_REQUESTS} from 127.0.0.2 answered 200, slowest ${
             slowest.toFixed(1)
-          } ms, while 127.0.0.1 held ${HOG_IDLE} idle and ${HOG_SLOW} slow connections`,
+          } ms, while 127.0.0.1 opened ${HOG_IDLE} idle and ${HOG_SLOW} slow connections; ` +
+            `server RSS ${rss === undefined ? "unknown" : `${(rss / 1024).toFixed(1)} MiB`}`,
         );
       } finally {
         clearInterval(trickling);
@@ -370,4 +355,279 @@ Deno.test({
       }
     });
   },
+});
+
+/**
+ * Many addresses, each within its share, fill the global cap together with
+ * idle and half-sent connections (a distributed slowloris). A newcomer then
+ * takes the place of the connection that has waited longest for a request,
+ * so it is served rather than refused.
+ */
+const CAP = 60;
+const SHARE = 20;
+const ATTACKERS = ["127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"];
+
+/** holdFrom opens `count` connections from `address` (node:net can bind a source address; Deno.connect cannot). */
+async function holdFrom(
+  address: string,
+  port: number,
+  count: number,
+  firstBytes: string,
+): Promise<net.Socket[]> {
+  const sockets: net.Socket[] = [];
+  for (let i = 0; i < count; i++) {
+    const socket = net.connect({ host: "127.0.0.1", port, localAddress: address });
+    socket.on("error", () => {}); // evicted or refused: expected
+    socket.on("data", () => {}); // a 503 or 408 is read and dropped
+    await new Promise<void>((resolve) => {
+      socket.once("connect", () => resolve());
+      socket.once("close", () => resolve());
+    });
+    if (firstBytes !== "") socket.write(firstBytes);
+    sockets.push(socket);
+  }
+  return sockets;
+}
+
+Deno.test({
+  name: `at the global cap, a newcomer displaces the longest-waiting idle or half-sent connection${
+    CURL_OTHER ? "" : " (skipped: curl is needed to send from 127.0.0.2)"
+  }`,
+  ignore: !CURL_OTHER,
+  async fn() {
+    await withRoot(async (root) => {
+      await using server = await spawnServer({
+        root,
+        args: [
+          "--quiet",
+          "--max-connections",
+          String(CAP),
+          "--max-connections-per-client",
+          String(SHARE),
+        ],
+      });
+      const held: net.Socket[] = [];
+      let trickling: ReturnType<typeof setInterval> | undefined;
+      try {
+        for (const [i, address] of ATTACKERS.entries()) {
+          const half = i % 2 === 1 ? "GET /hello.txt HTTP/1.1\r\nHost: a\r\n" : "";
+          held.push(...await holdFrom(address, server.port, SHARE, half));
+        }
+        let line = 0;
+        trickling = setInterval(() => {
+          for (const socket of held) if (!socket.destroyed) socket.write(`X-${line}: y\r\n`);
+          line++;
+        }, 500);
+        const open = () => held.filter((s) => !s.destroyed && s.readyState === "open").length;
+        assert.ok(open() >= CAP - 5, `the attackers hold the cap (${open()} open)`);
+
+        const timings: number[] = [];
+        for (let i = 0; i < OTHER_REQUESTS; i++) {
+          const { status, ms } = await curlFrom("127.0.0.2", server.port, "/hello.txt");
+          assert.equal(status, "200", `request ${i} from 127.0.0.2`);
+          timings.push(ms);
+        }
+        const slowest = Math.max(...timings);
+        assert.ok(slowest < OTHER_WITHIN_MS, `the slowest took ${slowest} ms`);
+        console.log(
+          `${OTHER_REQUESTS} of ${OTHER_REQUESTS} from 127.0.0.2 answered 200, slowest ${
+            slowest.toFixed(1)
+          } ms, while ${ATTACKERS.length} addresses filled the cap of ${CAP}`,
+        );
+      } finally {
+        clearInterval(trickling);
+        for (const socket of held) socket.destroy();
+      }
+    });
+  },
+});
+
+/** curlFrom GETs `path` from 127.0.0.1:`port` with curl bound to `address`; its status and time. */
+async function curlFrom(
+  address: string,
+  port: number,
+  path: string,
+): Promise<{ status: string; ms: number }> {
+  const out = await new Deno.Command("curl", {
+    args: [
+      "--interface",
+      address,
+      "-s",
+      "-o",
+      "/dev/null",
+      "-m",
+      "5",
+      "-w",
+      "%{http_code} %{time_total}",
+      `http://127.0.0.1:${port}${path}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const [status = "", seconds = "NaN"] = new TextDecoder().decode(out.stdout).split(" ");
+  return { status, ms: Number(seconds) * 1000 };
+}
+
+/** Whether util-linux's prlimit can run a command under another descriptor limit. */
+const PRLIMIT = await (async () => {
+  try {
+    const out = await new Deno.Command("prlimit", {
+      args: ["--nofile=64:64", "--", "true"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success;
+  } catch {
+    return false;
+  }
+})();
+/** The descriptor limit the server runs under: the derived cap is below (160 - 64) / 2 = 48. */
+const FD_LIMIT = 160;
+/** Clients that each hold a socket and a file open (a download they never read). */
+const STALLED_DOWNLOADS = 80;
+
+Deno.test({
+  name:
+    `under a descriptor limit of ${FD_LIMIT}, the default cap is derived, said, and reached before the limit${
+      PRLIMIT && PROC ? "" : " (skipped: needs prlimit and /proc)"
+    }`,
+  ignore: !PRLIMIT || !PROC,
+  async fn() {
+    await withRoot(async (root) => {
+      // Sparse: more than the kernel's socket buffers take, no disk used.
+      await Deno.writeFile(join(root, "big.bin"), new Uint8Array(0));
+      await Deno.truncate(join(root, "big.bin"), 256 * 1024 * 1024);
+      await using server = await spawnServer({
+        root,
+        // One address may take every slot here: the global cap is under test.
+        args: ["--quiet", "--max-connections-per-client", String(STALLED_DOWNLOADS)],
+        descriptorLimit: FD_LIMIT,
+      });
+      const said = server.stdoutText().match(
+        /at most (\d+) at once, (\d+) per client address \((\d+) descriptors free\)/,
+      );
+      assert.ok(said !== null, server.stdoutText());
+      const [cap, free] = [Number(said[1]), Number(said[3])];
+      assert.ok(free < FD_LIMIT && free > FD_LIMIT - 40, `${free} descriptors free`);
+      assert.equal(cap, Math.floor((free - 64) / 2));
+      assert.ok(cap < STALLED_DOWNLOADS);
+      // Each holds a socket and the open file: two descriptors per connection.
+      const stalled: Deno.Conn[] = [];
+      try {
+        for (let i = 0; i < STALLED_DOWNLOADS; i++) {
+          const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+          await conn.write(encode("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")).catch(() => 0);
+          stalled.push(conn);
+        }
+        await delay(500);
+        let descriptors = 0;
+        for await (const _ of Deno.readDir(`/proc/${server.pid}/fd`)) descriptors++;
+        assert.ok(descriptors < FD_LIMIT, `the server holds ${descriptors} descriptors`);
+
+        // A newcomer gets a quick 503, not a hang in the backlog.
+        const started = Date.now();
+        const reply = await rawRequest(server.port, HELLO_CLOSE, { timeoutMs: 3_000 });
+        const ms = Date.now() - started;
+        assert.equal(parseResponses(reply)[0]?.status, 503, decode(reply).slice(0, 200));
+        assert.ok(ms < REFUSE_WITHIN_MS, `the 503 took ${ms} ms`);
+        assert.doesNotMatch(server.stderrText(), /accept failed|Too many open files/);
+        console.log(
+          `${STALLED_DOWNLOADS} stalled downloads: the server held ${descriptors} of ${FD_LIMIT} descriptors; a newcomer got 503 in ${ms} ms`,
+        );
+      } finally {
+        for (const conn of stalled) {
+          try {
+            conn.close();
+          } catch {
+            // closed already
+          }
+        }
+      }
+    });
+  },
+});
+
+/** How the slow reader reads: this many bytes, then a pause (500 bytes a second). */
+const SLOW_READ_BYTES = 100;
+const SLOW_READ_PAUSE_MS = 200;
+/** With --request-timeout 1, a reader under 1 KiB/s must be cut off within this long. */
+const SLOW_CUT_WITHIN_MS = 15_000;
+
+/** openCount counts the server's descriptors open on `path`. */
+async function openCount(pid: number, path: string): Promise<number> {
+  let count = 0;
+  for await (const entry of Deno.readDir(`/proc/${pid}/fd`)) {
+    try {
+      if (Deno.readLinkSync(`/proc/${pid}/fd/${entry.name}`) === path) count++;
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return count;
+}
+
+/** readSlowly reads `conn` `bytes` at a time with `pauseMs` between reads until EOF, an error or `signal`; the bytes read. */
+async function readSlowly(
+  conn: Deno.Conn,
+  bytes: number,
+  pauseMs: number,
+  signal: AbortSignal,
+): Promise<number> {
+  const buffer = new Uint8Array(bytes);
+  let total = 0;
+  while (!signal.aborted) {
+    const n = await conn.read(buffer).catch(() => null);
+    if (n === null) break;
+    total += n;
+    if (pauseMs > 0) await delay(pauseMs);
+  }
+  return total;
+}
+
+Deno.test({
+  name: "a client reading a response under 1 KiB/s is cut off; one reading faster is not",
+  ignore: !PROC,
+}, async () => {
+  await withRoot(async (root) => {
+    const big = join(root, "big.bin");
+    await Deno.writeFile(big, new Uint8Array(0));
+    await Deno.truncate(big, 256 * 1024 * 1024); // sparse
+    // --request-timeout 1: one second of waiting on the client is grace, one more is slack.
+    await using server = await spawnServer({ root, args: ["--quiet", "--request-timeout", "1"] });
+    const request = encode("GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n");
+    const stop = new AbortController();
+    try {
+      // The server's side is what matters: the client's own buffers may hold
+      // megabytes after the server closed, so watch the file's descriptor.
+      using slow = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await slow.write(request);
+      const slowRead = readSlowly(slow, SLOW_READ_BYTES, SLOW_READ_PAUSE_MS, stop.signal);
+      assert.ok(await waitFor(async () => (await openCount(server.pid, big)) === 1, 5_000));
+      const started = Date.now();
+      const cut = await waitFor(
+        async () => (await openCount(server.pid, big)) === 0,
+        SLOW_CUT_WITHIN_MS,
+      );
+      assert.ok(cut, `the slow reader was still served after ${SLOW_CUT_WITHIN_MS} ms`);
+      const cutMs = Date.now() - started;
+
+      // 64 KiB every 10 ms: far above the floor, for as long as the slow one lasted.
+      using fast = await Deno.connect({ hostname: "127.0.0.1", port: server.port });
+      await fast.write(request);
+      const fastRead = readSlowly(fast, 64 * 1024, 10, stop.signal);
+      await delay(Math.max(cutMs, 3_000));
+      assert.equal(await openCount(server.pid, big), 1, "the fast reader was cut off");
+      stop.abort();
+      const [slowBytes, fastBytes] = [await slowRead, await fastRead];
+      console.log(
+        `a reader at ${
+          (SLOW_READ_BYTES * 1000) / SLOW_READ_PAUSE_MS
+        } B/s was cut off ${cutMs} ms ` +
+          `after it began (it read ${slowBytes} bytes); one reading 64 KiB every 10 ms read ` +
+          `${fastBytes} bytes uncut`,
+      );
+    } finally {
+      stop.abort();
+    }
+  });
 });

@@ -751,16 +751,17 @@ Deno.test("timeouts: a stalled head gets 408 without delaying others; an idle co
   });
 });
 
-Deno.test("--max-connections 2: a third connection gets 503 with Retry-After", async (t) => {
+Deno.test("--max-connections 2, both busy: a third connection gets 503 with Retry-After", async (t) => {
   await withSite(async ({ root }) => {
+    // Two downloads that are never read hold both slots busy (an idle
+    // connection would give way to a newcomer instead: overload_test.ts).
+    await Deno.writeFile(join(root, "big.bin"), new Uint8Array(0));
+    await Deno.truncate(join(root, "big.bin"), 256 * 1024 * 1024); // sparse
     await using server = await spawnServer({ root, args: ["--max-connections", "2"] });
-    // One exchange each makes sure both are accepted, then they sit idle.
     using a = await Client.connect(server.port);
     using b = await Client.connect(server.port);
-    for (const client of [a, b]) {
-      await client.send(get("/hello.txt"));
-      assert.equal((await client.responses(1))[0]?.status, 200);
-    }
+    for (const client of [a, b]) await client.send(get("/big.bin"));
+    await delay(300);
 
     await t.step("the third connection gets 503 with Retry-After", async () => {
       const bytes = await rawRequest(server.port, get("/hello.txt"), { timeoutMs: 3_000 });

@@ -41,6 +41,8 @@ export interface SpawnServerOptions {
    * could not read them.
    */
   env?: Readonly<Record<string, string>>;
+  /** Run the server under this descriptor limit (soft and hard), through util-linux's `prlimit`. */
+  descriptorLimit?: number;
 }
 
 /**
@@ -78,7 +80,8 @@ export interface ServerProcess extends AsyncDisposable {
  * Both pipes are drained in the background for the child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
-  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [] } = options;
+  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [], descriptorLimit } =
+    options;
   const flags = [
     "run",
     "--no-prompt",
@@ -90,8 +93,12 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
   const envNames = Object.keys(env ?? {});
   if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
   flags.push(...denoFlags);
-  const command = new Deno.Command(Deno.execPath(), {
+  const limited = descriptorLimit === undefined
+    ? []
+    : [`--nofile=${descriptorLimit}:${descriptorLimit}`, "--", Deno.execPath()];
+  const command = new Deno.Command(limited.length > 0 ? "prlimit" : Deno.execPath(), {
     args: [
+      ...limited,
       ...flags,
       fileURLToPath(new URL("main.ts", REPO_ROOT)),
       root,
