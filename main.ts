@@ -19,6 +19,8 @@ import {
   connectionCapFor,
   countFreeDescriptors,
   DEFAULT_MAX_CONNECTIONS,
+  DESCRIPTORS_PER_CONNECTION,
+  DESCRIPTORS_PER_TLS_CONNECTION,
   type FreeDescriptors,
 } from "./lib/descriptor_budget.ts";
 import { perClientCapFor } from "./lib/server.ts";
@@ -151,6 +153,11 @@ function grantsFor(config: Config, mayMove: boolean, opener: Opener | undefined)
   const fixed = !mayMove && config.port !== 0;
   const host = hostPart(config.hostname) + (fixed ? `:${config.port}` : "");
   grants.push({ name: "net", value: host, action: `listen on ${host}`, optional: false });
+  if (config.tls !== undefined && host !== "127.0.0.1") {
+    // HTTPS is tunnelled to a private TLS listener on loopback (lib/tls_tunnel.ts).
+    const action = "tunnel HTTPS through 127.0.0.1";
+    grants.push({ name: "net", value: "127.0.0.1", action, optional: false });
+  }
   if (isWildcard(config.hostname)) {
     const action = "list the network URLs";
     grants.push({ name: "sys", value: "networkInterfaces", action, optional: true });
@@ -553,7 +560,10 @@ function withConnectionCap(
 ): { config: Config; free: FreeDescriptors | undefined } {
   // Windows has no small per-process descriptor table to run out of.
   const free = Deno.build.os === "windows" ? undefined : countFreeDescriptors(realRoot);
-  const fits = free === undefined ? undefined : connectionCapFor(free.free, config.workers);
+  const perConnection = config.tls ? DESCRIPTORS_PER_TLS_CONNECTION : DESCRIPTORS_PER_CONNECTION;
+  const fits = free === undefined
+    ? undefined
+    : connectionCapFor(free.free, config.workers, perConnection);
   if (config.maxConnections === undefined) {
     return { config: { ...config, maxConnections: fits ?? DEFAULT_MAX_CONNECTIONS }, free };
   }

@@ -18,6 +18,8 @@
 
 /** DESCRIPTORS_PER_CONNECTION: a socket, plus a file while one streams. */
 export const DESCRIPTORS_PER_CONNECTION = 2;
+/** DESCRIPTORS_PER_TLS_CONNECTION: three sockets (tls_tunnel.ts), plus a file. */
+export const DESCRIPTORS_PER_TLS_CONNECTION = 4;
 /** RESERVED_DESCRIPTORS are kept for everything else: listener, log, database, watcher, workers. */
 export const RESERVED_DESCRIPTORS = 64;
 /** DEFAULT_MAX_CONNECTIONS is the default cap when descriptors are plenty. */
@@ -37,12 +39,15 @@ export interface FreeDescriptors {
 
 /**
  * connectionCapFor is the default connection cap with `free` descriptors,
- * shared by `workers` serving isolates (one process, one table).
+ * shared by `workers` serving isolates (one process, one table), each
+ * connection taking `perConnection` (4 over HTTPS: tls_tunnel.ts).
  */
-export function connectionCapFor(free: number, workers = 1): number {
-  const fits = Math.floor(
-    (free - RESERVED_DESCRIPTORS) / DESCRIPTORS_PER_CONNECTION / Math.max(1, workers),
-  );
+export function connectionCapFor(
+  free: number,
+  workers = 1,
+  perConnection = DESCRIPTORS_PER_CONNECTION,
+): number {
+  const fits = Math.floor((free - RESERVED_DESCRIPTORS) / perConnection / Math.max(1, workers));
   return Math.min(DEFAULT_MAX_CONNECTIONS, Math.max(MIN_CONNECTIONS, fits));
 }
 

@@ -13,6 +13,7 @@ import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
 import { Logger } from "./log.ts";
+import { TlsTunnels } from "./tls_tunnel.ts";
 import { VERSION } from "./version.ts";
 
 export type { FastPath, Handler, ServeInfo } from "./connection.ts";
@@ -84,9 +85,16 @@ export function startServer(
 ): Server {
   const where = { hostname: options.hostname, port: options.port };
   const shared = options.reusePort ? { reusePort: true } : {};
-  const listener = options.tls
-    ? Deno.listenTls({ ...where, ...options.tls, ...shared })
-    : Deno.listen({ ...where, ...shared });
+  // HTTPS goes through tunnels to a private TLS listener, so that a
+  // handshake that never ends can still be closed (tls_tunnel.ts).
+  const listener = Deno.listen({ ...where, ...shared });
+  let tunnels: TlsTunnels | undefined;
+  try {
+    tunnels = options.tls ? new TlsTunnels(options.tls) : undefined;
+  } catch (err) {
+    close(listener);
+    throw err;
+  }
   const settings: ConnectionSettings = {
     headLimits: DEFAULT_HEAD_LIMITS,
     maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
@@ -140,7 +148,12 @@ export function startServer(
 
   function admit(conn: Deno.Conn, client: string, held: number) {
     perClient.set(client, held + 1);
-    const connection = new Connection(conn, handler, settings, logger);
+    const connection = new Connection(
+      tunnels ? tunnels.wrap(conn) : conn,
+      handler,
+      settings,
+      logger,
+    );
     connections.set(connection, client);
     connection.serve().finally(() => release(connection));
   }
@@ -176,8 +189,13 @@ export function startServer(
     return true;
   }
 
-  /** Past the cap, a new connection gets a fast 503 and is closed. */
+  /**
+   * Past the cap, a new connection gets a fast 503 and is closed. An HTTPS
+   * one is closed at once: a 503 would cost the tunnel and handshake that
+   * the cap is there to spare.
+   */
   async function refuse(conn: Deno.Conn) {
+    if (tunnels) return close(conn);
     const timer = setTimeout(() => close(conn), 1000);
     try {
       const reply = errorResponse(
@@ -209,6 +227,7 @@ export function startServer(
       stopping = true;
       close(listener);
       await accepting;
+      await tunnels?.close();
       for (const connection of connections.keys()) connection.shutdown();
       const deadline = Date.now() + graceMs;
       while (connections.size > 0 && Date.now() < deadline) {

@@ -116,7 +116,8 @@ async function main() {
     "compile",
     `--allow-read=${read.join(",")}`,
     ...(write.length > 0 ? [`--allow-write=${write.join(",")}`] : []),
-    `--allow-net=${host}`,
+    // HTTPS is tunnelled to a private TLS listener on loopback (lib/tls_tunnel.ts).
+    `--allow-net=${host}${config.tls !== undefined && host !== "127.0.0.1" ? ",127.0.0.1" : ""}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
     ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
     // --open runs the platform's opener, and nothing else.

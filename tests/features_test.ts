@@ -24,6 +24,7 @@ import { join } from "node:path";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts";
 import { copy } from "./_support/fs.ts";
+import { HAVE_OPENSSL, makeCertificate } from "./_support/tls.ts";
 import {
   drain,
   type ParsedResponse,
@@ -54,16 +55,6 @@ const ESCAPE = /\x1b\[/;
 
 // ---------------------------------------------------------------------------
 // What the machine has, decided once at module load.
-
-/** Whether `openssl` runs; the TLS test needs it to make a certificate. */
-const HAVE_OPENSSL = (() => {
-  try {
-    return new Deno.Command("openssl", { args: ["version"], stdout: "null", stderr: "null" })
-      .outputSync().success;
-  } catch {
-    return false;
-  }
-})();
 
 /** Whether this host can listen on the IPv6 loopback. */
 const HAVE_IPV6 = (() => {
@@ -836,37 +827,7 @@ Deno.test({
   ignore: !HAVE_OPENSSL,
   fn: async () => {
     await withRoot(FIXTURE_ROOT, async (dir, root) => {
-      const certFile = join(dir, "cert.pem");
-      const keyFile = join(dir, "key.pem");
-      const made = await new Deno.Command("openssl", {
-        args: [
-          "req",
-          "-x509",
-          "-newkey",
-          "rsa:2048",
-          "-nodes",
-          "-days",
-          "1",
-          "-subj",
-          "/CN=localhost",
-          "-addext",
-          "subjectAltName=DNS:localhost,IP:127.0.0.1",
-          // openssl's default for -x509 is CA:TRUE, which rustls refuses as the
-          // server's own certificate (CaUsedAsEndEntity): make it a leaf.
-          "-addext",
-          "basicConstraints=critical,CA:FALSE",
-          "-addext",
-          "extendedKeyUsage=serverAuth",
-          "-keyout",
-          keyFile,
-          "-out",
-          certFile,
-        ],
-        stdout: "null",
-        stderr: "piped",
-      }).output();
-      assert.ok(made.success, decode(made.stderr));
-      const certPem = await Deno.readTextFile(certFile);
+      const { certFile, keyFile, certPem } = await makeCertificate(dir);
 
       const [s, listening] = await startByHand({
         args: [root, "--port", "0", "--cert", certFile, "--key", keyFile],

@@ -12,8 +12,9 @@ import { fileURLToPath } from "node:url";
 import { WRITE_TIMEOUT_MS } from "../lib/connection.ts";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { copy } from "./_support/fs.ts";
+import { HAVE_OPENSSL, makeCertificate } from "./_support/tls.ts";
 import { delay, waitFor } from "./_support/wait.ts";
-import { hasProc, PROC_MISSING, rssKiB } from "./_support/proc.ts";
+import { hasProc, openFdCount, PROC_MISSING, rssKiB } from "./_support/proc.ts";
 import {
   type ParsedResponse,
   parseResponses,
@@ -520,8 +521,7 @@ Deno.test({
           stalled.push(conn);
         }
         await delay(500);
-        let descriptors = 0;
-        for await (const _ of Deno.readDir(`/proc/${server.pid}/fd`)) descriptors++;
+        const descriptors = await openFdCount(server.pid) ?? 0;
         assert.ok(descriptors < FD_LIMIT, `the server holds ${descriptors} descriptors`);
 
         // A newcomer gets a quick 503, not a hang in the backlog.
@@ -630,4 +630,94 @@ Deno.test({
       stop.abort();
     }
   });
+});
+
+/** Silent connections to the HTTPS port (no ClientHello, never closed by the client), opened at this rate. */
+const SILENT_PER_SECOND = 100;
+const SILENT_SECONDS = 4;
+/** The descriptor limit of the HTTPS server under test. */
+const TLS_FD_LIMIT = 256;
+
+Deno.test({
+  name: `HTTPS: silent connections are closed at their deadline and release their descriptors${
+    HAVE_OPENSSL && PRLIMIT && PROC ? "" : " (skipped: needs openssl, prlimit and /proc)"
+  }`,
+  ignore: !HAVE_OPENSSL || !PRLIMIT || !PROC,
+  async fn() {
+    await withTempDir(async (dir) => {
+      const root = join(dir, "root");
+      await copy(FIXTURE_ROOT, root);
+      const { certFile, keyFile, certPem } = await makeCertificate(dir);
+      await using server = await spawnServer({
+        root,
+        args: ["--quiet", "--cert", certFile, "--key", keyFile, "--idle-timeout", "1"],
+        allowRead: [certFile, keyFile],
+        descriptorLimit: TLS_FD_LIMIT,
+      });
+      const tlsGet = async () => {
+        const conn = await Deno.connectTls({
+          hostname: "127.0.0.1",
+          port: server.port,
+          caCerts: [certPem],
+        });
+        // Bounded: a server out of descriptors would never answer.
+        const timer = setTimeout(() => conn.close(), 5_000);
+        try {
+          await conn.write(encode(HELLO_CLOSE));
+          const chunks: Uint8Array[] = [];
+          const buffer = new Uint8Array(16 * 1024);
+          for (;;) {
+            const n = await conn.read(buffer);
+            if (n === null) break;
+            chunks.push(buffer.slice(0, n));
+          }
+          return parseResponses(concat(chunks))[0]?.status ?? 0;
+        } catch {
+          return 0;
+        } finally {
+          clearTimeout(timer);
+          try {
+            conn.close();
+          } catch {
+            // closed by the server
+          }
+        }
+      };
+      assert.equal(await tlsGet(), 200);
+      const baseline = await openFdCount(server.pid) ?? 0;
+
+      // From another address than the real client's, which has its own share.
+      const silent: net.Socket[] = [];
+      let peak = baseline;
+      const statuses: number[] = [];
+      try {
+        for (let second = 0; second < SILENT_SECONDS; second++) {
+          for (let i = 0; i < SILENT_PER_SECOND; i++) {
+            silent.push(...await holdFrom("127.0.0.3", server.port, 1, ""));
+            await delay(1000 / SILENT_PER_SECOND);
+          }
+          peak = Math.max(peak, await openFdCount(server.pid) ?? 0);
+          statuses.push(await tlsGet().catch(() => 0));
+        }
+        // The attacker still holds every socket open; the server let go of them.
+        const released = await waitFor(
+          async () => (await openFdCount(server.pid) ?? 0) <= baseline + 3,
+          5_000,
+        );
+        const after = await openFdCount(server.pid) ?? 0;
+        assert.ok(released, `${after} descriptors held, ${baseline} before the attack`);
+        assert.ok(peak < TLS_FD_LIMIT, `the server reached ${peak} descriptors`);
+        assert.deepEqual(statuses, statuses.map(() => 200), "real clients during the attack");
+        assert.equal(await tlsGet(), 200);
+        assert.doesNotMatch(server.stderrText(), /accept failed|Too many open files/);
+        console.log(
+          `${silent.length} silent connections to HTTPS over ${SILENT_SECONDS} s: at most ${peak} ` +
+            `of ${TLS_FD_LIMIT} descriptors, ${after} after (baseline ${baseline}); ` +
+            `${statuses.length} of ${statuses.length} real requests answered 200`,
+        );
+      } finally {
+        for (const socket of silent) socket.destroy();
+      }
+    });
+  },
 });

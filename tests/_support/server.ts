@@ -21,7 +21,7 @@ const RAW_REQUEST_TIMEOUT_MS = 5_000;
 /** rawRequest's read buffer. */
 const READ_CHUNK_BYTES = 64 * 1024;
 /** The one line the server prints at start, e.g. `listening on http://127.0.0.1:8000/`. */
-const LISTENING_LINE = /listening on http:\/\/([^\s/]+):(\d+)\//;
+const LISTENING_LINE = /listening on https?:\/\/([^\s/]+):(\d+)\//;
 
 /** SpawnServerOptions say what the server serves and which permissions it gets. */
 export interface SpawnServerOptions {
