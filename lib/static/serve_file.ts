@@ -20,6 +20,15 @@ import type { FieldSource } from "../http/fields.ts";
 import { serveTemplate } from "../pages/template.ts";
 import { evaluatePreconditions } from "./conditional.ts";
 import { fileStream, multipartStream } from "./file_body.ts";
+import {
+  contentDisposition,
+  DEFAULT_MAX_ZIP_BYTES,
+  MAX_ZIP_ENTRIES,
+  walkFolder,
+  zipLength,
+  zipNameOf,
+  zipStream,
+} from "./folder_zip.ts";
 import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
 import { resolvePath } from "./resolve_path.ts";
 import {
@@ -57,6 +66,12 @@ export interface StaticOptions {
   store?: RepresentationStore;
   /** Live reload: adds its script to every HTML page (files, templates, listings). */
   inject?: (page: Uint8Array) => Uint8Array;
+  /**
+   * The most a folder's files may add up to for its ZIP download
+   * (`?download=zip`, only where listings are on); 0 turns folder downloads
+   * off. {@linkcode DEFAULT_MAX_ZIP_BYTES} when absent.
+   */
+  maxZipBytes?: number;
 }
 
 /** INDEX_FILE is served for a directory URL when present. */
@@ -189,6 +204,9 @@ export class StaticSite {
         headers: { location, "cache-control": "no-cache" },
       });
     }
+    if (url.searchParams.get("download") === "zip" && this.zipMaxBytes > 0) {
+      return await serveFolderZip(request, path, segments, this.#scope, this.zipMaxBytes);
+    }
     let index: Lookup = { kind: "missing" };
     try {
       index = this.#store.lookup(join(path, INDEX_FILE), this.#scope);
@@ -202,6 +220,11 @@ export class StaticSite {
     return await this.#injected(
       await serveListing(request, path, segments, this.#options, this.#scope),
     );
+  }
+
+  /** The cap of folder downloads: 0 when they are off (always, without listings). */
+  get zipMaxBytes(): number {
+    return this.#options.listing ? this.#options.maxZipBytes ?? DEFAULT_MAX_ZIP_BYTES : 0;
   }
 
   /** A generated HTML page with the live-reload script, when live reload is on. */
@@ -395,4 +418,40 @@ async function serveListing(
   }
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
   return new Response(request.method === "HEAD" ? null : bytes, { headers });
+}
+
+/**
+ * serveFolderZip answers `?download=zip` for the folder at `path`: the walk
+ * first (a 413 past `maxBytes`, before anything is sent), then the archive,
+ * streamed, with its exact length.
+ */
+async function serveFolderZip(
+  request: Request,
+  path: string,
+  segments: string[],
+  scope: Scope,
+  maxBytes: number,
+): Promise<Response> {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch (err) {
+    throw fsError(err);
+  }
+  const top = zipNameOf(segments);
+  const walk = await walkFolder(path, real, top, scope, {
+    maxBytes,
+    maxEntries: MAX_ZIP_ENTRIES,
+  });
+  const headers = new Headers({
+    "content-type": "application/zip",
+    "content-length": String(zipLength(walk.entries)),
+    "content-disposition": contentDisposition(`${top}.zip`),
+    // A snapshot of a folder, made anew each time: nothing to revalidate.
+    "cache-control": "no-store",
+    "accept-ranges": "none",
+    "x-content-type-options": "nosniff",
+  });
+  if (request.method === "HEAD") return new Response(null, { headers });
+  return new Response(zipStream(walk.entries), { headers });
 }
