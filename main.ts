@@ -16,6 +16,7 @@ import { removeStaleParts } from "./lib/atomic_write.ts";
 import { type Instance, type InstanceOptions, startInstance } from "./lib/instance.ts";
 import { type Config, DEFAULTS, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
 import { type Opener, openerFor } from "./lib/opener.ts";
+import { qrTerminal } from "./lib/qr.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -312,6 +313,7 @@ function readPem(flag: string, file: string): string {
 function painter(env: Record<string, string | undefined>) {
   const on = Deno.stdout.isTerminal() && (env.NO_COLOR ?? "") === "";
   return {
+    on,
     bold: (s: string) => (on ? `\x1b[1m${s}\x1b[22m` : s),
     green: (s: string) => (on ? `\x1b[32m${s}\x1b[39m` : s),
     yellow: (s: string) => (on ? `\x1b[33m${s}\x1b[39m` : s),
@@ -345,9 +347,13 @@ function banner(
   const lines = [
     `minserve ${VERSION} listening on ${paint.green(paint.bold(localUrl(config, addr)))}`,
   ];
+  let shared = isWildcard(addr.hostname) ? undefined : localUrl(config, addr);
   if (isWildcard(addr.hostname)) {
     lines.push(paint.yellow(`  exposed on every interface (${addr.hostname}):`));
-    for (const url of lanUrls(config.tls ? "https" : "http", addr.port)) lines.push(`    ${url}`);
+    for (const url of lanUrls(config.tls ? "https" : "http", addr.port)) {
+      lines.push(`    ${url}`);
+      if (shared === undefined && url.includes("://")) shared = url;
+    }
   }
   lines.push(
     `  root:     ${realRoot}`,
@@ -366,6 +372,10 @@ function banner(
   );
   if (config.live) lines.push("  live:     on (pages reload when files under the root change)");
   lines.push(`  deno:     ${permissions}`);
+  // --lan is for phones on the network: the URL to give them, as a QR code.
+  if (config.lan && shared !== undefined) {
+    lines.push(`  scan to open ${shared}`, ...qrTerminal(shared, { color: paint.on }));
+  }
   return lines.join("\n");
 }
 
