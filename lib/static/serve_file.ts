@@ -29,7 +29,14 @@ import {
   zipNameOf,
   zipStream,
 } from "./folder_zip.ts";
-import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
+import {
+  hrefOf,
+  type ListingEntry,
+  listingFormat,
+  type ListingView,
+  parseListingQuery,
+  renderListing,
+} from "./listing.ts";
 import { resolvePath } from "./resolve_path.ts";
 import {
   answerContent,
@@ -217,8 +224,13 @@ export class StaticSite {
       return await this.#respond(request, url, index);
     }
     if (!this.#options.listing) throw notFound();
+    const view: ListingView = {
+      query: parseListingQuery(url.searchParams),
+      zip: this.zipMaxBytes > 0,
+      pageUrl: url.origin + url.pathname,
+    };
     return await this.#injected(
-      await serveListing(request, path, segments, this.#options, this.#scope),
+      await serveListing(request, path, segments, this.#options, this.#scope, view),
     );
   }
 
@@ -368,6 +380,7 @@ async function serveListing(
   segments: string[],
   options: StaticOptions,
   scope: Scope,
+  view: ListingView,
 ): Promise<Response> {
   const entries: ListingEntry[] = [];
   try {
@@ -392,7 +405,9 @@ async function serveListing(
     throw fsError(err);
   }
   const format = listingFormat(request.headers.get("accept"));
-  const { body, type } = renderListing(segments, entries, format);
+  // Each order and filter is a page of its own, with its own validator:
+  // the tag is a digest of the bytes, which differ (RFC 9110 §8.8.3).
+  const { body, type } = renderListing(segments, entries, format, view);
   const bytes = new TextEncoder().encode(body);
   const headers = new Headers({
     "content-type": type,
