@@ -227,7 +227,7 @@ const LISTING_STYLE =
     .tools form{display:flex;gap:.4rem;flex:1 1 15rem;margin:0}
     input[type=search]{flex:1;min-width:0;font:inherit;padding:.3rem .5rem;border:1px solid #aaa;border-radius:4px;background:inherit;color:inherit}
     button{font:inherit;padding:.3rem .8rem;min-height:2.2rem}
-    .tools a,summary{display:inline-block;padding:.3rem 0}summary{cursor:pointer}
+    .tools a{display:inline-block;padding:.3rem 0}summary{padding:.3rem 0;cursor:pointer}
     table{border-collapse:collapse;width:100%}td,th{padding:0 .5rem;text-align:left;border-bottom:1px solid #eee}
     td:first-child,th:first-child{padding-left:0;overflow-wrap:anywhere}td:last-child,th:last-child{padding-right:0}
     th a{display:block;padding:.4rem 0;white-space:nowrap}td a{display:flex;align-items:center;gap:.45rem;padding:.4rem 0;min-height:24px}

@@ -99,3 +99,12 @@ export function gridOfTerminal(lines: readonly string[]): boolean[][] {
   }
   return grid;
 }
+
+/** decodePixels decodes RGBA `pixels` (`width` × `height`), as a canvas's getImageData gives them. */
+export function decodePixels(
+  pixels: Uint8ClampedArray,
+  width: number,
+  height: number,
+): string | null {
+  return jsQR(pixels, width, height, { inversionAttempts: "dontInvert" })?.data ?? null;
+}
