@@ -1,7 +1,9 @@
 /**
  * serve_file.ts — ⑥⑦ the document root over HTTP: a URL path to a file
  * inside the root (through the representation store), and that file's
- * answer as a `Response`; index pages, directory listings, templates.
+ * answer as a `Response`; index pages, directory listings (sorted and
+ * filtered by the query), folder downloads (`?download=zip`, folder_zip.ts),
+ * templates.
  *
  * It knows nothing of sockets: a `Request` comes in, a `Response` goes out,
  * and every failure is a thrown {@linkcode HttpError}. What to send is
