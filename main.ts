@@ -25,6 +25,7 @@ import {
 } from "./lib/descriptor_budget.ts";
 import { perClientCapFor } from "./lib/server.ts";
 import { type Opener, openerFor } from "./lib/opener.ts";
+import { qrTerminal } from "./lib/qr.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -326,6 +327,7 @@ function readPem(flag: string, file: string): string {
 function painter(env: Record<string, string | undefined>) {
   const on = Deno.stdout.isTerminal() && (env.NO_COLOR ?? "") === "";
   return {
+    on,
     bold: (s: string) => (on ? `\x1b[1m${s}\x1b[22m` : s),
     green: (s: string) => (on ? `\x1b[32m${s}\x1b[39m` : s),
     yellow: (s: string) => (on ? `\x1b[33m${s}\x1b[39m` : s),
@@ -360,9 +362,13 @@ function banner(
   const lines = [
     `minserve ${VERSION} listening on ${paint.green(paint.bold(localUrl(config, addr)))}`,
   ];
+  let shared = isWildcard(addr.hostname) ? undefined : localUrl(config, addr);
   if (isWildcard(addr.hostname)) {
     lines.push(paint.yellow(`  exposed on every interface (${addr.hostname}):`));
-    for (const url of lanUrls(config.tls ? "https" : "http", addr.port)) lines.push(`    ${url}`);
+    for (const url of lanUrls(config.tls ? "https" : "http", addr.port)) {
+      lines.push(`    ${url}`);
+      if (shared === undefined && url.includes("://")) shared = url;
+    }
   }
   lines.push(
     `  root:     ${realRoot}`,
@@ -387,6 +393,10 @@ function banner(
     } per client address${descriptorNote(free)}`,
   );
   lines.push(`  deno:     ${permissions}`);
+  // --lan is for phones on the network: the URL to give them, as a QR code.
+  if (config.lan && shared !== undefined) {
+    lines.push(`  scan to open ${shared}`, ...qrTerminal(shared, { color: paint.on }));
+  }
   return lines.join("\n");
 }
 

@@ -164,7 +164,10 @@ export function createApp(options: AppOptions): App {
     const query = target.indexOf("?");
     const pathname = query === -1 ? target : target.slice(0, query);
     if (routeFor(pathname) !== files) return null;
-    const bytesParam = query === -1 ? null : new URLSearchParams(target.slice(query)).get("bytes");
+    const params = query === -1 ? undefined : new URLSearchParams(target.slice(query));
+    // A folder's download is never its index page.
+    if (params?.has("download") && pathname.endsWith("/")) return null;
+    const bytesParam = params?.get("bytes") ?? null;
     return { method, pathname, bytesParam, fields: new HeadFields(head.headers) };
   }
 

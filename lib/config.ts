@@ -64,6 +64,8 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Serving isolates sharing the port; more than 1 needs --unstable-net. */
   workers: number;
+  /** The most a folder's files may add up to for its ZIP download; 0 turns folder downloads off. */
+  maxZipBytes: number;
 }
 
 /** LogFormat is how access-log lines are written. */
@@ -113,6 +115,7 @@ export const DEFAULTS: Readonly<Config> = {
   open: false,
   tls: undefined,
   workers: 1,
+  maxZipBytes: 16 * 1024 * 1024 * 1024,
 };
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
@@ -157,6 +160,8 @@ Options:
       --lan                  listen on every interface (0.0.0.0) and print the network URLs
       --cert FILE --key FILE serve HTTPS with this PEM certificate and key
       --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
+      --max-zip-bytes BYTES  largest folder download (?download=zip), its files added up
+                             (default ${DEFAULTS.maxZipBytes}; 0 turns folder downloads off)
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -222,6 +227,7 @@ export function parseConfig(
         cert: { type: "string" },
         key: { type: "string" },
         workers: { type: "string" },
+        "max-zip-bytes": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -340,6 +346,13 @@ export function parseConfig(
         ? { certFile: values.cert, keyFile: values.key }
         : undefined,
       workers: integer("--workers", values.workers, DEFAULTS.workers, 1, 64),
+      maxZipBytes: integer(
+        "--max-zip-bytes",
+        values["max-zip-bytes"],
+        DEFAULTS.maxZipBytes,
+        0,
+        2 ** 50,
+      ),
     },
   };
 }

@@ -55,11 +55,13 @@ function render(value: unknown): string {
 
 const STYLE = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;" +
   "padding:0 1rem;color:#222}h1{font-size:1.5rem}p{color:#555}" +
-  "@media(prefers-color-scheme:dark){body{background:#111;color:#eee}p{color:#aaa}}";
+  "a{color:#0550ae;display:inline-block;padding:.3rem 0}" +
+  "@media(prefers-color-scheme:dark){body{background:#111;color:#eee}p{color:#aaa}a{color:#7cb7ff}}";
 
 /**
  * errorPage renders the small HTML page sent with an error status. `message`
- * is fixed server text (never request input), escaped all the same.
+ * is fixed server text (never request input), escaped all the same. The page
+ * is one `<main>` landmark with a link home, so no error is a dead end.
  */
 export function errorPage(status: number, message: string = reasonPhrase(status)): string {
   const title = `${status} ${reasonPhrase(status)}`;
@@ -67,8 +69,12 @@ export function errorPage(status: number, message: string = reasonPhrase(status)
     title,
     STYLE,
     html`
-      <h1>${title}</h1>${message !== reasonPhrase(status) && html`<p>${message}</p>`}
-      <hr><p><small>minserve</small></p>
+      <main>
+        <h1>${title}</h1>${message !== reasonPhrase(status) && html`<p>${message}</p>`}
+        <p><a href="/">Go to the home page</a></p>
+      </main>
+      <hr>
+      <p><small>minserve</small></p>
     `,
   );
 }

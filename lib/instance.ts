@@ -98,6 +98,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     cacheControl: config.cacheControl,
     headers: config.headers,
     spa: config.spa,
+    maxZipBytes: config.maxZipBytes,
     ...(uploads ? { uploads } : {}),
     ...(board ? { board: (request: Request) => board!.handle(request) } : {}),
   });

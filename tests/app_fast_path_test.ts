@@ -252,6 +252,11 @@ const CASES: FastCase[] = [
   // What only the handler answers.
   { name: "a directory without its slash: redirect", target: "/sub", want: { declines: 301 } },
   { name: "the root: listing", target: "/", want: { declines: 200 } },
+  {
+    name: "a folder with an index, downloaded: its archive, not its page",
+    target: "/sub/?download=zip",
+    want: { declines: 200 },
+  },
   { name: "a template", target: "/x.tmpl.html", want: { declines: 200 } },
   { name: "a template with a query", target: "/x.tmpl.html?v=3", want: { declines: 200 } },
   { name: "a dotfile", target: "/.hidden", want: { declines: 404 } },

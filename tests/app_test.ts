@@ -325,6 +325,75 @@ Deno.test("directory listing by Accept", async (t) => {
   });
 });
 
+Deno.test("listings: sorted and filtered by the query, in every format, each its own validator", async (t) => {
+  await withTempDir(async (root) => {
+    await Deno.mkdir(join(root, "d"));
+    const put = async (name: string, bytes: number, day: number) => {
+      await Deno.writeFile(join(root, "d", name), new Uint8Array(bytes));
+      await Deno.utime(
+        join(root, "d", name),
+        new Date(Date.UTC(2024, 0, day)),
+        new Date(Date.UTC(2024, 0, day)),
+      );
+    };
+    await put("small.txt", 10, 3);
+    await put("big.jpg", 5000, 1);
+    await put("mid.JPG", 700, 2);
+    await Deno.mkdir(join(root, "d", "sub"));
+    const handler = await appAt(root);
+    const text = async (target: string) => {
+      const res = await fetchFrom(handler, target, { headers: { accept: "text/plain" } });
+      assert.equal(res.status, 200, target);
+      return await res.text();
+    };
+
+    await t.step("text: natural names by default; size and date either way", async () => {
+      assert.equal(await text("/d/"), "sub/\nbig.jpg\nmid.JPG\nsmall.txt\n");
+      assert.equal(await text("/d/?sort=size&order=desc"), "sub/\nbig.jpg\nmid.JPG\nsmall.txt\n");
+      assert.equal(await text("/d/?sort=size"), "sub/\nsmall.txt\nmid.JPG\nbig.jpg\n");
+      assert.equal(await text("/d/?sort=date&order=desc"), "sub/\nsmall.txt\nmid.JPG\nbig.jpg\n");
+      assert.equal(await text("/d/?sort=nonsense&order=sideways"), await text("/d/"));
+    });
+    await t.step("JSON: the same order and filter", async () => {
+      const res = await fetchFrom(handler, "/d/?sort=size&filter=jpg", {
+        headers: { accept: "application/json" },
+      });
+      const names = (await res.json() as { name: string }[]).map((e) => e.name);
+      assert.deepEqual(names, ["mid.JPG", "big.jpg"]);
+    });
+    await t.step("HTML: the filter box keeps its value; the QR code is of this page", async () => {
+      const res = await fetchFrom(handler, "/d/?filter=jpg");
+      const body = await res.text();
+      assert.ok(body.includes('value="jpg"'));
+      assert.ok(!body.includes("small.txt"), "a name the filter leaves out");
+      assert.ok(body.includes("<p>http://x/d/</p>"), "the page's URL, without its query");
+    });
+    await t.step("a filter too long: 400", async () => {
+      const res = await fetchFrom(handler, "/d/?filter=" + "x".repeat(300));
+      assert.equal(res.status, 400);
+      await res.body?.cancel();
+    });
+    await t.step("each variant its own ETag; 304 for its own, 200 for another's", async () => {
+      const tags = new Map<string, string>();
+      for (const target of ["/d/", "/d/?sort=size", "/d/?sort=size&order=desc", "/d/?filter=jpg"]) {
+        const res = await fetchFrom(handler, target);
+        await res.body?.cancel();
+        const etag = res.headers.get("etag")!;
+        assert.match(etag, /^W\//);
+        assert.ok(![...tags.values()].includes(etag), `${target} shares an ETag`);
+        tags.set(target, etag);
+        const again = await fetchFrom(handler, target, { headers: { "if-none-match": etag } });
+        assert.equal(again.status, 304, target);
+      }
+      const other = await fetchFrom(handler, "/d/?sort=size", {
+        headers: { "if-none-match": tags.get("/d/")! },
+      });
+      assert.equal(other.status, 200, "another variant's tag must not get a 304");
+      await other.body?.cancel();
+    });
+  });
+});
+
 Deno.test("the root listing never shows dotfiles", async () => {
   await withRootCopy(async (root) => {
     await Deno.remove(join(root, "index.html"));

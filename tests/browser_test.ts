@@ -26,6 +26,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Locator, Page } from "playwright-core";
 import { copy } from "./_support/fs.ts";
+import { decodePixels } from "./_support/qr.ts";
 import { spawnServer, withTempDir } from "./_support/server.ts";
 
 /** Debian's chromium package puts its launcher here. */
@@ -145,8 +146,10 @@ async function withPage(
   browser: Browser,
   viewport: Viewport,
   fn: (page: Page, watch: Watch) => Promise<void>,
+  options: { javaScriptEnabled?: boolean } = {},
 ): Promise<void> {
   const context = await browser.newContext({
+    javaScriptEnabled: options.javaScriptEnabled ?? true,
     viewport: { width: viewport.width, height: viewport.height },
     isMobile: viewport.mobile,
     hasTouch: viewport.mobile,
@@ -343,6 +346,210 @@ browserTest("listing: escaped names, subdirectory, unicode file, parent and brea
           origin,
           "/",
         );
+      }));
+  });
+});
+
+/** The files of the listing-tools test, with the icon each must show and a size that orders them. */
+const KINDS: readonly [name: string, kind: string, bytes: number][] = [
+  ["photo.png", "image", 5000],
+  ["song.mp3", "audio", 4000],
+  ["movie.mp4", "video", 9000],
+  ["notes.txt", "text", 300],
+  ["paper.pdf", "pdf", 2000],
+  ["backup.zip", "archive", 7000],
+  ["blob.bin", "other", 100],
+];
+
+/** visibleNames lists the names of the listing rows the page shows (parent row left out). */
+async function visibleNames(page: Page): Promise<string[]> {
+  return await page.locator("tbody tr[data-name]:visible td:first-child a span").allTextContents();
+}
+
+/** smallTargets lists the visible links, buttons, summaries and inputs under 24×24 CSS px (WCAG 2.5.8). */
+async function smallTargets(page: Page): Promise<string[]> {
+  const small: string[] = [];
+  const targets = page.locator("a:visible, button:visible, summary:visible, input:visible");
+  for (let i = 0; i < await targets.count(); i++) {
+    const box = await targets.nth(i).boundingBox();
+    if (box === null || (box.width >= 24 && box.height >= 24)) continue;
+    const text = (await targets.nth(i).textContent())?.trim() || "(input)";
+    small.push(`${text}: ${Math.round(box.width)}x${Math.round(box.height)}`);
+  }
+  return small;
+}
+
+/** The QR code's SVG drawn on a canvas, as RGBA pixels: what a camera would see on screen. */
+const QR_PIXELS = `(async () => {
+  const svg = document.querySelector("details.qr svg");
+  const size = 4 * svg.viewBox.baseVal.width;
+  const image = new Image();
+  image.src = "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg.outerHTML);
+  await image.decode();
+  const canvas = document.createElement("canvas");
+  canvas.width = canvas.height = size;
+  const context = canvas.getContext("2d");
+  context.imageSmoothingEnabled = false;
+  context.drawImage(image, 0, 0, size, size);
+  return { size, pixels: Array.from(context.getImageData(0, 0, size, size).data) };
+})()`;
+
+browserTest("listing: icons, sorting, filter as you type, QR code and folder download", async (
+  browser,
+  t,
+) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    const docs = join(root, "docs");
+    await Deno.mkdir(join(docs, "sub dir"), { recursive: true });
+    for (const [name, , bytes] of KINDS) {
+      await Deno.writeFile(join(docs, name), new Uint8Array(bytes));
+    }
+    await Deno.writeTextFile(join(docs, "sub dir", "inside.txt"), "inside");
+    await Deno.writeTextFile(join(docs, LONG_FILE_NAME), "long");
+    await using server = await spawnServer({ root, args: ["--quiet"] });
+    const origin = server.url;
+
+    await eachViewport(t, (viewport) =>
+      withPage(browser, viewport, async (page) => {
+        await page.goto(`${origin}/docs/`);
+        // An icon of its kind on every row, drawn inline.
+        for (const [name, kind] of [...KINDS, ["sub dir/", "folder"] as const]) {
+          const use = page.locator("tbody a", { hasText: name }).locator("svg.i use");
+          assert.equal(await use.getAttribute("href"), `#i-${kind}`, name);
+          const box = await page.locator("tbody a", { hasText: name }).locator("svg.i")
+            .boundingBox();
+          assert.ok(box !== null && box.width >= 16, `${name}: icon not drawn`);
+        }
+        assert.deepEqual(await lookProblems(page, viewport, "listing"), []);
+        assert.deepEqual(await smallTargets(page), [], "targets under 24x24 px");
+        await screenshot(page, "listing-tools", viewport);
+
+        // Sorting: the column headers are plain links.
+        await clickTo(
+          page,
+          page.getByRole("link", { name: "Size" }),
+          origin,
+          "/docs/?sort=size&order=desc",
+        );
+        const bySize = [...KINDS].sort((a, b) => b[2] - a[2]).map(([name]) => name);
+        assert.deepEqual((await visibleNames(page)).slice(0, 1), ["sub dir/"], "folders first");
+        assert.deepEqual((await visibleNames(page)).slice(1, 1 + bySize.length), bySize);
+        assert.equal(
+          await page.locator("th[aria-sort]").getAttribute("aria-sort"),
+          "descending",
+        );
+        await clickTo(
+          page,
+          page.getByRole("link", { name: "Size" }),
+          origin,
+          "/docs/?sort=size&order=asc",
+        );
+        assert.equal((await visibleNames(page))[1], LONG_FILE_NAME, "the smallest file first");
+        await screenshot(page, "listing-sorted", viewport);
+
+        // The filter hides rows as you type.
+        await page.locator("#filter").fill("PDF");
+        assert.deepEqual(await visibleNames(page), ["paper.pdf"]);
+        assert.equal(await page.locator("#none").isVisible(), false);
+        await screenshot(page, "listing-filter", viewport);
+        await page.locator("#filter").fill("nothing like it");
+        assert.deepEqual(await visibleNames(page), []);
+        assert.equal(await page.locator("#none").isVisible(), true);
+        await page.locator("#filter").fill("");
+        assert.equal((await visibleNames(page)).length, KINDS.length + 2);
+        // Enter sends the filter to the server, keeping the order.
+        await page.locator("#filter").fill("o");
+        await Promise.all([page.waitForURL(/filter=o/), page.locator("#filter").press("Enter")]);
+        assert.equal(pathOf(page), "/docs/?filter=o&sort=size&order=asc");
+        assert.deepEqual(
+          (await visibleNames(page)).sort(),
+          [
+            "blob.bin",
+            "movie.mp4",
+            "notes.txt",
+            "photo.png",
+            "song.mp3",
+            LONG_FILE_NAME,
+          ]
+            .sort(),
+        );
+
+        // The QR code: in a <details>, drawn on screen, scanning to this page.
+        await page.goto(`${origin}/docs/`);
+        assert.equal(await page.locator("details.qr svg").isVisible(), false);
+        await page.locator("details.qr summary").click();
+        assert.equal(await page.locator("details.qr svg").isVisible(), true);
+        const box = await page.locator("details.qr svg").boundingBox();
+        assert.ok(box !== null && box.width >= 120 && box.width <= viewport.width, "QR size");
+        await screenshot(page, "listing-qr", viewport);
+        const drawn = await page.evaluate(QR_PIXELS) as { size: number; pixels: number[] };
+        assert.equal(
+          decodePixels(new Uint8ClampedArray(drawn.pixels), drawn.size, drawn.size),
+          `${origin}/docs/`,
+        );
+
+        // The folder as one ZIP.
+        const [download] = await Promise.all([
+          page.waitForEvent("download"),
+          page.getByRole("link", { name: "Download this folder (.zip)" }).click(),
+        ]);
+        assert.equal(download.suggestedFilename(), "docs.zip");
+        const saved = join(dir, `docs-${viewport.name}.zip`);
+        await download.saveAs(saved);
+        const bytes = await Deno.readFile(saved);
+        assert.deepEqual([...bytes.subarray(0, 4)], [0x50, 0x4b, 0x03, 0x04], "a ZIP file");
+      }));
+
+    await t.step(
+      "without script: the filter is a plain GET form, sorting plain links",
+      () =>
+        withPage(browser, DESKTOP, async (page) => {
+          await page.goto(`${origin}/docs/?sort=date&order=desc`);
+          await page.locator("#filter").fill("song");
+          assert.equal((await visibleNames(page)).length, KINDS.length + 2, "no script ran");
+          await Promise.all([
+            page.waitForURL(/filter=song/),
+            page.locator("#filter").press("Enter"),
+          ]);
+          assert.equal(pathOf(page), "/docs/?filter=song&sort=date&order=desc");
+          assert.deepEqual(await visibleNames(page), ["song.mp3"]);
+          await clickTo(
+            page,
+            page.getByRole("link", { name: "Name" }),
+            origin,
+            "/docs/?filter=song",
+          );
+          await screenshot(page, "listing-noscript", DESKTOP);
+        }, { javaScriptEnabled: false }),
+    );
+  });
+});
+
+browserTest("404: a page with a link home, in a <main> landmark", async (browser, t) => {
+  await withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await Deno.mkdir(root);
+    await Deno.writeTextFile(join(root, "index.html"), "<!doctype html><title>home</title>");
+    await using server = await spawnServer({ root, args: ["--quiet"] });
+    await eachViewport(t, (viewport) =>
+      withPage(browser, viewport, async (page, watch) => {
+        const response = await page.goto(`${server.url}/no/such/page.html`);
+        assert.equal(response?.status(), 404);
+        assert.equal(await page.locator("main").count(), 1);
+        assert.equal(await page.locator("main h1").textContent(), "404 Not Found");
+        assert.deepEqual(await lookProblems(page, viewport, "404"), []);
+        assert.deepEqual(await smallTargets(page), [], "targets under 24x24 px");
+        await screenshot(page, "404", viewport);
+        await clickTo(
+          page,
+          page.locator("main").getByRole("link", { name: "Go to the home page" }),
+          server.url,
+          "/",
+        );
+        assert.equal(await page.title(), "home");
+        // The 404 itself is no console error of the page's own.
+        watch.errors.splice(0, watch.errors.length, ...watch.errors.filter((e) => !/404/.test(e)));
       }));
   });
 });

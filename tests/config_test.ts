@@ -50,6 +50,7 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     open: false,
     tls: undefined,
     workers: 1,
+    maxZipBytes: 16 * 1024 * 1024 * 1024,
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -68,6 +69,8 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--workers", "2"], { workers: 2 }],
     [["--upload-dir", "up"], { uploadDir: "up" }],
     [["--max-upload", "10"], { maxUploadBytes: 10 }],
+    [["--max-zip-bytes", "1048576"], { maxZipBytes: 1048576 }],
+    [["--max-zip-bytes", "0"], { maxZipBytes: 0 }],
     [["--upload-token", "s3cret"], { uploadToken: "s3cret" }],
     [["--data-dir", "data"], { dataDir: "data" }],
     [["--header", "X-A: 1", "--header", "X-B:two words"], {
@@ -224,6 +227,8 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
     [["--header", "X-A: a\r\nX-B: b"], TypeError, ["--header"]],
     [["--log-format", "xml"], TypeError, ["--log-format", '"xml"']],
     [["--workers", "0"], RangeError, ["--workers", '"0"']],
+    [["--max-zip-bytes", "1G"], RangeError, ["--max-zip-bytes", '"1G"']],
+    [["--max-zip-bytes", "-1"], TypeError, ["--max-zip-bytes"]],
     [["--workers", "65"], RangeError, ["--workers", '"65"']],
     [["--cert", "c.pem"], TypeError, ["--cert", "--key"]],
     [["--key", "k.pem"], TypeError, ["--key", "--cert"]],

@@ -102,6 +102,15 @@ Deno.test("errorPage shows the status and escapes its message", async (t) => {
     );
     assert.ok(!page.includes("<input>"));
   });
+  await t.step("one <main> landmark with a link home, and nothing from the server's disk", () => {
+    for (const status of [400, 403, 404, 413, 500]) {
+      const page = errorPage(status);
+      assert.equal(page.match(/<main>/g)?.length, 1, String(status));
+      assert.match(page, /<main>[^]*<h1>[^]*<a href="\/">Go to the home page<\/a>[^]*<\/main>/);
+      assert.ok(!page.includes(Deno.cwd()), "a server path in the page");
+      assert.ok(new TextEncoder().encode(page).length < 1024, "the page stays small");
+    }
+  });
   await t.step("a script message does not run", () => {
     const page = errorPage(400, "<script>alert(1)</script>");
     assert.ok(!page.includes("<script>"));

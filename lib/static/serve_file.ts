@@ -1,7 +1,9 @@
 /**
  * serve_file.ts — ⑥⑦ the document root over HTTP: a URL path to a file
  * inside the root (through the representation store), and that file's
- * answer as a `Response`; index pages, directory listings, templates.
+ * answer as a `Response`; index pages, directory listings (sorted and
+ * filtered by the query), folder downloads (`?download=zip`, folder_zip.ts),
+ * templates.
  *
  * It knows nothing of sockets: a `Request` comes in, a `Response` goes out,
  * and every failure is a thrown {@linkcode HttpError}. What to send is
@@ -20,7 +22,23 @@ import type { FieldSource } from "../http/fields.ts";
 import { serveTemplate } from "../pages/template.ts";
 import { evaluatePreconditions } from "./conditional.ts";
 import { fileStream, multipartStream } from "./file_body.ts";
-import { hrefOf, type ListingEntry, listingFormat, renderListing } from "./listing.ts";
+import {
+  contentDisposition,
+  DEFAULT_MAX_ZIP_BYTES,
+  MAX_ZIP_ENTRIES,
+  walkFolder,
+  zipLength,
+  zipNameOf,
+  zipStream,
+} from "./folder_zip.ts";
+import {
+  hrefOf,
+  type ListingEntry,
+  listingFormat,
+  type ListingView,
+  parseListingQuery,
+  renderListing,
+} from "./listing.ts";
 import { resolvePath } from "./resolve_path.ts";
 import {
   answerContent,
@@ -57,6 +75,12 @@ export interface StaticOptions {
   store?: RepresentationStore;
   /** Live reload: adds its script to every HTML page (files, templates, listings). */
   inject?: (page: Uint8Array) => Uint8Array;
+  /**
+   * The most a folder's files may add up to for its ZIP download
+   * (`?download=zip`, only where listings are on); 0 turns folder downloads
+   * off. {@linkcode DEFAULT_MAX_ZIP_BYTES} when absent.
+   */
+  maxZipBytes?: number;
 }
 
 /** INDEX_FILE is served for a directory URL when present. */
@@ -189,6 +213,9 @@ export class StaticSite {
         headers: { location, "cache-control": "no-cache" },
       });
     }
+    if (url.searchParams.get("download") === "zip" && this.zipMaxBytes > 0) {
+      return await serveFolderZip(request, path, segments, this.#scope, this.zipMaxBytes);
+    }
     let index: Lookup = { kind: "missing" };
     try {
       index = this.#store.lookup(join(path, INDEX_FILE), this.#scope);
@@ -199,9 +226,19 @@ export class StaticSite {
       return await this.#respond(request, url, index);
     }
     if (!this.#options.listing) throw notFound();
+    const view: ListingView = {
+      query: parseListingQuery(url.searchParams),
+      zip: this.zipMaxBytes > 0,
+      pageUrl: url.origin + url.pathname,
+    };
     return await this.#injected(
-      await serveListing(request, path, segments, this.#options, this.#scope),
+      await serveListing(request, path, segments, this.#options, this.#scope, view),
     );
+  }
+
+  /** The cap of folder downloads: 0 when they are off (always, without listings). */
+  get zipMaxBytes(): number {
+    return this.#options.listing ? this.#options.maxZipBytes ?? DEFAULT_MAX_ZIP_BYTES : 0;
   }
 
   /** A generated HTML page with the live-reload script, when live reload is on. */
@@ -345,6 +382,7 @@ async function serveListing(
   segments: string[],
   options: StaticOptions,
   scope: Scope,
+  view: ListingView,
 ): Promise<Response> {
   const entries: ListingEntry[] = [];
   try {
@@ -369,7 +407,9 @@ async function serveListing(
     throw fsError(err);
   }
   const format = listingFormat(request.headers.get("accept"));
-  const { body, type } = renderListing(segments, entries, format);
+  // Each order and filter is a page of its own, with its own validator:
+  // the tag is a digest of the bytes, which differ (RFC 9110 §8.8.3).
+  const { body, type } = renderListing(segments, entries, format, view);
   const bytes = new TextEncoder().encode(body);
   const headers = new Headers({
     "content-type": type,
@@ -395,4 +435,40 @@ async function serveListing(
   }
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
   return new Response(request.method === "HEAD" ? null : bytes, { headers });
+}
+
+/**
+ * serveFolderZip answers `?download=zip` for the folder at `path`: the walk
+ * first (a 413 past `maxBytes`, before anything is sent), then the archive,
+ * streamed, with its exact length.
+ */
+async function serveFolderZip(
+  request: Request,
+  path: string,
+  segments: string[],
+  scope: Scope,
+  maxBytes: number,
+): Promise<Response> {
+  let real: string;
+  try {
+    real = Deno.realPathSync(path);
+  } catch (err) {
+    throw fsError(err);
+  }
+  const top = zipNameOf(segments);
+  const walk = await walkFolder(path, real, top, scope, {
+    maxBytes,
+    maxEntries: MAX_ZIP_ENTRIES,
+  });
+  const headers = new Headers({
+    "content-type": "application/zip",
+    "content-length": String(zipLength(walk.entries)),
+    "content-disposition": contentDisposition(`${top}.zip`),
+    // A snapshot of a folder, made anew each time: nothing to revalidate.
+    "cache-control": "no-store",
+    "accept-ranges": "none",
+    "x-content-type-options": "nosniff",
+  });
+  if (request.method === "HEAD") return new Response(null, { headers });
+  return new Response(zipStream(walk.entries), { headers });
 }

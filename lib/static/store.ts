@@ -558,12 +558,17 @@ function timeOf(date: Date | null): number {
   return date?.getTime() ?? 0;
 }
 
-function isCompressedTemplate(name: string): boolean {
+/** isCompressedTemplate tells whether `name` is a template's precompressed sibling (never served). */
+export function isCompressedTemplate(name: string): boolean {
   const m = /^(.*)\.(?:br|gz)$/i.exec(name);
   return m !== null && isTemplateName(m[1]!);
 }
 
-function isInside(real: string, scope: Scope): boolean {
+/**
+ * isInside tells whether the real path `real` may be served under `scope`:
+ * inside the root's real path and, without dotfiles, with no dot segment.
+ */
+export function isInside(real: string, scope: Scope): boolean {
   if (real !== scope.realRoot && !real.startsWith(scope.realRoot + SEPARATOR)) return false;
   if (scope.dotfiles) return true;
   // A link inside the root to a dotfile must not serve what its name would not.

@@ -6,12 +6,19 @@
 
 import assert from "node:assert/strict";
 import {
+  type FileKind,
+  filterEntries,
   hrefOf,
+  kindOf,
   type ListingEntry,
   listingFormat,
+  type ListingQuery,
+  parseListingQuery,
+  queryHref,
   renderListing,
   sortEntries,
 } from "../../lib/static/listing.ts";
+import { decodeGrid, gridOfSvg } from "../_support/qr.ts";
 
 const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5);
 
@@ -104,14 +111,15 @@ function hrefs(body: string): string[] {
 Deno.test("renderListing: HTML escapes names and percent-encodes hrefs", () => {
   const { body, type } = renderListing(["sub"], HOSTILE_NAMES.map((n) => file(n)), "html");
   assert.equal(type, "text/html; charset=utf-8");
-  assert.ok(!body.includes("<script>"), "raw <script> in the listing");
+  assert.ok(!body.includes("<script>alert"), "raw <script> in the listing");
   assert.ok(body.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));
   assert.ok(body.includes("&quot;quote&quot;&amp;amp"));
   assert.ok(!body.includes('"quote"'), "raw double quotes in the listing");
   assert.ok(body.includes("it&#39;s"));
   assert.ok(body.includes("unicode-\u00fcn\u00ef.txt"), "non-ASCII text is shown as is");
 
-  const links = hrefs(body);
+  // The names' links (the others are the page's own: "?sort=…", "#i-…").
+  const links = hrefs(body).filter((href) => href.startsWith("/"));
   for (
     const want of [
       "/sub/%3Cscript%3Ealert(1)%3C%2Fscript%3E",
@@ -196,4 +204,227 @@ Deno.test("renderListing: JSON lists name, type, size and modification time", ()
     { name: "b.txt", type: "file", size: 7, modified: "2024-01-02T03:04:05.000Z" },
   ]);
   assert.deepEqual(JSON.parse(renderListing([], [], "json").body), []);
+});
+
+Deno.test("parseListingQuery: sort, order and filter, unknown values ignored", async (t) => {
+  const CASES: Array<[query: string, want: ListingQuery | "400"]> = [
+    ["", { sort: "name", order: "asc", filter: "" }],
+    ["?sort=size", { sort: "size", order: "asc", filter: "" }],
+    ["?sort=date&order=desc", { sort: "date", order: "desc", filter: "" }],
+    ["?sort=name&order=desc", { sort: "name", order: "desc", filter: "" }],
+    ["?order=desc", { sort: "name", order: "desc", filter: "" }],
+    ["?sort=SIZE", { sort: "name", order: "asc", filter: "" }], // values are exact
+    ["?sort=mtime&order=down", { sort: "name", order: "asc", filter: "" }],
+    ["?sort=size&sort=date", { sort: "size", order: "asc", filter: "" }], // the first wins
+    ["?sort=", { sort: "name", order: "asc", filter: "" }],
+    ["?filter=jpg", { sort: "name", order: "asc", filter: "jpg" }],
+    ["?filter=%20%20two%20words%20", { sort: "name", order: "asc", filter: "two words" }],
+    ["?filter=%3Cscript%3E", { sort: "name", order: "asc", filter: "<script>" }],
+    ["?filter=" + "x".repeat(256), { sort: "name", order: "asc", filter: "x".repeat(256) }],
+    ["?filter=" + "x".repeat(257), "400"],
+    ["?download=zip&sort=date", { sort: "date", order: "asc", filter: "" }],
+  ];
+  for (const [query, want] of CASES) {
+    await t.step(query.length > 40 ? query.slice(0, 40) + "…" : query || "(none)", () => {
+      const params = new URLSearchParams(query);
+      if (want === "400") {
+        assert.throws(
+          () => parseListingQuery(params),
+          (err: Error & { status?: number }) => err.status === 400,
+        );
+      } else {
+        assert.deepEqual(parseListingQuery(params), want);
+      }
+    });
+  }
+});
+
+/** An entry with a size and a day of January 2024. */
+function at(name: string, size: number, day: number, isDirectory = false): ListingEntry {
+  return { name, isDirectory, size, mtime: Date.UTC(2024, 0, day) };
+}
+
+Deno.test("sortEntries: by name, size and date, either way, directories first", async (t) => {
+  const entries = [
+    at("b.txt", 300, 2),
+    at("a10.txt", 20, 5),
+    at("a2.txt", 20, 1),
+    at("C.txt", 1000, 3),
+    at("zeta", 4096, 1, true),
+    at("alpha", 4096, 9, true),
+  ];
+  const CASES: Array<[sort: "name" | "size" | "date", order: "asc" | "desc", want: string[]]> = [
+    ["name", "asc", ["alpha", "zeta", "a2.txt", "a10.txt", "b.txt", "C.txt"]],
+    ["name", "desc", ["zeta", "alpha", "C.txt", "b.txt", "a10.txt", "a2.txt"]],
+    // Equal sizes by name; directories (no size of their own) by name.
+    ["size", "asc", ["alpha", "zeta", "a2.txt", "a10.txt", "b.txt", "C.txt"]],
+    ["size", "desc", ["alpha", "zeta", "C.txt", "b.txt", "a10.txt", "a2.txt"]],
+    ["date", "asc", ["zeta", "alpha", "a2.txt", "b.txt", "C.txt", "a10.txt"]],
+    ["date", "desc", ["alpha", "zeta", "a10.txt", "C.txt", "b.txt", "a2.txt"]],
+  ];
+  for (const [sort, order, want] of CASES) {
+    await t.step(`${sort} ${order}`, () => {
+      assert.deepEqual(sortEntries(entries, sort, order).map((e) => e.name), want);
+    });
+  }
+  await t.step("an unknown date sorts as the oldest", () => {
+    const none = { ...at("none.txt", 1, 1), mtime: undefined };
+    assert.deepEqual(
+      sortEntries([at("new.txt", 1, 3), none], "date", "asc").map((e) => e.name),
+      ["none.txt", "new.txt"],
+    );
+  });
+});
+
+Deno.test("filterEntries: a case-insensitive part of the name, NFC or NFD alike", () => {
+  const names = ["Photo.JPG", "photo.png", "notes.txt", "Über.txt".normalize("NFD"), "jpg-dir"];
+  const entries = names.map((n) => at(n, 1, 1));
+  const keep = (filter: string) => filterEntries(entries, filter).map((e) => e.name);
+  assert.deepEqual(keep(""), names);
+  assert.deepEqual(keep("jpg"), ["Photo.JPG", "jpg-dir"]);
+  assert.deepEqual(keep("PHOTO"), ["Photo.JPG", "photo.png"]);
+  assert.deepEqual(keep("über".normalize("NFC")), ["Über.txt".normalize("NFD")]);
+  assert.deepEqual(keep("nothing"), []);
+});
+
+Deno.test("kindOf: the icon for each kind of file", async (t) => {
+  const CASES: Array<[name: string, isDirectory: boolean, want: FileKind]> = [
+    ["photos", true, "folder"],
+    ["a.png", false, "image"],
+    ["a.JPEG", false, "image"],
+    ["logo.svg", false, "image"],
+    ["song.mp3", false, "audio"],
+    ["a.flac", false, "audio"],
+    ["movie.mp4", false, "video"],
+    ["clip.webm", false, "video"],
+    ["notes.txt", false, "text"],
+    ["README.md", false, "text"],
+    ["data.json", false, "text"],
+    ["app.js", false, "text"],
+    ["main.ts", false, "text"], // MPEG-TS by media type, but a listing shows code
+    ["script.py", false, "text"],
+    ["Makefile", false, "text"],
+    ["style.css", false, "text"],
+    ["a.zip", false, "archive"],
+    ["a.tar.gz", false, "archive"],
+    ["a.7z", false, "archive"],
+    ["paper.pdf", false, "pdf"],
+    ["noext", false, "other"],
+    ["a.exe", false, "other"],
+    ["a.zip", true, "folder"],
+  ];
+  for (const [name, isDirectory, want] of CASES) {
+    await t.step(`${name}${isDirectory ? "/" : ""}`, () => {
+      assert.equal(kindOf({ name, isDirectory }), want);
+    });
+  }
+});
+
+Deno.test("renderListing: text and JSON keep the order and filter asked for", () => {
+  const entries = [at("small.txt", 1, 3), at("big.txt", 900, 1), at("dir", 0, 2, true)];
+  const bySize: ListingQuery = { sort: "size", order: "desc", filter: "" };
+  assert.equal(
+    renderListing([], entries, "text", { query: bySize }).body,
+    "dir/\nbig.txt\nsmall.txt\n",
+  );
+  const json = JSON.parse(
+    renderListing([], entries, "json", { query: { ...bySize, order: "asc" } }).body,
+  );
+  assert.deepEqual(json.map((e: { name: string }) => e.name), ["dir", "small.txt", "big.txt"]);
+  const filtered = renderListing([], entries, "text", {
+    query: { sort: "name", order: "asc", filter: "BIG" },
+  });
+  assert.equal(filtered.body, "big.txt\n");
+});
+
+/** attr returns the first value of attribute `name` on the element that `where` matches. */
+function attrOf(body: string, where: RegExp): string | undefined {
+  return where.exec(body)?.[1];
+}
+
+Deno.test("renderListing: HTML sorting links, filter form, icons, download and QR", async (t) => {
+  const entries = [at("b.png", 300, 2), at("a.txt", 20, 1), at("sub", 0, 3, true)];
+  await t.step(
+    "column links: the other order for the current column, a first order for others",
+    () => {
+      const { body } = renderListing(["d"], entries, "html", {
+        query: { sort: "name", order: "asc", filter: "" },
+      });
+      assert.ok(
+        body.includes('<th aria-sort="ascending"><a href="?sort=name&amp;order=desc">Name'),
+      );
+      assert.ok(body.includes('<a href="?sort=size&amp;order=desc">Size'));
+      assert.ok(body.includes('<a href="?sort=date&amp;order=desc">Modified'));
+      // Directories first, then a.txt, b.png.
+      const names = [...body.matchAll(/<span>([^<]*)<\/span><\/a>/g)].map((m) => m[1]);
+      assert.deepEqual(names, ["sub/", "a.txt", "b.png"]);
+    },
+  );
+  await t.step("sorted by size, descending; the filter rides along", () => {
+    const { body } = renderListing(["d"], entries, "html", {
+      query: { sort: "size", order: "desc", filter: "a" },
+    });
+    assert.ok(
+      body.includes('aria-sort="descending"><a href="?sort=size&amp;order=asc&amp;filter=a"'),
+    );
+    assert.ok(body.includes('<a href="?filter=a">Name'), "name A to Z is the default order");
+    assert.ok(body.includes('<input type="hidden" name="sort" value="size">'));
+    assert.ok(body.includes('<input type="hidden" name="order" value="desc">'));
+  });
+  await t.step("the filter form: a plain GET, its value escaped", () => {
+    const { body } = renderListing([], entries, "html", {
+      query: { sort: "name", order: "asc", filter: '"><script>x</script>' },
+    });
+    assert.ok(body.includes('<form method="get" role="search">'));
+    assert.equal(
+      attrOf(body, /<input id="filter" type="search" name="filter" value="([^"]*)"/),
+      "&quot;&gt;&lt;script&gt;x&lt;/script&gt;",
+    );
+    assert.ok(!body.includes("<script>x"));
+    // Nothing matches: the row that says so is shown.
+    assert.match(
+      body,
+      /<tr class="none" id="none"\s*>\s*<td colspan="3">No names match the filter\./,
+    );
+  });
+  await t.step("rows carry their match key and an icon of their kind", () => {
+    const { body } = renderListing([], [at("Photo.PNG", 1, 1), at("sub", 0, 1, true)], "html");
+    assert.ok(body.includes('<tr data-name="photo.png">'));
+    assert.ok(body.includes('<use href="#i-image"/>'));
+    assert.ok(body.includes('<use href="#i-folder"/>'));
+    for (const kind of ["folder", "image", "audio", "video", "text", "archive", "pdf", "other"]) {
+      assert.ok(body.includes(`<symbol id="i-${kind}"`), kind);
+    }
+    assert.match(body, /<tr class="none" id="none"\s*hidden>/);
+    assert.ok(!/(src|href)="https?:/.test(body), "a request to somewhere else");
+  });
+  await t.step("an empty folder says so", () => {
+    const { body } = renderListing([], [], "html");
+    assert.ok(body.includes("This folder is empty."));
+  });
+  await t.step("the download link only when downloads are on", () => {
+    const on = renderListing(["d"], entries, "html", { zip: true }).body;
+    assert.ok(on.includes('<a href="?download=zip" download>'));
+    const off = renderListing(["d"], entries, "html", { zip: false }).body;
+    assert.ok(!off.includes("download=zip"));
+  });
+  await t.step("the QR code of the page scans to its URL", () => {
+    const pageUrl = "http://192.168.1.20:8080/d%20e/";
+    const { body } = renderListing(["d e"], entries, "html", { pageUrl });
+    const svg = /<details class="qr">[^]*?(<svg[^]*?<\/svg>)/.exec(body)?.[1];
+    assert.ok(svg !== undefined, "no QR code in a <details>");
+    assert.equal(decodeGrid(gridOfSvg(svg)), pageUrl);
+    assert.ok(body.includes(`<p>${pageUrl}</p>`));
+    assert.ok(!renderListing(["d"], entries, "html").body.includes("<details"));
+  });
+  await t.step("one <main> landmark", () => {
+    const { body } = renderListing([], entries, "html");
+    assert.equal(body.match(/<main>/g)?.length, 1);
+  });
+});
+
+Deno.test("queryHref: defaults left out", () => {
+  assert.equal(queryHref({ sort: "name", order: "asc", filter: "" }), "./");
+  assert.equal(queryHref({ sort: "size", order: "asc", filter: "" }), "?sort=size&order=asc");
+  assert.equal(queryHref({ sort: "name", order: "asc", filter: "a b&c" }), "?filter=a+b%26c");
 });
