@@ -5,6 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { type AuthUser, isAuthEntry, parseAuthEntry } from "./htpasswd.ts";
 
 /** Config is everything the server needs to know, with every default filled in. */
 export interface Config {
@@ -64,7 +65,12 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Serving isolates sharing the port; more than 1 needs --unstable-net. */
   workers: number;
+  /** Where the users of HTTP Basic authentication come from (--auth); off when empty. */
+  auth: AuthSource[];
 }
+
+/** AuthSource is one --auth value: an htpasswd file (read by `main.ts`), or one user. */
+export type AuthSource = { kind: "file"; path: string } | { kind: "user"; user: AuthUser };
 
 /** LogFormat is how access-log lines are written. */
 export type LogFormat = "common" | "combined" | "json";
@@ -113,13 +119,20 @@ export const DEFAULTS: Readonly<Config> = {
   open: false,
   tls: undefined,
   workers: 1,
+  auth: [],
 };
+
+/** HASH_PASSWORD is the subcommand that prints a bcrypt hash of a password read from stdin. */
+export const HASH_PASSWORD = "hash-password";
+/** DEFAULT_HASH_COST is bcrypt's cost for `hash-password` unless --cost says otherwise. */
+export const DEFAULT_HASH_COST = 10;
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
 export type ConfigRequest =
   | { kind: "serve"; config: Config }
   | { kind: "help" }
-  | { kind: "version" };
+  | { kind: "version" }
+  | { kind: "hash-password"; cost: number };
 
 /** USAGE is the `--help` text. */
 export const USAGE = `Usage: minserve [ROOT] [options]
@@ -156,8 +169,15 @@ Options:
       --lan                  listen on every interface (0.0.0.0) and print the network URLs
       --cert FILE --key FILE serve HTTPS with this PEM certificate and key
       --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
+      --auth FILE|USER:HASH  require HTTP Basic sign-in: an htpasswd FILE of bcrypt lines, or one
+                             user (repeatable); a line or value ending in ":rw" is a writer, who
+                             may also upload and clear the board; make a HASH with hash-password
   -h, --help                 show this help
   -V, --version              show the version
+
+minserve hash-password [--cost N]
+                             read a password from stdin (asked twice, not shown, at a terminal)
+                             and print its bcrypt hash for --auth (cost default ${DEFAULT_HASH_COST})
 
 Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT, MINSERVE_UPLOAD_DIR,
 MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT; NO_COLOR.
@@ -221,6 +241,8 @@ export function parseConfig(
         cert: { type: "string" },
         key: { type: "string" },
         workers: { type: "string" },
+        auth: { type: "string", multiple: true },
+        cost: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -233,6 +255,16 @@ export function parseConfig(
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  // A subcommand anywhere among the positionals: a compiled binary puts its baked ROOT first.
+  if (positionals.includes(HASH_PASSWORD)) {
+    return {
+      kind: "hash-password",
+      cost: integer("--cost", values.cost, DEFAULT_HASH_COST, 4, 31),
+    };
+  }
+  if (values.cost !== undefined) {
+    throw new TypeError(`Cannot use --cost without ${HASH_PASSWORD}`);
+  }
   if (positionals.length > 1) {
     throw new TypeError(`Cannot use more than one ROOT: got "${positionals.join('", "')}"`);
   }
@@ -343,8 +375,21 @@ export function parseConfig(
         ? { certFile: values.cert, keyFile: values.key }
         : undefined,
       workers: integer("--workers", values.workers, DEFAULTS.workers, 1, 64),
+      auth: (values.auth ?? []).map(authSource),
     },
   };
+}
+
+/** authSource reads one --auth value: an inline `user:HASH[:rw]`, else a file. */
+function authSource(raw: string): AuthSource {
+  if (raw === "") throw new TypeError('Cannot use --auth "": value must be a file or user:HASH');
+  if (!isAuthEntry(raw)) return { kind: "file", path: raw };
+  try {
+    return { kind: "user", user: parseAuthEntry(raw) };
+  } catch (err) {
+    // The message names the user, never the hash.
+    throw new TypeError(`Cannot use --auth: ${(err as Error).message}`);
+  }
 }
 
 function integer(
