@@ -9,8 +9,10 @@
  * other htpasswd schemes (apr1 MD5, {SHA}, crypt, plain text) are weak or
  * unsalted, and are refused at start with a line that names the user.
  *
- * bcrypt is slow on purpose (~90 ms per check at cost 10 in pure JS), so a
- * verified credential is remembered for {@linkcode VERIFIED_TTL_MS}: keyed
+ * bcrypt is slow on purpose (~90 ms per check at cost 10 in pure JS), and
+ * bcryptjs's async compare yields only every 100 ms, so one check would
+ * stall every other client that long: checks run in a worker isolate
+ * ({@linkcode WorkerBcrypt}). A verified credential is remembered for {@linkcode VERIFIED_TTL_MS}: keyed
  * by user, holding an HMAC-SHA-256 of the `user:password` bytes under a
  * per-process random key (never the password), compared in constant time.
  * A logged-in browser then pays a few microseconds per request, and the
@@ -74,8 +76,18 @@ interface VerifiedEntry {
   expires: number;
 }
 
+/** BcryptChecker compares a password with a bcrypt hash, somewhere. */
+export interface BcryptChecker {
+  compare(password: string, hash: string): Promise<boolean>;
+}
+
+/** inProcess checks on the calling thread, with bcryptjs's async compare (tests count its calls). */
+const inProcess: BcryptChecker = { compare: (password, hash) => bcrypt.compare(password, hash) };
+
 /** AuthOptions configure an {@linkcode Auth}. */
 export interface AuthOptions {
+  /** Where bcrypt runs: on this thread unless given (the server passes a {@linkcode WorkerBcrypt}). */
+  checker?: BcryptChecker;
   /** Whether an upload may present the --upload-token instead of a writer's credentials. */
   bearerUploads?: boolean;
   /** The clock, in ms; tests move it. */
@@ -95,6 +107,7 @@ export class Auth {
   #principals = new WeakMap<Request, Principal>();
   #dummy: Promise<string>;
   #now: () => number;
+  #checker: BcryptChecker;
   /** The failed sign-ins per client address. */
   readonly limiter: FailureLimiter;
   /** Whether an upload may present the --upload-token instead (the uploads handler checks it). */
@@ -106,6 +119,7 @@ export class Auth {
     checkUnique(users);
     this.#users = new Map(users.map((u) => [u.user, u]));
     this.#now = options.now ?? Date.now;
+    this.#checker = options.checker ?? inProcess;
     this.limiter = new FailureLimiter({ now: this.#now });
     this.bearerUploads = options.bearerUploads ?? false;
     // Same cost as the first user's hash, so an unknown name takes as long as a known one.
@@ -225,7 +239,7 @@ export class Auth {
     // An unknown user is checked against the dummy: the same work, always false.
     const hash = user?.hash ?? await this.#dummy;
     const tooLong = new TextEncoder().encode(credential.password).length > MAX_PASSWORD_BYTES;
-    const ok = await bcrypt.compare(credential.password, hash);
+    const ok = await this.#checker.compare(credential.password, hash);
     if (!ok || tooLong || user === undefined) return null;
     this.#verified.set(credential.user, {
       digest: credential.digest,
@@ -363,4 +377,106 @@ export async function hashPassword(password: string, cost: number): Promise<stri
   }
   if (password === "") throw new RangeError("Cannot hash the password: it is empty");
   return await bcrypt.hash(password, await bcrypt.genSalt(cost));
+}
+
+/**
+ * BCRYPT_MODULE is bcryptjs as the worker imports it: a blob module has no
+ * import map, so the version is written here too (a test keeps it equal to
+ * deno.json's).
+ */
+export const BCRYPT_MODULE = "npm:bcryptjs@3.0.3";
+/** BCRYPT_IDLE_MS: a bcrypt worker with nothing to do for this long is stopped, freeing its memory. */
+export const BCRYPT_IDLE_MS = 30_000;
+
+/**
+ * The worker's module, run from a blob URL as the compressor's is: a worker
+ * loaded from a file would need read permission for minserve's own source.
+ */
+const BCRYPT_WORKER_SOURCE = `import bcrypt from "${BCRYPT_MODULE}";
+self.onmessage = (event) => {
+  const { id, password, hash } = event.data;
+  let ok = false;
+  try {
+    ok = bcrypt.compareSync(password, hash);
+  } catch {
+    // A hash bcrypt cannot read matches nothing.
+  }
+  self.postMessage({ id, ok });
+};`;
+
+/**
+ * WorkerBcrypt runs bcrypt checks in one worker isolate, one at a time in
+ * order of arrival, so the event loop never waits for them. The worker is
+ * started on first use and stopped after {@linkcode BCRYPT_IDLE_MS}. If it
+ * cannot start or fails, checks run on this thread instead (slower for the
+ * other clients, never wrong).
+ */
+export class WorkerBcrypt implements BcryptChecker {
+  #worker: Worker | undefined;
+  #failed = false;
+  #nextId = 1;
+  #pending = new Map<number, { password: string; hash: string; resolve(ok: boolean): void }>();
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  compare(password: string, hash: string): Promise<boolean> {
+    const worker = this.#start();
+    if (worker === undefined) return inProcess.compare(password, hash);
+    clearTimeout(this.#idleTimer);
+    const id = this.#nextId++;
+    return new Promise<boolean>((resolve) => {
+      this.#pending.set(id, { password, hash, resolve });
+      worker.postMessage({ id, password, hash });
+    });
+  }
+
+  /** close stops the worker; later checks run on this thread. */
+  close(): void {
+    this.#failed = true;
+    this.#stop();
+  }
+
+  #start(): Worker | undefined {
+    if (this.#worker !== undefined || this.#failed) return this.#worker;
+    let worker: Worker;
+    try {
+      const url = URL.createObjectURL(
+        new Blob([BCRYPT_WORKER_SOURCE], { type: "text/javascript" }),
+      );
+      worker = new Worker(url, { type: "module" });
+      URL.revokeObjectURL(url);
+    } catch {
+      this.#failed = true;
+      return undefined;
+    }
+    worker.onmessage = (event: MessageEvent<{ id: number; ok: boolean }>) => {
+      const job = this.#pending.get(event.data.id);
+      this.#pending.delete(event.data.id);
+      job?.resolve(event.data.ok === true);
+      if (this.#pending.size === 0) this.#idleLater();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      this.#failed = true;
+      this.#stop();
+    };
+    this.#worker = worker;
+    return worker;
+  }
+
+  #idleLater() {
+    clearTimeout(this.#idleTimer);
+    const timer = setTimeout(() => this.#stop(), BCRYPT_IDLE_MS);
+    Deno.unrefTimer(timer as unknown as number);
+    this.#idleTimer = timer;
+  }
+
+  /** Stops the worker; checks it had not answered are done on this thread. */
+  #stop() {
+    clearTimeout(this.#idleTimer);
+    this.#worker?.terminate();
+    this.#worker = undefined;
+    const left = [...this.#pending.values()];
+    this.#pending.clear();
+    for (const job of left) inProcess.compare(job.password, job.hash).then(job.resolve);
+  }
 }

@@ -8,7 +8,7 @@
 
 import { resolve } from "node:path";
 import { createApp } from "./app.ts";
-import type { Auth, AuthUser } from "./auth.ts";
+import type { Auth, AuthUser, WorkerBcrypt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
 import type { Board } from "./pages/board.ts";
@@ -53,9 +53,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
 
   // Authentication (and bcrypt) is loaded only when turned on.
   let auth: Auth | undefined;
+  let bcryptWorker: WorkerBcrypt | undefined;
   if (options.authUsers !== undefined && options.authUsers.length > 0) {
-    const { Auth } = await import("./auth.ts");
-    auth = new Auth(options.authUsers, { bearerUploads: config.uploadToken !== undefined });
+    const { Auth, WorkerBcrypt } = await import("./auth.ts");
+    bcryptWorker = new WorkerBcrypt();
+    auth = new Auth(options.authUsers, {
+      bearerUploads: config.uploadToken !== undefined,
+      checker: bcryptWorker,
+    });
   }
   /** Whether `request` was signed in as a writer (always, without --auth). */
   const isWriter = (request: Request) =>
@@ -146,6 +151,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     board?.close();
     live?.close();
     compressor.close();
+    bcryptWorker?.close();
     await watcher.close();
     throw err;
   }
@@ -158,6 +164,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       await server.shutdown();
       board?.close();
       compressor.close();
+      bcryptWorker?.close();
       await watcher.close();
     },
   };

@@ -16,12 +16,14 @@ import bcrypt from "bcryptjs";
 import { type App, createApp } from "../lib/app.ts";
 import {
   Auth,
+  BCRYPT_MODULE,
   CHALLENGE,
   clientKey,
   FAILURE_WINDOW_MS,
   FailureLimiter,
   MAX_FAILURES,
   VERIFIED_TTL_MS,
+  WorkerBcrypt,
 } from "../lib/auth.ts";
 import type { ServeInfo } from "../lib/connection.ts";
 import type { AuthUser } from "../lib/htpasswd.ts";
@@ -533,4 +535,48 @@ Deno.test("clientKey counts IPv4 by address and IPv6 by its /64", async (t) => {
 Deno.test("Auth refuses no users and a user given twice", () => {
   assert.throws(() => new Auth([]), TypeError);
   assert.throws(() => new Auth([READER, { ...READER, role: "rw" }]), /"reader" is given twice/);
+});
+
+Deno.test("WorkerBcrypt checks in a worker isolate, not on this thread", async (t) => {
+  const checker = new WorkerBcrypt();
+  try {
+    await t.step("right and wrong passwords, and a hash it cannot read", async () => {
+      compares = 0;
+      assert.equal(await checker.compare("read-pw", READER.hash), true);
+      assert.equal(await checker.compare("read-pw!", READER.hash), false);
+      assert.equal(await checker.compare("pässwörd €", UNICODE.hash), true);
+      assert.equal(await checker.compare("x", "not a hash"), false);
+      assert.equal(compares, 0, "bcrypt ran on this thread");
+    });
+    await t.step("several at once, each answered", async () => {
+      const results = await Promise.all([
+        checker.compare("read-pw", READER.hash),
+        checker.compare("write-pw", WRITER.hash),
+        checker.compare("nope", WRITER.hash),
+      ]);
+      assert.deepEqual(results, [true, true, false]);
+    });
+    await t.step("through Auth: the app signs in with it", async () => {
+      const auth = new Auth(USERS, { checker });
+      const request = new Request(ORIGIN + "/", { headers: AS_WRITER });
+      compares = 0;
+      assert.deepEqual(await auth.authenticate(request, "127.0.0.1"), {
+        user: "writer",
+        role: "rw",
+      });
+      assert.equal(compares, 0);
+    });
+  } finally {
+    checker.close();
+  }
+  await t.step("once closed, it checks on this thread", async () => {
+    compares = 0;
+    assert.equal(await checker.compare("read-pw", READER.hash), true);
+    assert.equal(compares, 1);
+  });
+});
+
+Deno.test("the worker imports the bcryptjs that deno.json pins", async () => {
+  const config = JSON.parse(await Deno.readTextFile(new URL("../deno.json", import.meta.url)));
+  assert.equal(config.imports.bcryptjs, BCRYPT_MODULE);
 });

@@ -244,7 +244,7 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
   }
 });
 
-/** A bcrypt hash (cost 4) of "pw", in the three versions htpasswd files hold. */
+/** A bcrypt hash (cost 4), in the three versions htpasswd files hold. */
 const HASH_B = "$2b$04$8iMPAy/y.CDb5i1Arz/xVuML07.twuMU0wN2kjFcdiXZew7Hzawx.";
 const HASH_Y = HASH_B.replace("$2b$", "$2y$");
 const HASH_A = HASH_B.replace("$2b$", "$2a$");

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { type AuthUser, checkUnique, parseAuthEntry, parseHtpasswd } from "../lib/htpasswd.ts";
 
-/** A bcrypt hash (cost 4) of "pw"; the same hash under the other version letters. */
+/** A bcrypt hash (cost 4); the same hash under the other version letters. */
 const B = "$2b$04$8iMPAy/y.CDb5i1Arz/xVuML07.twuMU0wN2kjFcdiXZew7Hzawx.";
 const Y = B.replace("$2b$", "$2y$");
 const A = B.replace("$2b$", "$2a$");
