@@ -12,8 +12,9 @@
  * bcrypt is slow on purpose (~90 ms per check at cost 10 in pure JS), and
  * bcryptjs's async compare yields only every 100 ms, so one check would
  * stall every other client that long: checks run in a worker isolate
- * ({@linkcode WorkerBcrypt}). A verified credential is remembered for {@linkcode VERIFIED_TTL_MS}: keyed
- * by user, holding an HMAC-SHA-256 of the `user:password` bytes under a
+ * ({@linkcode WorkerBcrypt}). A verified credential is remembered for
+ * {@linkcode VERIFIED_TTL_MS}, keyed by user (so one entry per configured
+ * user at most), as an HMAC-SHA-256 of the `user:password` bytes under a
  * per-process random key (never the password), compared in constant time.
  * A logged-in browser then pays a few microseconds per request, and the
  * static fast path can answer it without a Request. An unknown user costs
@@ -127,13 +128,6 @@ export class Auth {
     this.#dummy = bcrypt.genSalt(cost).then((salt) =>
       bcrypt.hash(randomBytes(16).toString("hex"), salt)
     );
-  }
-
-  /** The number of users, and of writers among them, for the banner. */
-  get counts(): { users: number; writers: number } {
-    let writers = 0;
-    for (const u of this.#users.values()) if (u.role === "rw") writers++;
-    return { users: this.#users.size, writers };
   }
 
   /**
