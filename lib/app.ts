@@ -9,7 +9,7 @@
  * (with `--upload-dir`); everything else is a file under the root.
  */
 
-import { type Auth, clientKey, type Credential } from "./auth.ts";
+import type { Auth, Credential } from "./auth.ts";
 import type { FastPath, Handler, ServeInfo } from "./connection.ts";
 import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
 import { errorAnswer, errorResponse, HttpError } from "./errors.ts";
@@ -124,7 +124,7 @@ export function createApp(options: AppOptions): App {
       /^bearer /i.test(request.headers.get("authorization") ?? "")
     ) return;
     // A plain Request in a test has no address: all such share one count.
-    const principal = await auth!.authenticate(request, clientKey(info?.remoteAddr.hostname ?? ""));
+    const principal = await auth!.authenticate(request, info?.remoteAddr.hostname ?? "");
     if (writes && principal.role !== "rw") {
       throw new HttpError(403, "Only writers may upload: this user may read");
     }

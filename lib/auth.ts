@@ -181,10 +181,12 @@ export class Auth {
   /**
    * authenticate checks the request's Basic credentials and returns who it
    * is, remembering it for {@linkcode principalOf}. Throws HttpError 429
-   * (with Retry-After) when `address` has failed too often, 401 (with the
-   * challenge) when credentials are missing or wrong.
+   * (with Retry-After) when the client at `hostname` has failed too often
+   * (counted by {@linkcode clientKey}), 401 (with the challenge) when
+   * credentials are missing or wrong.
    */
-  async authenticate(request: Request, address: string): Promise<Principal> {
+  async authenticate(request: Request, hostname: string): Promise<Principal> {
+    const address = clientKey(hostname);
     const retryAfter = this.limiter.retryAfter(address);
     if (retryAfter > 0) {
       throw new HttpError(429, "Too many failed sign-ins: try again later", {
