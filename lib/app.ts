@@ -113,26 +113,36 @@ export function createApp(options: AppOptions): App {
 
   /**
    * checkAuth lets `request` through to `target` or throws: 429 or 401 from
-   * {@linkcode Auth.authenticate}, 403 for a reader's write. A write under
-   * /uploads/ carrying a Bearer token goes to the uploads handler, which
-   * checks the --upload-token, when one is set.
+   * {@linkcode Auth.authenticate}, 403 for a reader's write. Returns "token"
+   * for a write under /uploads/ carrying a Bearer token, when an
+   * --upload-token is set: the uploads handler checks it instead.
    */
-  async function checkAuth(request: Request, info: ServeInfo | undefined, target: Route) {
+  async function checkAuth(
+    request: Request,
+    hostname: string,
+    target: Route,
+  ): Promise<"user" | "token"> {
     const writes = target === uploads && !READ_METHODS.has(request.method);
     if (
       writes && auth!.bearerUploads &&
       /^bearer /i.test(request.headers.get("authorization") ?? "")
-    ) return;
-    // A plain Request in a test has no address: all such share one count.
-    const principal = await auth!.authenticate(request, info?.remoteAddr.hostname ?? "");
+    ) return "token";
+    const principal = await auth!.authenticate(request, hostname);
     if (writes && principal.role !== "rw") {
       throw new HttpError(403, "Only writers may upload: this user may read");
     }
+    return "user";
   }
 
   async function route(request: Request, info: ServeInfo | undefined): Promise<Response> {
     const target = routeFor(new URL(request.url).pathname);
-    if (auth !== undefined) await checkAuth(request, info, target);
+    if (auth !== undefined) {
+      // A plain Request in a test has no address: all such share one count.
+      const hostname = info?.remoteAddr.hostname ?? "";
+      if (await checkAuth(request, hostname, target) === "token") {
+        return await auth.guardToken(hostname, async () => await target.handle(request));
+      }
+    }
     const { allow, handle, ownsMethods } = target;
     if (options.cors && isPreflight(request)) return preflightResponse(request, allow);
     if (ownsMethods) return await handle(request);

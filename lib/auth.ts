@@ -187,12 +187,7 @@ export class Auth {
    */
   async authenticate(request: Request, hostname: string): Promise<Principal> {
     const address = clientKey(hostname);
-    const retryAfter = this.limiter.retryAfter(address);
-    if (retryAfter > 0) {
-      throw new HttpError(429, "Too many failed sign-ins: try again later", {
-        headers: { "retry-after": String(retryAfter) },
-      });
-    }
+    this.assertNotBlocked(hostname);
     const header = request.headers.get("authorization");
     const credential = this.credentialOf(header);
     // No credentials at all is how every browser starts: answered, not counted.
@@ -212,6 +207,33 @@ export class Auth {
     const principal = { user: credential!.user, role };
     this.#principals.set(request, principal);
     return principal;
+  }
+
+  /** assertNotBlocked throws the 429 (with Retry-After) when the client at `hostname` is locked out. */
+  assertNotBlocked(hostname: string): void {
+    const retryAfter = this.limiter.retryAfter(clientKey(hostname));
+    if (retryAfter > 0) {
+      throw new HttpError(429, "Too many failed sign-ins: try again later", {
+        headers: { "retry-after": String(retryAfter) },
+      });
+    }
+  }
+
+  /**
+   * guardToken runs `handle`, the uploads handler checking an --upload-token
+   * in place of a user: a client locked out gets 429 first, and a 401 from
+   * the token check counts as a failed sign-in.
+   */
+  async guardToken(hostname: string, handle: () => Promise<Response>): Promise<Response> {
+    this.assertNotBlocked(hostname);
+    try {
+      return await handle();
+    } catch (err) {
+      // Not counted while under way, as bcrypt checks are: comparing a token
+      // costs nothing, and an upload may stream for minutes.
+      if (err instanceof HttpError && err.status === 401) this.limiter.fail(clientKey(hostname));
+      throw err;
+    }
   }
 
   /** principalOf is who `request` was authenticated as, if it was. */
@@ -299,14 +321,18 @@ export class FailureLimiter {
     this.#noteBlock(window);
   }
 
-  /** end notes that the check begun for `address` succeeded or failed. */
-  end(address: string, ok: boolean): void {
-    let window = this.#windows.get(address);
-    if (window !== undefined) window.pending = Math.max(0, window.pending - 1);
-    if (ok) return;
-    window = this.#current(address) ?? this.#open(address);
+  /** fail notes a failed attempt of `address` that was not begun (a wrong token). */
+  fail(address: string): void {
+    const window = this.#current(address) ?? this.#open(address);
     window.failures++;
     this.#noteBlock(window);
+  }
+
+  /** end notes that the check begun for `address` succeeded or failed. */
+  end(address: string, ok: boolean): void {
+    const window = this.#windows.get(address);
+    if (window !== undefined) window.pending = Math.max(0, window.pending - 1);
+    if (!ok) this.fail(address);
   }
 
   #noteBlock(window: FailureWindow) {

@@ -382,6 +382,31 @@ Deno.test("with --upload-token too, an upload needs a writer or the token", asyn
         }
       });
     }
+    await t.step(
+      "wrong tokens count as failed sign-ins: then 429, even for the right token",
+      async () => {
+        const guesser = infoFor("192.0.2.99");
+        for (let i = 0; i < MAX_FAILURES; i++) {
+          const headers = { authorization: `Bearer guess-${i}` };
+          const got = await send(
+            app,
+            "/uploads/g.txt",
+            { method: "PUT", headers, body: "x" },
+            guesser,
+          );
+          assert.equal(got.status, 401);
+        }
+        const headers = { authorization: `Bearer ${TOKEN}` };
+        const got = await send(
+          app,
+          "/uploads/g.txt",
+          { method: "PUT", headers, body: "x" },
+          guesser,
+        );
+        assert.equal(got.status, 429);
+        assert.ok(Number(got.headers.get("retry-after")) > 0);
+      },
+    );
     await t.step("the token opens uploads only, not reading", async () => {
       const got = await send(app, "/uploads/f0.txt", {
         headers: { authorization: `Bearer ${TOKEN}` },
