@@ -184,9 +184,9 @@ MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORM
 
 Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
 need and nothing more: read of ROOT; read and write of the upload and data dirs (created if
-missing); read of the cert and key; net for the address; sys networkInterfaces for the --lan
-URLs; run of the browser opener for --open. Elsewhere it stops with one line naming the
-deno run command that grants them.
+missing); read of the cert and key and of --auth files; net for the address; sys
+networkInterfaces for the --lan URLs; run of the browser opener for --open. Elsewhere it stops
+with one line naming the deno run command that grants them.
 
 Install: git clone <this repository's URL> minserve && cd minserve && npm install -g deno@2.9.6
 

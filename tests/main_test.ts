@@ -791,3 +791,29 @@ Deno.test({
     });
   },
 });
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "at a terminal, --auth FILE: read of the file is asked for, then every request needs a user"
+    : `at a terminal, --auth FILE ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  fn: async () => {
+    await withSite(async (dir, site) => {
+      const users = join(dir, "users.htpasswd");
+      await Deno.writeTextFile(users, `ann:${bcrypt.hashSync("pw", 4)}\n`);
+      const command = denoRun(
+        ["--allow-net=127.0.0.1", `--allow-read=${site}`],
+        [site, "-p", "0", "--auth", users],
+      );
+      await using server = onTerminal(command, ["y"]);
+      const port = await server.listening();
+      assert.deepEqual(server.prompts(), [`read access to "${users}"`]);
+      assert.equal((await get(port, "/hello.txt"))[0], 401);
+      const signedIn = await fetch(`http://127.0.0.1:${port}/hello.txt`, {
+        headers: { authorization: `Basic ${btoa("ann:pw")}` },
+      });
+      assert.deepEqual([signedIn.status, await signedIn.text()], [200, "hello, world\n"]);
+      assert.match(server.text(), /auth: +HTTP Basic, 1 user \(0 may write\)/);
+    });
+  },
+});
