@@ -194,13 +194,11 @@ export class Auth {
     if (header === null) throw unauthorized();
     let role = credential === null ? undefined : this.verifiedRole(credential);
     if (role === undefined) {
-      this.limiter.begin(address);
-      let checked: Role | null = null;
-      try {
-        checked = credential === null ? null : await this.#check(credential);
-      } finally {
-        this.limiter.end(address, checked !== null);
+      if (credential === null) {
+        this.limiter.fail(address); // malformed: a failure, without bcrypt
+        throw unauthorized();
       }
+      const checked = await this.#check(credential, address);
       if (checked === null) throw unauthorized();
       role = checked;
     }
@@ -241,12 +239,26 @@ export class Auth {
     return this.#principals.get(request);
   }
 
-  /** One bcrypt check per credential at a time: a browser's parallel requests share it. */
-  #check(credential: Credential): Promise<Role | null> {
+  /**
+   * One bcrypt check per credential at a time: a browser's parallel first
+   * requests share it, and it counts once, for the `address` that started
+   * it (under way, then as a failure if it fails).
+   */
+  #check(credential: Credential, address: string): Promise<Role | null> {
     const key = String.fromCharCode(...credential.digest);
     let pending = this.#pending.get(key);
     if (pending === undefined) {
-      pending = this.#bcrypt(credential).finally(() => this.#pending.delete(key));
+      this.limiter.begin(address);
+      pending = this.#bcrypt(credential).then(
+        (role) => {
+          this.limiter.end(address, role !== null);
+          return role;
+        },
+        (err) => {
+          this.limiter.end(address, false);
+          throw err;
+        },
+      ).finally(() => this.#pending.delete(key));
       this.#pending.set(key, pending);
     }
     return pending;

@@ -472,6 +472,34 @@ Deno.test("failed sign-ins per address: 429 with Retry-After until the window en
   });
 });
 
+Deno.test("parallel requests with the same credentials count once, right or wrong", async (t) => {
+  await withSite(async ({ app, auth }) => {
+    const burst = (who: ServeInfo, authorization: string) =>
+      Promise.all(
+        Array.from(
+          { length: MAX_FAILURES + 5 },
+          () => send(app, "/hello.txt", { headers: { authorization } }, who),
+        ),
+      );
+    await t.step("a browser's burst of first requests: all 200, nobody locked out", async () => {
+      const browser = infoFor("192.0.2.50");
+      const results = await burst(browser, basic("reader", "read-pw"));
+      assert.ok(results.every((r) => r.status === 200));
+      assert.equal(auth.limiter.anyBlocked(), false);
+      assert.equal(app.fastPath(headOf("/hello.txt", AS_READER))?.status, 200);
+    });
+    await t.step("the same wrong password many times at once: one failure", async () => {
+      const client = infoFor("192.0.2.51");
+      compares = 0;
+      const results = await burst(client, basic("reader", "typo"));
+      assert.ok(results.every((r) => r.status === 401));
+      assert.equal(compares, 1);
+      assert.equal(auth.limiter.retryAfter("192.0.2.51"), 0);
+      assert.equal((await send(app, "/hello.txt", { headers: AS_READER }, client)).status, 200);
+    });
+  });
+});
+
 Deno.test("a missing header is not a failure: a browser's first request never locks anyone out", async () => {
   await withSite(async ({ app }) => {
     for (let i = 0; i < MAX_FAILURES * 2; i++) {
