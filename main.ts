@@ -24,6 +24,7 @@ import {
   type FreeDescriptors,
 } from "./lib/descriptor_budget.ts";
 import { perClientCapFor } from "./lib/server.ts";
+import { type AuthUser, checkUnique, parseHtpasswd } from "./lib/htpasswd.ts";
 import { type Opener, openerFor } from "./lib/opener.ts";
 import { qrTerminal } from "./lib/qr.ts";
 import { VERSION } from "./lib/version.ts";
@@ -126,6 +127,11 @@ function isWildcard(hostname: string): boolean {
   return hostname === "0.0.0.0" || hostname === "::";
 }
 
+/** isLoopback tells whether `hostname` is a loopback address, where credentials never cross a network. */
+function isLoopback(hostname: string): boolean {
+  return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
 /** hostPart writes `hostname` as a URL or Deno's net permission wants it: IPv6 in brackets. */
 function hostPart(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
@@ -143,6 +149,11 @@ function grantsFor(config: Config, mayMove: boolean, opener: Opener | undefined)
       { name: "read", value: dir, action: `read ${flag} "${dir}"`, optional: false },
       { name: "write", value: dir, action: `write ${flag} "${dir}"`, optional: false },
     );
+  }
+  for (const source of config.auth) {
+    if (source.kind !== "file") continue;
+    const action = `read --auth "${source.path}"`;
+    grants.push({ name: "read", value: source.path, action, optional: false });
   }
   if (config.tls !== undefined) {
     const files = [["--cert", config.tls.certFile], ["--key", config.tls.keyFile]] as const;
@@ -312,6 +323,39 @@ async function useDir(what: string, dir: string, folder?: string): Promise<strin
   return await Deno.realPath(dir);
 }
 
+/**
+ * authUsers reads the users --auth names: inline ones as they are, files as
+ * htpasswd. A file that cannot be read, a bad line or a user given twice
+ * ends the program with one line (naming the file, line and user, never a
+ * hash).
+ */
+function authUsers(config: Config): AuthUser[] {
+  const users: AuthUser[] = [];
+  for (const source of config.auth) {
+    if (source.kind === "user") {
+      users.push(source.user);
+      continue;
+    }
+    let text: string;
+    try {
+      text = Deno.readTextFileSync(source.path);
+    } catch (err) {
+      fail(`cannot read --auth "${source.path}": ${messageOf(err)}`);
+    }
+    try {
+      users.push(...parseHtpasswd(text));
+    } catch (err) {
+      fail(`cannot use --auth "${source.path}": ${messageOf(err)}`);
+    }
+  }
+  try {
+    checkUnique(users);
+  } catch (err) {
+    fail(`cannot use --auth: ${messageOf(err)}`);
+  }
+  return users;
+}
+
 function readPem(flag: string, file: string): string {
   try {
     return Deno.readTextFileSync(file);
@@ -357,6 +401,7 @@ function banner(
   permissions: string,
   env: Record<string, string | undefined>,
   free: FreeDescriptors | undefined,
+  { users, writers }: { users: number; writers: number },
 ): string {
   const paint = painter(env);
   const lines = [
@@ -392,6 +437,13 @@ function banner(
       perClientCapFor(max, config.maxConnectionsPerClient)
     } per client address${descriptorNote(free)}`,
   );
+  if (users > 0) {
+    lines.push(
+      `  auth:     HTTP Basic, ${users} user${users === 1 ? "" : "s"} (${writers} may write)${
+        config.uploadToken ? "; uploads also take the token" : ""
+      }`,
+    );
+  }
   lines.push(`  deno:     ${permissions}`);
   // --lan is for phones on the network: the URL to give them, as a QR code.
   if (config.lan && shared !== undefined) {
@@ -610,11 +662,14 @@ async function main() {
     console.log(`minserve ${VERSION}`);
     return;
   }
+  if (request.kind === "hash-password") return await hashPasswordCommand(request.cost);
+
   const mayMove = portMayMove(args, env, request.config);
   const opener = request.config.open ? openerFor(Deno.build.os) : undefined;
   const grants = grantsFor(request.config, mayMove, opener);
   await ensurePermissions(grants, rerunCommand(args, grants, env));
 
+  const users = authUsers(request.config);
   const realRoot = await useDir("ROOT", request.config.root);
   const { config, free } = withConnectionCap(request.config, realRoot);
   const tls = config.tls && {
@@ -635,7 +690,13 @@ async function main() {
     // Deno exits at once, with its own message, if reusePort is used without it.
     fail("--workers needs Deno's --unstable-net flag (SO_REUSEPORT)");
   }
-  const options: InstanceOptions = { realRoot, realUploadDir, tls, reusePort: config.workers > 1 };
+  const options: InstanceOptions = {
+    realRoot,
+    realUploadDir,
+    tls,
+    reusePort: config.workers > 1,
+    authUsers: users,
+  };
   const instance = await startOnPort(config, options, mayMove);
   const addr = instance.server.addr;
   let workers: Worker[] = [];
@@ -668,16 +729,111 @@ async function main() {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   const permissions = grantedSummary(grants, realRoot);
+  const counts = { users: users.length, writers: users.filter((u) => u.role === "rw").length };
   await Deno.stdout.write(
-    encoder.encode(banner(config, realRoot, addr, permissions, env, free) + "\n"),
+    encoder.encode(banner(config, realRoot, addr, permissions, env, free, counts) + "\n"),
   );
   for (const warning of permissionWarnings(config, realRoot)) warn(warning);
+  if (users.length > 0 && config.tls === undefined && !isLoopback(addr.hostname)) {
+    warn(
+      `warning: --auth over plain HTTP on ${addr.hostname}: passwords cross the network readable; ` +
+        "use --cert and --key (HTTPS)",
+    );
+  }
   if (config.open) openBrowser(localUrl(config, addr), opener);
 
   await instance.server.finished;
   await stop();
   Deno.removeSignalListener("SIGINT", onSignal);
   Deno.removeSignalListener("SIGTERM", onSignal);
+}
+
+// ---------------------------------------------------------------------------
+// minserve hash-password
+
+/** MAX_PASSWORD_INPUT_BYTES bounds what hash-password reads from a pipe; bcrypt reads 72 bytes. */
+const MAX_PASSWORD_INPUT_BYTES = 64 * 1024;
+
+/**
+ * hashPasswordCommand prints the bcrypt hash of a password read from stdin:
+ * at a terminal asked twice without echo, from a pipe its first line. It
+ * needs no permission.
+ */
+async function hashPasswordCommand(cost: number): Promise<void> {
+  let password: string;
+  if (Deno.stdin.isTerminal()) {
+    password = await readHidden("Password: ");
+    if (password !== await readHidden("Again: ")) fail("the two passwords differ; nothing hashed");
+  } else {
+    const bytes = await readStdin(MAX_PASSWORD_INPUT_BYTES);
+    password = new TextDecoder().decode(bytes).split("\n")[0]!.replace(/\r$/, "");
+  }
+  // bcrypt is loaded only for this command and for --auth.
+  const { hashPassword } = await import("./lib/auth.ts");
+  try {
+    console.log(await hashPassword(password, cost));
+  } catch (err) {
+    fail(messageOf(err));
+  }
+}
+
+/** readStdin reads stdin to its end, at most `max` bytes. */
+async function readStdin(max: number): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for await (const chunk of Deno.stdin.readable) {
+    chunks.push(chunk);
+    total += chunk.length;
+    if (total > max) fail(`cannot hash the password: more than ${max} bytes on stdin`);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.length;
+  }
+  return out;
+}
+
+/**
+ * readHidden asks `prompt` on stderr and reads one line from the terminal
+ * in raw mode, so the password is not shown. Backspace deletes a
+ * character; Ctrl-C ends the program.
+ */
+async function readHidden(prompt: string): Promise<string> {
+  // Raw before the prompt: what is typed once the prompt shows must never echo.
+  Deno.stdin.setRaw(true);
+  Deno.stderr.writeSync(encoder.encode(prompt));
+  const bytes: number[] = [];
+  const buf = new Uint8Array(64);
+  try {
+    for (;;) {
+      const n = await Deno.stdin.read(buf);
+      if (n === null) break;
+      let done = false;
+      for (const b of buf.subarray(0, n)) {
+        if (b === 0x0d || b === 0x0a || b === 0x04) {
+          done = true;
+          break;
+        }
+        if (b === 0x03) {
+          Deno.stdin.setRaw(false);
+          Deno.stderr.writeSync(encoder.encode("\n"));
+          Deno.exit(130);
+        }
+        if (b === 0x7f || b === 0x08) {
+          // One character back: UTF-8 continuation bytes, then its lead byte.
+          while (bytes.length > 0 && (bytes.at(-1)! & 0xc0) === 0x80) bytes.pop();
+          bytes.pop();
+        } else if (b >= 0x20) bytes.push(b);
+      }
+      if (done) break;
+    }
+  } finally {
+    Deno.stdin.setRaw(false);
+    Deno.stderr.writeSync(encoder.encode("\n"));
+  }
+  return new TextDecoder().decode(new Uint8Array(bytes));
 }
 
 declare const WorkerGlobalScope: { new (): unknown } | undefined;

@@ -9,7 +9,8 @@
  * (with `--upload-dir`); everything else is a file under the root.
  */
 
-import type { FastPath, Handler } from "./connection.ts";
+import type { Auth, Credential } from "./auth.ts";
+import type { FastPath, Handler, ServeInfo } from "./connection.ts";
 import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
 import { errorAnswer, errorResponse, HttpError } from "./errors.ts";
 import { type FieldSource, HeadFields } from "./http/fields.ts";
@@ -37,6 +38,12 @@ export interface AppOptions extends StaticOptions {
   spa?: string | undefined;
   /** Live reload (--live): its event stream and script under `/__minserve/`, its script in pages. */
   live?: LiveReload | undefined;
+  /**
+   * HTTP Basic authentication (--auth): every route needs a user; uploads
+   * (writes under `/uploads/`) need a writer, or the --upload-token when
+   * `auth.bearerUploads`.
+   */
+  auth?: Auth | undefined;
 }
 
 /** RESERVED_PREFIX starts the paths of the server's own resources (live reload), when they are on. */
@@ -55,6 +62,8 @@ export const UPLOADS_PREFIX = "/uploads";
 /** Methods of read-only resources: files, listings, /time (RFC 9110 §9.3). */
 const READ_ALLOW = "GET, HEAD, OPTIONS";
 const BOARD_ALLOW = "GET, HEAD, POST, OPTIONS";
+/** Methods that only read: a reader may use them anywhere (with --auth). */
+const READ_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 const UPLOADS_ALLOW = "GET, HEAD, POST, PUT, OPTIONS";
 /** Methods minserve knows, for 405 rather than 501 (RFC 9110 §15.5.6 and §15.6.2). */
 const KNOWN_METHODS = new Set(["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]);
@@ -100,8 +109,41 @@ export function createApp(options: AppOptions): App {
     return files;
   }
 
-  async function route(request: Request): Promise<Response> {
-    const { allow, handle, ownsMethods } = routeFor(new URL(request.url).pathname);
+  const auth = options.auth;
+
+  /**
+   * checkAuth lets `request` through to `target` or throws: 429 or 401 from
+   * {@linkcode Auth.authenticate}, 403 for a reader's write. Returns "token"
+   * for a write under /uploads/ carrying a Bearer token, when an
+   * --upload-token is set: the uploads handler checks it instead.
+   */
+  async function checkAuth(
+    request: Request,
+    hostname: string,
+    target: Route,
+  ): Promise<"user" | "token"> {
+    const writes = target === uploads && !READ_METHODS.has(request.method);
+    if (
+      writes && auth!.bearerUploads &&
+      /^bearer /i.test(request.headers.get("authorization") ?? "")
+    ) return "token";
+    const principal = await auth!.authenticate(request, hostname);
+    if (writes && principal.role !== "rw") {
+      throw new HttpError(403, "Only writers may upload: this user may read");
+    }
+    return "user";
+  }
+
+  async function route(request: Request, info: ServeInfo | undefined): Promise<Response> {
+    const target = routeFor(new URL(request.url).pathname);
+    if (auth !== undefined) {
+      // A plain Request in a test has no address: all such share one count.
+      const hostname = info?.remoteAddr.hostname ?? "";
+      if (await checkAuth(request, hostname, target) === "token") {
+        return await auth.guardToken(hostname, async () => await target.handle(request));
+      }
+    }
+    const { allow, handle, ownsMethods } = target;
     if (options.cors && isPreflight(request)) return preflightResponse(request, allow);
     if (ownsMethods) return await handle(request);
     if (request.method === "OPTIONS") {
@@ -114,10 +156,10 @@ export function createApp(options: AppOptions): App {
     throw new HttpError(501);
   }
 
-  const handler: Handler = async (request) => {
+  const handler: Handler = async (request, info) => {
     let response: Response;
     try {
-      response = await route(request);
+      response = await route(request, info);
     } catch (err) {
       // An internal failure goes up to the connection, which logs its cause.
       if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) throw err;
@@ -135,6 +177,8 @@ export function createApp(options: AppOptions): App {
   const fastPath: FastPath = (head: RequestHead) => {
     const plan = planOf(head);
     if (plan === undefined) return undefined;
+    // Only a credential verified before, checked without bcrypt; else the handler decides.
+    if (auth !== undefined && !auth.allowsFast(plan.credential)) return undefined;
     const { method, pathname, bytesParam, fields } = plan;
     const answer = site.answerFast(method, pathname, bytesParam, fields);
     if (answer === undefined) return undefined;
@@ -168,7 +212,9 @@ export function createApp(options: AppOptions): App {
     // A folder's download is never its index page.
     if (params?.has("download") && pathname.endsWith("/")) return null;
     const bytesParam = params?.get("bytes") ?? null;
-    return { method, pathname, bytesParam, fields: new HeadFields(head.headers) };
+    const fields = new HeadFields(head.headers);
+    const credential = auth === undefined ? null : auth.credentialOf(fields.get("authorization"));
+    return { method, pathname, bytesParam, fields, credential };
   }
 
   /**
@@ -199,6 +245,8 @@ interface FastPlan {
   pathname: string;
   bytesParam: string | null;
   fields: HeadFields;
+  /** The Basic credential of the head, read once (with --auth). */
+  credential: Credential | null;
 }
 
 /** setField sets `name` (lower case) to `value`, replacing any value it had, as `Headers.set` does. */

@@ -5,6 +5,7 @@
  */
 
 import { parseArgs } from "node:util";
+import { type AuthUser, isAuthEntry, parseAuthEntry } from "./htpasswd.ts";
 
 /** Config is everything the server needs to know, with every default filled in. */
 export interface Config {
@@ -66,7 +67,12 @@ export interface Config {
   workers: number;
   /** The most a folder's files may add up to for its ZIP download; 0 turns folder downloads off. */
   maxZipBytes: number;
+  /** Where the users of HTTP Basic authentication come from (--auth); off when empty. */
+  auth: AuthSource[];
 }
+
+/** AuthSource is one --auth value: an htpasswd file (read by `main.ts`), or one user. */
+export type AuthSource = { kind: "file"; path: string } | { kind: "user"; user: AuthUser };
 
 /** LogFormat is how access-log lines are written. */
 export type LogFormat = "common" | "combined" | "json";
@@ -116,13 +122,20 @@ export const DEFAULTS: Readonly<Config> = {
   tls: undefined,
   workers: 1,
   maxZipBytes: 16 * 1024 * 1024 * 1024,
+  auth: [],
 };
+
+/** HASH_PASSWORD is the subcommand that prints a bcrypt hash of a password read from stdin. */
+export const HASH_PASSWORD = "hash-password";
+/** DEFAULT_HASH_COST is bcrypt's cost for `hash-password` unless --cost says otherwise. */
+export const DEFAULT_HASH_COST = 10;
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
 export type ConfigRequest =
   | { kind: "serve"; config: Config }
   | { kind: "help" }
-  | { kind: "version" };
+  | { kind: "version" }
+  | { kind: "hash-password"; cost: number };
 
 /** USAGE is the `--help` text. */
 export const USAGE = `Usage: minserve [ROOT] [options]
@@ -162,17 +175,24 @@ Options:
       --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
       --max-zip-bytes BYTES  largest folder download (?download=zip), its files added up
                              (default ${DEFAULTS.maxZipBytes}; 0 turns folder downloads off)
+      --auth FILE|USER:HASH  require HTTP Basic sign-in: an htpasswd FILE of bcrypt lines, or one
+                             user (repeatable); a line or value ending in ":rw" is a writer, who
+                             may also upload and clear the board; make a HASH with hash-password
   -h, --help                 show this help
   -V, --version              show the version
+
+minserve hash-password [--cost N]
+                             read a password from stdin (asked twice, not shown, at a terminal)
+                             and print its bcrypt hash for --auth (cost default ${DEFAULT_HASH_COST})
 
 Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT, MINSERVE_UPLOAD_DIR,
 MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT; NO_COLOR.
 
 Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
 need and nothing more: read of ROOT; read and write of the upload and data dirs (created if
-missing); read of the cert and key; net for the address; sys networkInterfaces for the --lan
-URLs; run of the browser opener for --open. Elsewhere it stops with one line naming the
-deno run command that grants them.
+missing); read of the cert and key and of --auth files; net for the address; sys
+networkInterfaces for the --lan URLs; run of the browser opener for --open. Elsewhere it stops
+with one line naming the deno run command that grants them.
 
 Install: git clone <this repository's URL> minserve && cd minserve && npm install -g deno@2.9.6
 
@@ -228,6 +248,8 @@ export function parseConfig(
         key: { type: "string" },
         workers: { type: "string" },
         "max-zip-bytes": { type: "string" },
+        auth: { type: "string", multiple: true },
+        cost: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -240,6 +262,16 @@ export function parseConfig(
   const { values, positionals } = parsed;
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  // A subcommand anywhere among the positionals: a compiled binary puts its baked ROOT first.
+  if (positionals.includes(HASH_PASSWORD)) {
+    return {
+      kind: "hash-password",
+      cost: integer("--cost", values.cost, DEFAULT_HASH_COST, 4, 31),
+    };
+  }
+  if (values.cost !== undefined) {
+    throw new TypeError(`Cannot use --cost without ${HASH_PASSWORD}`);
+  }
   if (positionals.length > 1) {
     throw new TypeError(`Cannot use more than one ROOT: got "${positionals.join('", "')}"`);
   }
@@ -353,8 +385,21 @@ export function parseConfig(
         0,
         2 ** 50,
       ),
+      auth: (values.auth ?? []).map(authSource),
     },
   };
+}
+
+/** authSource reads one --auth value: an inline `user:HASH[:rw]`, else a file. */
+function authSource(raw: string): AuthSource {
+  if (raw === "") throw new TypeError('Cannot use --auth "": value must be a file or user:HASH');
+  if (!isAuthEntry(raw)) return { kind: "file", path: raw };
+  try {
+    return { kind: "user", user: parseAuthEntry(raw) };
+  } catch (err) {
+    // The message names the user, never the hash.
+    throw new TypeError(`Cannot use --auth: ${(err as Error).message}`);
+  }
 }
 
 function integer(

@@ -8,6 +8,7 @@
 
 import { resolve } from "node:path";
 import { createApp } from "./app.ts";
+import type { Auth, AuthUser, WorkerBcrypt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
 import type { Board } from "./pages/board.ts";
@@ -29,6 +30,8 @@ export interface InstanceOptions {
   port?: number;
   /** Whether other instances share the port (SO_REUSEPORT; needs --unstable-net). */
   reusePort?: boolean;
+  /** The users of --auth, read by `main.ts` from files and flags; no authentication when empty. */
+  authUsers?: AuthUser[];
 }
 
 /** Instance is a running server and what must be closed after it. */
@@ -48,6 +51,21 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   // started on first use (static/compress.ts), for the root and uploads alike.
   const compressor = new WorkerCompressor();
 
+  // Authentication (and bcrypt) is loaded only when turned on.
+  let auth: Auth | undefined;
+  let bcryptWorker: WorkerBcrypt | undefined;
+  if (options.authUsers !== undefined && options.authUsers.length > 0) {
+    const { Auth, WorkerBcrypt } = await import("./auth.ts");
+    bcryptWorker = new WorkerBcrypt();
+    auth = new Auth(options.authUsers, {
+      bearerUploads: config.uploadToken !== undefined,
+      checker: bcryptWorker,
+    });
+  }
+  /** Whether `request` was signed in as a writer (always, without --auth). */
+  const isWriter = (request: Request) =>
+    auth === undefined || auth.principalOf(request)?.role === "rw";
+
   // Uploads and the board are loaded only when turned on: a plain static
   // server should not pay for node:crypto and node:sqlite in memory.
   let uploads: ((request: Request) => Promise<Response>) | undefined;
@@ -60,6 +78,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
       ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
+      // A writer signed in with --auth needs no token.
+      ...(auth === undefined ? {} : { authorized: isWriter }),
       // A store of its own (an upload is bytes, never a template), a quarter the size.
       store: new RepresentationStore({
         maxBytes: Math.floor(config.cacheBytes / 4),
@@ -100,7 +120,10 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     spa: config.spa,
     maxZipBytes: config.maxZipBytes,
     ...(uploads ? { uploads } : {}),
-    ...(board ? { board: (request: Request) => board!.handle(request) } : {}),
+    ...(board
+      ? { board: (request: Request) => board!.handle(request, { mayClear: isWriter(request) }) }
+      : {}),
+    auth,
   });
   const logger = new Logger({
     access: config.quiet ? null : Deno.stdout,
@@ -129,6 +152,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     board?.close();
     live?.close();
     compressor.close();
+    bcryptWorker?.close();
     await watcher.close();
     throw err;
   }
@@ -141,6 +165,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       await server.shutdown();
       board?.close();
       compressor.close();
+      bcryptWorker?.close();
       await watcher.close();
     },
   };

@@ -2,7 +2,7 @@
  * compile.ts — `deno task compile [ROOT] [minserve flags…]` builds `./minserve`,
  * a standalone executable with its permissions baked in at their narrowest
  * for those flags: read of the root (and of the upload and data dirs, the
- * certificate and key), write of the upload and data dirs only when given,
+ * certificate and key, the --auth files), write of the upload and data dirs only when given,
  * net for the listening address. The flags are baked in too, so the binary
  * serves that configuration when run without arguments.
  *
@@ -106,6 +106,7 @@ async function main() {
     config.dataDir,
     config.tls?.certFile,
     config.tls?.keyFile,
+    ...config.auth.map((source) => source.kind === "file" ? source.path : undefined),
   ]
     .filter((p): p is string => p !== undefined);
   const write = [config.uploadDir, config.dataDir].filter((p): p is string => p !== undefined);

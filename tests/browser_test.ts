@@ -146,9 +146,13 @@ async function withPage(
   browser: Browser,
   viewport: Viewport,
   fn: (page: Page, watch: Watch) => Promise<void>,
-  options: { javaScriptEnabled?: boolean } = {},
+  options: {
+    javaScriptEnabled?: boolean;
+    httpCredentials?: { username: string; password: string };
+  } = {},
 ): Promise<void> {
   const context = await browser.newContext({
+    ...options,
     javaScriptEnabled: options.javaScriptEnabled ?? true,
     viewport: { width: viewport.width, height: viewport.height },
     isMobile: viewport.mobile,
@@ -999,3 +1003,73 @@ browserTest("live reload: the page reconnects after a restart and reloads", asyn
     });
   });
 });
+
+browserTest(
+  "--auth: a signed-in browser gets pages, stylesheets and live reload; a stranger the 401 page",
+  async (browser, t) => {
+    await withTempDir(async (dir) => {
+      const root = join(dir, "root");
+      await Deno.mkdir(root);
+      const page = (text: string) =>
+        `<!doctype html><meta name="viewport" content="width=device-width">` +
+        `<title>private</title><link rel="stylesheet" href="/style.css">` +
+        `<h1 id="msg">${text}</h1></body>`;
+      await Deno.writeTextFile(join(root, "style.css"), "h1 { color: rgb(0, 128, 0) }\n");
+      const users = join(dir, "users");
+      const { default: bcrypt } = await import("bcryptjs");
+      await Deno.writeTextFile(users, `zoë:${bcrypt.hashSync("pässword", 4)}:rw\n`);
+      await using server = await spawnServer({
+        root,
+        args: ["--quiet", "--live", "--auth", users],
+        allowRead: [users],
+      });
+      const credentials = { httpCredentials: { username: "zoë", password: "pässword" } };
+      await eachViewport(t, async (viewport) => {
+        await Deno.writeTextFile(join(root, "index.html"), page("first"));
+        await withPage(browser, viewport, async (p) => {
+          const response = await p.goto(`${server.url}/`);
+          assert.equal(response?.status(), 200);
+          const color = await p.evaluate(
+            `getComputedStyle(document.getElementById("msg")).color`,
+          );
+          assert.equal(color, "rgb(0, 128, 0)", "the stylesheet came with the credentials");
+          await liveConnected(p); // the event stream is protected too, and the browser signs in
+          await liveChange(
+            p,
+            () => Deno.writeTextFile(join(root, "index.html"), page("second")),
+            `document.getElementById("msg")?.textContent === "second"`,
+          );
+          await screenshot(p, "auth-signed-in", viewport);
+        }, credentials);
+
+        // A stranger: Chromium has no credentials to answer the challenge
+        // with (a person would get the sign-in dialog), so the navigation
+        // fails; the page a person sees after cancelling the dialog is the
+        // 401's body, fetched without auth handling and shown as it is.
+        const context = await browser.newContext({
+          viewport: { width: viewport.width, height: viewport.height },
+          isMobile: viewport.mobile,
+          hasTouch: viewport.mobile,
+        });
+        try {
+          const p = await context.newPage();
+          await assert.rejects(p.goto(`${server.url}/`), /ERR_INVALID_AUTH_CREDENTIALS/);
+          const response = await context.request.get(`${server.url}/`);
+          assert.equal(response.status(), 401);
+          assert.equal(
+            response.headers()["www-authenticate"],
+            'Basic realm="minserve", charset="UTF-8"',
+          );
+          const shown = await context.newPage();
+          await shown.setContent(await response.text());
+          const text = await shown.locator("body").textContent() ?? "";
+          assert.match(text, /401/);
+          assert.doesNotMatch(text, /first|second|private/);
+          await screenshot(shown, "auth-401", viewport);
+        } finally {
+          await context.close();
+        }
+      });
+    });
+  },
+);

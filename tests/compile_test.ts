@@ -190,6 +190,18 @@ Deno.test("deno task compile bakes exactly the permissions the options need", as
       has: ["--allow-sys=networkInterfaces", "--allow-net=0.0.0.0"],
       not: [/--allow-run/],
     },
+    {
+      name: "--auth FILE: read of that file; an inline user needs nothing",
+      args: [
+        "./www",
+        "--auth",
+        "users.htpasswd",
+        "--auth",
+        "bob:$2b$04$8iMPAy/y.CDb5i1Arz/xVuML07.twuMU0wN2kjFcdiXZew7Hzawx.",
+      ],
+      has: ["--allow-read=./www,users.htpasswd"],
+      not: [/--allow-write/, /--allow-read=\S*bob/],
+    },
   ];
   for (const c of CASES) {
     await t.step(c.name, async () => {

@@ -4,7 +4,7 @@
  */
 
 import assert from "node:assert/strict";
-import { type Config, DEFAULTS, parseConfig, USAGE } from "../lib/config.ts";
+import { type AuthSource, type Config, DEFAULTS, parseConfig, USAGE } from "../lib/config.ts";
 
 /** serve parses `args` and `env` and returns the config, failing on help or version. */
 function serve(args: string[], env: Record<string, string> = {}): Config {
@@ -51,6 +51,7 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     tls: undefined,
     workers: 1,
     maxZipBytes: 16 * 1024 * 1024 * 1024,
+    auth: [],
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -246,4 +247,97 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
       });
     });
   }
+});
+
+/** A bcrypt hash (cost 4), in the three versions htpasswd files hold. */
+const HASH_B = "$2b$04$8iMPAy/y.CDb5i1Arz/xVuML07.twuMU0wN2kjFcdiXZew7Hzawx.";
+const HASH_Y = HASH_B.replace("$2b$", "$2y$");
+const HASH_A = HASH_B.replace("$2b$", "$2a$");
+
+Deno.test("parseConfig: --auth values are files or user:HASH entries", async (t) => {
+  const CASES: Array<[value: string, want: AuthSource]> = [
+    ["users.htpasswd", { kind: "file", path: "users.htpasswd" }],
+    ["./conf/users", { kind: "file", path: "./conf/users" }],
+    ["/etc/minserve/users", { kind: "file", path: "/etc/minserve/users" }],
+    ["dir/a:b", { kind: "file", path: "dir/a:b" }], // a slash before the colon: a path
+    ["C:\\users.txt", { kind: "file", path: "C:\\users.txt" }], // a Windows drive
+    [`alice:${HASH_B}`, { kind: "user", user: { user: "alice", hash: HASH_B, role: "r" } }],
+    [`alice:${HASH_Y}`, { kind: "user", user: { user: "alice", hash: HASH_Y, role: "r" } }],
+    [`alice:${HASH_A}:r`, { kind: "user", user: { user: "alice", hash: HASH_A, role: "r" } }],
+    [`bob:${HASH_B}:rw`, { kind: "user", user: { user: "bob", hash: HASH_B, role: "rw" } }],
+    [`zoë:${HASH_B}`, { kind: "user", user: { user: "zoë", hash: HASH_B, role: "r" } }],
+  ];
+  for (const [value, want] of CASES) {
+    await t.step(value, () => assert.deepEqual(serve(["--auth", value]).auth, [want]));
+  }
+  await t.step("repeatable, in order", () => {
+    assert.deepEqual(serve(["--auth", "a", "--auth", `bob:${HASH_B}:rw`]).auth, [
+      { kind: "file", path: "a" },
+      { kind: "user", user: { user: "bob", hash: HASH_B, role: "rw" } },
+    ]);
+  });
+});
+
+Deno.test("parseConfig: a refused --auth entry names the user and hash-password, never the hash", async (t) => {
+  const CASES: Array<[value: string, parts: string[]]> = [
+    ["", ['--auth ""']],
+    ["alice:$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/", ['"alice"', "apr1 (MD5)", "hash-password"]],
+    ["alice:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=", ['"alice"', "{SHA}", "hash-password"]],
+    ["alice:$1$abc$defghijklmnopqrstuvwx", ['"alice"', "MD5-crypt", "hash-password"]],
+    ["alice:$6$salt$" + "x".repeat(86), ['"alice"', "SHA-crypt", "hash-password"]],
+    ["alice:abJnggxhB/yWI", ['"alice"', "crypt (DES)", "hash-password"]],
+    ["alice:secret", ['"alice"', "plain password", "hash-password"]],
+    ["alice:", ['"alice"', "hash-password"]],
+    [`alice:${HASH_B.slice(0, -1)}`, ['"alice"', "malformed bcrypt"]],
+    [`alice:${HASH_B.replace("$04$", "$03$")}`, ['"alice"', "malformed bcrypt"]],
+    [`alice:${HASH_B}:admin`, ['"alice"', '"rw"']],
+    [`alice:${HASH_B}:rw:x`, ['"alice"', '"rw"']],
+    [`:${HASH_B}`, ["user name must not be empty"]],
+    [`al\x1bice:${HASH_B}`, ["control characters"]],
+  ];
+  for (const [value, parts] of CASES) {
+    await t.step(JSON.stringify(value), () => {
+      let text = "";
+      try {
+        parseConfig(["--auth", value]);
+      } catch (err) {
+        assert.ok(err instanceof TypeError);
+        text = err.message;
+      }
+      assert.match(text, /^Cannot use --auth/);
+      for (const part of parts) assert.ok(text.includes(part), `${text} lacks ${part}`);
+      const hash = value.split(":")[1] ?? "";
+      if (hash.length > 8) assert.ok(!text.includes(hash), `${text} shows the hash`);
+    });
+  }
+});
+
+Deno.test("parseConfig: hash-password and --cost", async (t) => {
+  await t.step("default cost", () => {
+    assert.deepEqual(parseConfig(["hash-password"]), { kind: "hash-password", cost: 10 });
+  });
+  await t.step("--cost", () => {
+    assert.deepEqual(parseConfig(["hash-password", "--cost", "12"]), {
+      kind: "hash-password",
+      cost: 12,
+    });
+  });
+  await t.step("after a baked ROOT and flags, as a compiled binary passes them", () => {
+    assert.deepEqual(parseConfig(["./site", "--auth", "users", "hash-password"]), {
+      kind: "hash-password",
+      cost: 10,
+    });
+  });
+  for (const cost of ["3", "32", "ten"]) {
+    await t.step(`--cost ${cost} is refused`, () => {
+      assert.throws(() => parseConfig(["hash-password", "--cost", cost]), /--cost "/);
+    });
+  }
+  await t.step("--cost without hash-password is refused", () => {
+    assert.throws(() => parseConfig(["--cost", "12"]), /--cost without hash-password/);
+  });
+  await t.step("--help documents both", () => {
+    assert.match(USAGE, /--auth FILE\|USER:HASH/);
+    assert.match(USAGE, /minserve hash-password \[--cost N\]/);
+  });
 });

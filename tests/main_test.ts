@@ -25,6 +25,7 @@ import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts
 import { copy } from "./_support/fs.ts";
 import { drain, spawnServer, withTempDir } from "./_support/server.ts";
 import { delay, waitFor } from "./_support/wait.ts";
+import bcrypt from "bcryptjs";
 
 /** How long a run may take to print its banner or exit. Past it the test fails. */
 const START_TIMEOUT_MS = 15_000;
@@ -154,6 +155,13 @@ class MainRun implements AsyncDisposable {
     this.#sentAt = Date.now();
     const line = new TextEncoder().encode(`${this.#answers[decided]}\n`);
     this.#writes = this.#writes.then(() => this.#writer?.write(line)).catch(() => {});
+  }
+
+  /** type sends `text` to the terminal, as keys typed (runs started by onTerminal only). */
+  async type(text: string): Promise<void> {
+    const bytes = new TextEncoder().encode(text);
+    this.#writes = this.#writes.then(() => this.#writer?.write(bytes)).catch(() => {});
+    await this.#writes;
   }
 
   /** text is stdout (on a terminal, everything), with escape sequences and CRs removed. */
@@ -739,6 +747,73 @@ Deno.test({
       for (const folder of ["uploads", "data"]) {
         assert.ok((await Deno.stat(join(clone, folder))).isDirectory, `${folder} was not created`);
       }
+    });
+  },
+});
+
+// ---------------------------------------------------------------------------
+// hash-password at a terminal (issue 12, item 1).
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "hash-password at a terminal asks twice and never shows the password"
+    : `hash-password at a terminal: ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  async fn(t) {
+    const PASSWORD = "sëcret pass";
+    await t.step("the same twice: a hash of it", async () => {
+      await using run = onTerminal(denoRun(["--no-prompt"], ["hash-password", "--cost", "4"]), []);
+      assert.ok(
+        await waitFor(() => run.text().includes("Password: "), START_TIMEOUT_MS),
+        run.text(),
+      );
+      await run.type(`${PASSWORD}\r`);
+      assert.ok(await waitFor(() => run.text().includes("Again: "), START_TIMEOUT_MS), run.text());
+      await run.type(`${PASSWORD}\r`);
+      assert.equal(await run.exit(), 0, run.text());
+      const hash = /^\$2b\$04\$[./A-Za-z0-9]{53}$/m.exec(run.text())?.[0];
+      assert.ok(hash !== undefined, run.text());
+      assert.ok(bcrypt.compareSync(PASSWORD, hash));
+      assert.ok(!run.text().includes("sëcret"), `the password was shown:\n${run.text()}`);
+    });
+    await t.step("two different ones: one line, no hash", async () => {
+      await using run = onTerminal(denoRun(["--no-prompt"], ["hash-password", "--cost", "4"]), []);
+      assert.ok(
+        await waitFor(() => run.text().includes("Password: "), START_TIMEOUT_MS),
+        run.text(),
+      );
+      await run.type("one\r");
+      assert.ok(await waitFor(() => run.text().includes("Again: "), START_TIMEOUT_MS), run.text());
+      await run.type("two\r");
+      assert.equal(await run.exit(), 1, run.text());
+      assert.match(run.text(), /minserve: the two passwords differ; nothing hashed/);
+      assert.doesNotMatch(run.text(), /\$2b\$|one|two\r?\n/);
+    });
+  },
+});
+
+Deno.test({
+  name: HAVE_SCRIPT
+    ? "at a terminal, --auth FILE: read of the file is asked for, then every request needs a user"
+    : `at a terminal, --auth FILE ${NO_SCRIPT}`,
+  ignore: !HAVE_SCRIPT,
+  fn: async () => {
+    await withSite(async (dir, site) => {
+      const users = join(dir, "users.htpasswd");
+      await Deno.writeTextFile(users, `ann:${bcrypt.hashSync("pw", 4)}\n`);
+      const command = denoRun(
+        ["--allow-net=127.0.0.1", `--allow-read=${site}`],
+        [site, "-p", "0", "--auth", users],
+      );
+      await using server = onTerminal(command, ["y"]);
+      const port = await server.listening();
+      assert.deepEqual(server.prompts(), [`read access to "${users}"`]);
+      assert.equal((await get(port, "/hello.txt"))[0], 401);
+      const signedIn = await fetch(`http://127.0.0.1:${port}/hello.txt`, {
+        headers: { authorization: `Basic ${btoa("ann:pw")}` },
+      });
+      assert.deepEqual([signedIn.status, await signedIn.text()], [200, "hello, world\n"]);
+      assert.match(server.text(), /auth: +HTTP Basic, 1 user \(0 may write\)/);
     });
   },
 });

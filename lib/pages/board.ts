@@ -130,8 +130,10 @@ export class Board {
    *   Cross-site posts are refused with 403 ({@linkcode assertSameOrigin});
    *   other media types with 415.
    * - Other methods: 405 with `Allow`.
+   *
+   * With `mayClear` false (a reader, under --auth), clearing gets 403.
    */
-  async handle(request: Request): Promise<Response> {
+  async handle(request: Request, options: { mayClear?: boolean } = {}): Promise<Response> {
     if (new URL(request.url).pathname !== BOARD_PATH) throw new HttpError(404);
     switch (request.method) {
       case "GET":
@@ -139,7 +141,7 @@ export class Board {
         return pageResponse(request, this.#render(request));
       case "POST":
         assertSameOrigin(request);
-        this.#apply(await readForm(request));
+        this.#apply(await readForm(request), options.mayClear ?? true);
         return new Response(null, {
           status: 303,
           headers: { location: BOARD_PATH, "cache-control": "no-store" },
@@ -158,8 +160,9 @@ export class Board {
     this.#db.close();
   }
 
-  #apply(form: FormFields): void {
+  #apply(form: FormFields, mayClear: boolean): void {
     if (form.get("action") === "clear" || form.has("clear")) {
+      if (!mayClear) throw new HttpError(403, "Only writers may clear the board");
       this.#transaction(() => this.#clear.run());
       return;
     }

@@ -40,6 +40,11 @@ export interface UploadOptions {
   /** When set, every PUT and POST needs `Authorization: Bearer <token>`. Reading stays public. */
   token?: string;
   /**
+   * Whether `request` was already let through to write (a writer signed in
+   * with --auth): then no token is needed. Never when absent.
+   */
+  authorized?: (request: Request) => boolean;
+  /**
    * The representation store the uploaded files are served from; its own,
    * never the root's (the same file is a template under the root and bytes
    * here). A store with the default bounds when absent.
@@ -144,7 +149,8 @@ export function createUploads(options: UploadOptions): (request: Request) => Pro
     templates: false,
     ...(options.store ? { store: options.store } : {}),
   });
-  const context: Context = { dir, realDir, maxBytes, tokenDigest, files };
+  const authorized = options.authorized ?? (() => false);
+  const context: Context = { dir, realDir, maxBytes, tokenDigest, authorized, files };
 
   return async (request) => {
     const path = new URL(request.url).pathname;
@@ -159,6 +165,7 @@ interface Context {
   realDir: string;
   maxBytes: number;
   tokenDigest: Uint8Array | undefined;
+  authorized: (request: Request) => boolean;
   /** The upload directory as a static site (its own store). */
   files: StaticSite;
 }
@@ -264,7 +271,7 @@ function hrefOf(name: string): string {
 
 /** checkWriteAllowed applies the token (first, so anonymous clients learn nothing else), then the origin check. */
 function checkWriteAllowed(request: Request, context: Context): void {
-  if (context.tokenDigest !== undefined) {
+  if (context.tokenDigest !== undefined && !context.authorized(request)) {
     const header = request.headers.get("authorization");
     // RFC 6750 §2.1: "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 9110 §11.1).
     // Any visible characters are taken, not only b64token's: the digest
@@ -416,7 +423,7 @@ async function listPage(request: Request, context: Context): Promise<Response> {
     );
   }
 
-  const uploadForm = context.tokenDigest === undefined
+  const uploadForm = context.tokenDigest === undefined || context.authorized(request)
     ? html`
       <form method="post" enctype="multipart/form-data" action="${UPLOADS_PATH}">
         <label for="file">Choose files (up to ${formatSize(context.maxBytes)} each)</label>
