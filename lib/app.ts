@@ -5,7 +5,7 @@
  * failure (anything else, or a 5xx with a cause) it lets through, and the
  * connection answers 500 and logs the cause.
  *
- * Routes, in order: `/time`; `/board` (with `--data-dir`); `/uploads/…`
+ * Routes, in order: `/time`; `/board` and `/board/clear` (with `--data-dir`); `/uploads/…`
  * (with `--upload-dir`); everything else is a file under the root.
  */
 
@@ -49,6 +49,8 @@ export const NOT_FOUND_PAGE = "404.html";
 export const TIME_PATH = "/time";
 /** BOARD_PATH is the message board. */
 export const BOARD_PATH = "/board";
+/** BOARD_CLEAR_PATH is the board's one destructive route (confirmation, then clear). */
+export const BOARD_CLEAR_PATH = "/board/clear";
 /** UPLOADS_PREFIX starts every uploads URL. */
 export const UPLOADS_PREFIX = "/uploads";
 
@@ -93,7 +95,7 @@ export function createApp(options: AppOptions): App {
   function routeFor(pathname: string): Route {
     if (pathname === TIME_PATH) return time;
     if (reserved && pathname.startsWith(RESERVED_PREFIX)) return reserved;
-    if (board && pathname === BOARD_PATH) return board;
+    if (board && (pathname === BOARD_PATH || pathname === BOARD_CLEAR_PATH)) return board;
     if (uploads && (pathname === UPLOADS_PREFIX || pathname.startsWith(`${UPLOADS_PREFIX}/`))) {
       return uploads;
     }

@@ -125,7 +125,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       logger,
     );
   } catch (err) {
-    board?.close();
+    await board?.close();
     live?.close();
     compressor.close();
     await watcher.close();
@@ -138,7 +138,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       // graceful shutdown does not wait its whole grace for them.
       live?.close();
       await server.shutdown();
-      board?.close();
+      await board?.close();
       compressor.close();
       await watcher.close();
     },
