@@ -14,7 +14,14 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { removeStaleParts } from "./lib/atomic_write.ts";
 import { type Instance, type InstanceOptions, startInstance } from "./lib/instance.ts";
-import { type Config, DEFAULTS, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
+import {
+  type Config,
+  DEFAULTS,
+  ENV_NAMES,
+  parseConfig,
+  POSTGRES_ENV_NAMES,
+  USAGE,
+} from "./lib/config.ts";
 import { type Opener, openerFor } from "./lib/opener.ts";
 import { VERSION } from "./lib/version.ts";
 
@@ -79,7 +86,7 @@ function portMayMove(
 
 /** Grant is one permission the options need, as a `--allow-NAME=VALUE` flag would give it. */
 interface Grant {
-  name: "read" | "write" | "net" | "sys" | "run";
+  name: "read" | "write" | "net" | "sys" | "run" | "env";
   value: string;
   /** What it lets minserve do, for the error line: `read ROOT "./site"`. */
   action: string;
@@ -88,7 +95,7 @@ interface Grant {
 }
 
 /** The order of the flags in the command that error lines print. */
-const FLAG_ORDER: readonly Grant["name"][] = ["net", "read", "write", "sys", "run"];
+const FLAG_ORDER: readonly Grant["name"][] = ["net", "read", "write", "sys", "run", "env"];
 
 function descriptorOf(grant: Grant): Deno.PermissionDescriptor {
   switch (grant.name) {
@@ -104,6 +111,8 @@ function descriptorOf(grant: Grant): Deno.PermissionDescriptor {
       };
     case "run":
       return { name: "run", command: grant.value };
+    case "env":
+      return { name: "env", variable: grant.value };
   }
 }
 
@@ -114,6 +123,13 @@ function granted(descriptor: Deno.PermissionDescriptor): boolean {
 /** isWildcard tells whether `hostname` means every interface. */
 function isWildcard(hostname: string): boolean {
   return hostname === "0.0.0.0" || hostname === "::";
+}
+
+/** boardDbHost is the board database's `host:port` (never its user or password), when it is PostgreSQL. */
+function boardDbHost(config: Config): string | undefined {
+  if (config.boardDb === undefined) return undefined;
+  const url = new URL(config.boardDb);
+  return `${url.hostname}:${url.port === "" ? "5432" : url.port}`;
 }
 
 /** hostPart writes `hostname` as a URL or Deno's net permission wants it: IPv6 in brackets. */
@@ -151,6 +167,20 @@ function grantsFor(config: Config, mayMove: boolean, opener: Opener | undefined)
   if (opener !== undefined) {
     const action = "open the browser";
     grants.push({ name: "run", value: opener.command, action, optional: true });
+  }
+  if (config.metrics !== undefined) {
+    const { hostname, port } = config.metrics;
+    const value = hostPart(hostname) + (port === 0 ? "" : `:${port}`);
+    grants.push({ name: "net", value, action: `listen on ${value} (--metrics)`, optional: false });
+  }
+  const db = boardDbHost(config);
+  if (db !== undefined) {
+    const action = `connect to the board database at ${db}`;
+    grants.push({ name: "net", value: db, action, optional: false });
+    // What the PostgreSQL client reads besides its options.
+    for (const name of POSTGRES_ENV_NAMES) {
+      grants.push({ name: "env", value: name, action: `read ${name}`, optional: false });
+    }
   }
   return grants;
 }
@@ -205,12 +235,12 @@ function rerunCommand(
   if (Deno.build.standalone) {
     return ["deno", "task", "compile", ...args].map(shellWord).join(" ");
   }
+  const envNames = ENV_NAMES.filter((name) => env[name] !== undefined);
   const flags = FLAG_ORDER.flatMap((name) => {
     const values = [...new Set(grants.filter((g) => g.name === name).map((g) => g.value))];
+    if (name === "env") values.unshift(...envNames);
     return values.length === 0 ? [] : [`--allow-${name}=${values.join(",")}`];
   });
-  const envNames = ENV_NAMES.filter((name) => env[name] !== undefined);
-  if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
   return ["deno", "run", ...flags, scriptPath(), ...args].map(shellWord).join(" ");
 }
 
@@ -340,6 +370,7 @@ function banner(
   addr: Deno.NetAddr,
   permissions: string,
   env: Record<string, string | undefined>,
+  metricsAddr?: Deno.NetAddr,
 ): string {
   const paint = painter(env);
   const lines = [
@@ -361,10 +392,20 @@ function banner(
           config.uploadToken ? " (token required)" : ""
         }`
     }`,
-    `  board:    ${config.dataDir === undefined ? "off" : `/board, stored in ${config.dataDir}`}`,
+    `  board:    ${
+      config.boardDb !== undefined
+        ? `/board, stored in PostgreSQL at ${boardDbHost(config)}`
+        : config.dataDir === undefined
+        ? "off"
+        : `/board, stored in ${config.dataDir}`
+    }`,
     `  cors:     ${config.cors ? "any origin may read responses" : "off"}`,
   );
   if (config.live) lines.push("  live:     on (pages reload when files under the root change)");
+  lines.push("  health:   /healthz (alive), /readyz (root readable, board reachable)");
+  if (metricsAddr !== undefined) {
+    lines.push(`  metrics:  http://${hostPart(metricsAddr.hostname)}:${metricsAddr.port}/metrics`);
+  }
   lines.push(`  deno:     ${permissions}`);
   return lines.join("\n");
 }
@@ -603,7 +644,11 @@ async function main() {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   const permissions = grantedSummary(grants, realRoot);
-  await Deno.stdout.write(encoder.encode(banner(config, realRoot, addr, permissions, env) + "\n"));
+  await Deno.stdout.write(
+    encoder.encode(
+      banner(config, realRoot, addr, permissions, env, instance.metricsServer?.addr) + "\n",
+    ),
+  );
   for (const warning of permissionWarnings(config, realRoot)) warn(warning);
   if (config.open) openBrowser(localUrl(config, addr), opener);
 

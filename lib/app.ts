@@ -37,6 +37,8 @@ export interface AppOptions extends StaticOptions {
   spa?: string | undefined;
   /** Live reload (--live): its event stream and script under `/__minserve/`, its script in pages. */
   live?: LiveReload | undefined;
+  /** `/healthz` and `/readyz`, when given (pages/health.ts). */
+  health?: PageHandler | undefined;
 }
 
 /** RESERVED_PREFIX starts the paths of the server's own resources (live reload), when they are on. */
@@ -51,6 +53,8 @@ export const TIME_PATH = "/time";
 export const BOARD_PATH = "/board";
 /** BOARD_CLEAR_PATH is the board's one destructive route (confirmation, then clear). */
 export const BOARD_CLEAR_PATH = "/board/clear";
+/** HEALTH_PATHS are the liveness and readiness checks (pages/health.ts). */
+export const HEALTH_PATHS: readonly string[] = ["/healthz", "/readyz"];
 /** UPLOADS_PREFIX starts every uploads URL. */
 export const UPLOADS_PREFIX = "/uploads";
 
@@ -91,10 +95,12 @@ export function createApp(options: AppOptions): App {
   const live = options.live;
   const reserved: Route | undefined = live &&
     { allow: READ_ALLOW, handle: (request) => live.handle(request) };
+  const health: Route | undefined = options.health && { allow: READ_ALLOW, handle: options.health };
 
   function routeFor(pathname: string): Route {
     if (pathname === TIME_PATH) return time;
     if (reserved && pathname.startsWith(RESERVED_PREFIX)) return reserved;
+    if (health && HEALTH_PATHS.includes(pathname)) return health;
     if (board && (pathname === BOARD_PATH || pathname === BOARD_CLEAR_PATH)) return board;
     if (uploads && (pathname === UPLOADS_PREFIX || pathname.startsWith(`${UPLOADS_PREFIX}/`))) {
       return uploads;

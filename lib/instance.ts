@@ -7,10 +7,12 @@
  */
 
 import { resolve } from "node:path";
-import { createApp } from "./app.ts";
+import { BOARD_CLEAR_PATH, createApp } from "./app.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
+import { Metrics, startMetricsServer } from "./metrics.ts";
 import type { Board } from "./pages/board.ts";
+import { createHealth } from "./pages/health.ts";
 import { LiveReload } from "./pages/live.ts";
 import { type Server, startServer } from "./server.ts";
 import { WorkerCompressor } from "./static/compress.ts";
@@ -34,6 +36,8 @@ export interface InstanceOptions {
 /** Instance is a running server and what must be closed after it. */
 export interface Instance {
   server: Server;
+  /** The metrics listener, with --metrics. */
+  metricsServer?: Server | undefined;
   /** Stops accepting, finishes in-flight responses, closes the board. */
   shutdown(): Promise<void>;
 }
@@ -47,6 +51,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   // Compressed forms are made once per file version, in a worker isolate
   // started on first use (static/compress.ts), for the root and uploads alike.
   const compressor = new WorkerCompressor();
+  const metrics = config.metrics === undefined ? undefined : new Metrics();
 
   // Uploads and the board are loaded only when turned on: a plain static
   // server should not pay for node:crypto and node:sqlite in memory.
@@ -55,24 +60,40 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   if (config.uploadDir !== undefined && options.realUploadDir !== undefined) {
     const { createUploads, FORM_OVERHEAD_BYTES } = await import("./pages/upload.ts");
     formOverhead = FORM_OVERHEAD_BYTES;
-    uploads = createUploads({
+    const uploadStore = new RepresentationStore({
+      maxBytes: Math.floor(config.cacheBytes / 4),
+      maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
+      compressor,
+    });
+    metrics?.watchCache("uploads", uploadStore);
+    const upload = createUploads({
       dir: resolve(config.uploadDir),
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
       ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
       // A store of its own (an upload is bytes, never a template), a quarter the size.
-      store: new RepresentationStore({
-        maxBytes: Math.floor(config.cacheBytes / 4),
-        maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
-        compressor,
-      }),
+      store: uploadStore,
     });
+    uploads = metrics === undefined ? upload : async (request) => {
+      const response = await upload(request);
+      const writes = request.method === "PUT" || request.method === "POST";
+      if (writes && response.status >= 200 && response.status < 300) metrics.upload();
+      return response;
+    };
   }
   let board: Board | undefined;
-  if (config.dataDir !== undefined) {
+  if (config.boardDb !== undefined) {
+    // PostgreSQL: opening does not connect; the first request does.
+    const [{ Board }, { PostgresBoardStore }] = await Promise.all([
+      import("./pages/board.ts"),
+      import("./pages/board_postgres.ts"),
+    ]);
+    board = new Board(new PostgresBoardStore(config.boardDb));
+  } else if (config.dataDir !== undefined) {
     const { Board } = await import("./pages/board.ts");
     board = Board.open(config.dataDir);
   }
+  const boardHandler = board && countBoard(board, metrics);
 
   // The store and the watcher that tells it of changes early (store.ts
   // says why freshness does not depend on the watcher).
@@ -82,6 +103,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     maxEntries: config.cacheEntries,
     compressor,
   });
+  metrics?.watchCache("root", store);
   const watcher = new RootWatcher(root);
   watchStore(watcher, store);
   // Live reload listens to the same watcher, after the store has heard.
@@ -99,7 +121,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     headers: config.headers,
     spa: config.spa,
     ...(uploads ? { uploads } : {}),
-    ...(board ? { board: (request: Request) => board!.handle(request) } : {}),
+    ...(boardHandler ? { board: boardHandler } : {}),
+    health: createHealth({ root: options.realRoot, board: board?.store }),
   });
   const logger = new Logger({
     access: config.quiet ? null : Deno.stdout,
@@ -120,6 +143,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
         maxBodyBytes,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.reusePort ? { reusePort: true } : {}),
+        counter: metrics,
       },
       handler,
       logger,
@@ -131,9 +155,26 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     await watcher.close();
     throw err;
   }
+  let metricsServer: Server | undefined;
+  if (metrics !== undefined && config.metrics !== undefined) {
+    try {
+      metricsServer = startMetricsServer(metrics, config.metrics);
+    } catch (err) {
+      await server.shutdown();
+      await board?.close();
+      live?.close();
+      compressor.close();
+      await watcher.close();
+      throw new Error(`Cannot serve --metrics: ${err instanceof Error ? err.message : err}`, {
+        cause: err,
+      });
+    }
+  }
   return {
     server,
+    metricsServer,
     async shutdown() {
+      await metricsServer?.shutdown();
       // Event streams never end by themselves: end them first, so the
       // graceful shutdown does not wait its whole grace for them.
       live?.close();
@@ -142,5 +183,21 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       compressor.close();
       await watcher.close();
     },
+  };
+}
+
+/** countBoard routes requests to `board`, counting acknowledged posts and clears for --metrics. */
+function countBoard(
+  board: Board,
+  metrics: Metrics | undefined,
+): (request: Request) => Promise<Response> {
+  if (metrics === undefined) return (request) => board.handle(request);
+  return async (request) => {
+    const response = await board.handle(request);
+    if (request.method === "POST" && response.status === 303) {
+      if (new URL(request.url).pathname === BOARD_CLEAR_PATH) metrics.boardClear();
+      else metrics.boardPost();
+    }
+    return response;
   };
 }

@@ -7,7 +7,13 @@
  * minserve's own HTTP/1.1 engine.
  */
 
-import { Connection, type ConnectionSettings, type FastPath, type Handler } from "./connection.ts";
+import {
+  Connection,
+  type ConnectionSettings,
+  type FastPath,
+  type Handler,
+  type ResponseCounter,
+} from "./connection.ts";
 import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
@@ -38,6 +44,15 @@ export interface ServerOptions {
   fastPath?: FastPath;
   /** Share the port with other listeners (SO_REUSEPORT; Deno needs --unstable-net). */
   reusePort?: boolean;
+  /** Told of every response and connection, when given (--metrics). */
+  counter?: ServerCounter | undefined;
+}
+
+/** ServerCounter is told of each response and of each connection opened, closed or refused. */
+export interface ServerCounter extends ResponseCounter {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  connectionRefused(): void;
 }
 
 /** SERVER_NAME is the `Server` field of every response. */
@@ -83,7 +98,9 @@ export function startServer(
     serverName: SERVER_NAME,
     scheme: options.tls ? "https" : "http",
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
+    counter: options.counter,
   };
+  const counter = options.counter;
   const maxConnections = options.maxConnections ?? 1024;
   // One client (one address) holding every slot, with idle or half-sent
   // connections, would lock everyone else out: it gets a share.
@@ -121,13 +138,16 @@ export function startServer(
       const client = (conn.remoteAddr as Deno.NetAddr).hostname;
       const held = perClient.get(client) ?? 0;
       if (connections.size >= maxConnections || held >= maxPerClient) {
+        counter?.connectionRefused();
         void refuse(conn);
         continue;
       }
       perClient.set(client, held + 1);
+      counter?.connectionOpened();
       const connection = new Connection(conn, handler, settings, logger);
       connections.add(connection);
       connection.serve().finally(() => {
+        counter?.connectionClosed();
         connections.delete(connection);
         const left = (perClient.get(client) ?? 1) - 1;
         if (left === 0) perClient.delete(client);

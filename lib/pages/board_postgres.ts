@@ -39,13 +39,6 @@ const SCHEMA_LOCK = 0x6d696e73;
 /** The port PostgreSQL listens on when the URL names none. */
 const DEFAULT_PORT = 5432;
 
-/**
- * POSTGRES_ENV_NAMES are the environment variables postgres.js reads even
- * with every option given: the password when the URL has none, and the
- * application name. `main.ts` grants exactly these (and MINSERVE_BOARD_DB).
- */
-export const POSTGRES_ENV_NAMES = ["PGPASSWORD", "PGAPPNAME"] as const;
-
 interface Row {
   id: string | number;
   body: string;
@@ -75,7 +68,7 @@ export class PostgresBoardStore implements BoardStore {
     const parsed = new URL(url);
     const ssl = parsed.searchParams.has("sslmode") || parsed.searchParams.has("ssl");
     // Every option the library would otherwise look up in the environment
-    // is given, so it reads only POSTGRES_ENV_NAMES.
+    // is given, so it reads only POSTGRES_ENV_NAMES (config.ts).
     this.#sql = postgres(url, {
       host: decodeURIComponent(parsed.hostname.replace(/^\[|\]$/g, "")),
       port: parsed.port === "" ? DEFAULT_PORT : Number(parsed.port),

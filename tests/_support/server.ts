@@ -41,6 +41,8 @@ export interface SpawnServerOptions {
    * could not read them.
    */
   env?: Readonly<Record<string, string>>;
+  /** More variable names for `--allow-env`, read by the server but not set here. */
+  allowEnv?: readonly string[];
 }
 
 /**
@@ -78,7 +80,8 @@ export interface ServerProcess extends AsyncDisposable {
  * Both pipes are drained in the background for the child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
-  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [] } = options;
+  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [], allowEnv = [] } =
+    options;
   const flags = [
     "run",
     "--no-prompt",
@@ -87,7 +90,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     `--allow-read=${[root, ...allowRead].join(",")}`,
   ];
   if (allowWrite !== undefined) flags.push(`--allow-write=${allowWrite.join(",")}`);
-  const envNames = Object.keys(env ?? {});
+  const envNames = [...Object.keys(env ?? {}), ...allowEnv];
   if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
   flags.push(...denoFlags);
   const command = new Deno.Command(Deno.execPath(), {

@@ -312,7 +312,8 @@ pgTest("PostgreSQL that never answers: every call gives up within the bound", as
       assert.ok(err instanceof StoreUnavailable, String(err));
       // Our own bound, or the client's connect timeout started by an earlier call.
       assert.match(String((err as Error).cause), /within 1000 ms|CONNECT_TIMEOUT/);
-      assert.ok(ms >= TEST_TIMEOUT_MS - 50 && ms < TEST_TIMEOUT_MS + SLACK_MS, `${ms} ms`);
+      // Never a hang; it may fail sooner, when an earlier attempt's connect timed out.
+      assert.ok(ms < TEST_TIMEOUT_MS + SLACK_MS, `${ms} ms`);
     }
   } finally {
     await store.close();
