@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { LATENCY_BUCKETS_S, Metrics } from "../lib/metrics.ts";
-import { spawnServer, withTempDir } from "./_support/server.ts";
+import { rawRequest, spawnServer, withTempDir } from "./_support/server.ts";
 import { waitFor } from "./_support/wait.ts";
 
 /** sample reads one sample's value from Prometheus text; undefined when absent. */
@@ -94,6 +94,11 @@ Deno.test("--metrics: a listener of its own counts what the public port served",
         "127.0.0.1:0",
         "--max-connections",
         "2",
+        // The idle connections that fill the cap must outlive a slow, shared machine.
+        "--idle-timeout",
+        "60",
+        "--request-timeout",
+        "60",
       ],
       allowRead: [data, up],
       allowWrite: [data, up],
@@ -135,6 +140,11 @@ Deno.test("--metrics: a listener of its own counts what the public port served",
     assert.equal(await send("/metrics"), 404);
 
     // Two idle connections fill --max-connections 2; the next is refused.
+    // First, the connections of the requests above must be gone.
+    assert.ok(
+      await waitFor(async () => sample(await scrape(), "minserve_connections_open") === 0, 10_000),
+      "the earlier connections closed",
+    );
     const idle = await Promise.all(
       [1, 2].map(() => Deno.connect({ hostname: "127.0.0.1", port: server.port })),
     );
@@ -145,7 +155,12 @@ Deno.test("--metrics: a listener of its own counts what the public port served",
         return open === 2;
       }, 5_000);
       assert.ok(filled, `two connections open, not ${open}`);
-      assert.equal(await send("/index.html"), 503);
+      // Raw bytes: the refusal is written at once, before the request is read,
+      // which fetch's client may report as an error rather than a response.
+      const refused = new TextDecoder().decode(
+        await rawRequest(server.port, "GET /index.html HTTP/1.1\r\nHost: a\r\n\r\n"),
+      );
+      assert.match(refused, /^HTTP\/1\.1 503 /);
     } finally {
       for (const conn of idle) conn.close();
     }
