@@ -5,9 +5,10 @@
  * `npm:postgres` (postgres.js), which reconnects by itself: a connection
  * that broke is replaced at the next query.
  *
- * - Durable: each call is one transaction, and PostgreSQL's commit (with
- *   its default `synchronous_commit=on`) returns after the WAL is flushed,
- *   so `add()` resolves only for a post on disk.
+ * - Durable: each call is one transaction, and with `synchronous_commit=on`
+ *   (set for minserve's sessions, whatever the server's default) a commit
+ *   returns after the WAL is flushed, so `add()` resolves only for a post
+ *   on disk.
  * - Bounded: every call settles within {@linkcode STORE_TIMEOUT_MS}; a
  *   database that is down, unreachable or slow makes it reject with
  *   {@linkcode StoreUnavailable} (the board answers 503), never hang.
@@ -94,6 +95,9 @@ export class PostgresBoardStore implements BoardStore {
         // The server's own bound, behind ours: a statement that outlives
         // the client's patience is cancelled there too.
         statement_timeout: this.#timeoutMs,
+        // A commit waits for its WAL to be flushed, whatever the server's
+        // default says: the 303 is sent for a post on disk.
+        synchronous_commit: "on",
       },
     } as postgres.Options<Record<string, never>>);
   }

@@ -363,3 +363,26 @@ pgTest("two stores creating the schema at once take turns", async (pg) => {
     await Promise.all(stores.map((s) => s.close()));
   }
 });
+
+pgTest(
+  "PostgreSQL: the store's sessions commit synchronously, whatever the server's default",
+  async (pg) => {
+    await pg.createDatabase("durable");
+    await pg.query("durable", "ALTER DATABASE durable SET synchronous_commit = off");
+    const store = new PostgresBoardStore(pg.url("durable"));
+    try {
+      await store.ping(); // creates the schema
+      // A column whose default records the inserting session's setting.
+      await pg.query(
+        "durable",
+        "ALTER TABLE messages ADD COLUMN sc text DEFAULT current_setting('synchronous_commit')",
+      );
+      await store.add("on disk", 1);
+      await pg.query("durable", "INSERT INTO messages (body, posted_at) VALUES ('other', now())");
+      const rows = await pg.query("durable", "SELECT body, sc FROM messages ORDER BY id");
+      assert.deepEqual(rows.map((r) => [r.body, r.sc]), [["on disk", "on"], ["other", "off"]]);
+    } finally {
+      await store.close();
+    }
+  },
+);
