@@ -14,7 +14,14 @@ import { dirname, isAbsolute, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { removeStaleParts } from "./lib/atomic_write.ts";
 import { type Instance, type InstanceOptions, startInstance } from "./lib/instance.ts";
-import { type Config, DEFAULTS, ENV_NAMES, parseConfig, USAGE } from "./lib/config.ts";
+import {
+  type Config,
+  DEFAULTS,
+  ENV_NAMES,
+  parseConfig,
+  POSTGRES_ENV_NAMES,
+  USAGE,
+} from "./lib/config.ts";
 import {
   connectionCapFor,
   countFreeDescriptors,
@@ -90,7 +97,7 @@ function portMayMove(
 
 /** Grant is one permission the options need, as a `--allow-NAME=VALUE` flag would give it. */
 interface Grant {
-  name: "read" | "write" | "net" | "sys" | "run";
+  name: "read" | "write" | "net" | "sys" | "run" | "env";
   value: string;
   /** What it lets minserve do, for the error line: `read ROOT "./site"`. */
   action: string;
@@ -99,7 +106,7 @@ interface Grant {
 }
 
 /** The order of the flags in the command that error lines print. */
-const FLAG_ORDER: readonly Grant["name"][] = ["net", "read", "write", "sys", "run"];
+const FLAG_ORDER: readonly Grant["name"][] = ["net", "read", "write", "sys", "run", "env"];
 
 function descriptorOf(grant: Grant): Deno.PermissionDescriptor {
   switch (grant.name) {
@@ -115,6 +122,8 @@ function descriptorOf(grant: Grant): Deno.PermissionDescriptor {
       };
     case "run":
       return { name: "run", command: grant.value };
+    case "env":
+      return { name: "env", variable: grant.value };
   }
 }
 
@@ -130,6 +139,13 @@ function isWildcard(hostname: string): boolean {
 /** isLoopback tells whether `hostname` is a loopback address, where credentials never cross a network. */
 function isLoopback(hostname: string): boolean {
   return hostname === "localhost" || hostname === "::1" || /^127\.\d+\.\d+\.\d+$/.test(hostname);
+}
+
+/** boardDbHost is the board database's `host:port` (never its user or password), when it is PostgreSQL. */
+function boardDbHost(config: Config): string | undefined {
+  if (config.boardDb === undefined) return undefined;
+  const url = new URL(config.boardDb);
+  return `${url.hostname}:${url.port === "" ? "5432" : url.port}`;
 }
 
 /** hostPart writes `hostname` as a URL or Deno's net permission wants it: IPv6 in brackets. */
@@ -177,6 +193,20 @@ function grantsFor(config: Config, mayMove: boolean, opener: Opener | undefined)
   if (opener !== undefined) {
     const action = "open the browser";
     grants.push({ name: "run", value: opener.command, action, optional: true });
+  }
+  if (config.metrics !== undefined) {
+    const { hostname, port } = config.metrics;
+    const value = hostPart(hostname) + (port === 0 ? "" : `:${port}`);
+    grants.push({ name: "net", value, action: `listen on ${value} (--metrics)`, optional: false });
+  }
+  const db = boardDbHost(config);
+  if (db !== undefined) {
+    const action = `connect to the board database at ${db}`;
+    grants.push({ name: "net", value: db, action, optional: false });
+    // What the PostgreSQL client reads besides its options.
+    for (const name of POSTGRES_ENV_NAMES) {
+      grants.push({ name: "env", value: name, action: `read ${name}`, optional: false });
+    }
   }
   return grants;
 }
@@ -231,12 +261,12 @@ function rerunCommand(
   if (Deno.build.standalone) {
     return ["deno", "task", "compile", ...args].map(shellWord).join(" ");
   }
+  const envNames = ENV_NAMES.filter((name) => env[name] !== undefined);
   const flags = FLAG_ORDER.flatMap((name) => {
     const values = [...new Set(grants.filter((g) => g.name === name).map((g) => g.value))];
+    if (name === "env") values.unshift(...envNames);
     return values.length === 0 ? [] : [`--allow-${name}=${values.join(",")}`];
   });
-  const envNames = ENV_NAMES.filter((name) => env[name] !== undefined);
-  if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
   return ["deno", "run", ...flags, scriptPath(), ...args].map(shellWord).join(" ");
 }
 
@@ -402,6 +432,7 @@ function banner(
   env: Record<string, string | undefined>,
   free: FreeDescriptors | undefined,
   { users, writers }: { users: number; writers: number },
+  metricsAddr?: Deno.NetAddr,
 ): string {
   const paint = painter(env);
   const lines = [
@@ -427,7 +458,13 @@ function banner(
           config.uploadToken ? " (token required)" : ""
         }`
     }`,
-    `  board:    ${config.dataDir === undefined ? "off" : `/board, stored in ${config.dataDir}`}`,
+    `  board:    ${
+      config.boardDb !== undefined
+        ? `/board, stored in PostgreSQL at ${boardDbHost(config)}`
+        : config.dataDir === undefined
+        ? "off"
+        : `/board, stored in ${config.dataDir}`
+    }`,
     `  cors:     ${config.cors ? "any origin may read responses" : "off"}`,
   );
   if (config.live) lines.push("  live:     on (pages reload when files under the root change)");
@@ -443,6 +480,10 @@ function banner(
         config.uploadToken ? "; uploads also take the token" : ""
       }`,
     );
+  }
+  lines.push("  health:   /healthz (alive), /readyz (root readable, board reachable)");
+  if (metricsAddr !== undefined) {
+    lines.push(`  metrics:  http://${hostPart(metricsAddr.hostname)}:${metricsAddr.port}/metrics`);
   }
   lines.push(`  deno:     ${permissions}`);
   // --lan is for phones on the network: the URL to give them, as a QR code.
@@ -731,7 +772,10 @@ async function main() {
   const permissions = grantedSummary(grants, realRoot);
   const counts = { users: users.length, writers: users.filter((u) => u.role === "rw").length };
   await Deno.stdout.write(
-    encoder.encode(banner(config, realRoot, addr, permissions, env, free, counts) + "\n"),
+    encoder.encode(
+      banner(config, realRoot, addr, permissions, env, free, counts, instance.metricsServer?.addr) +
+        "\n",
+    ),
   );
   for (const warning of permissionWarnings(config, realRoot)) warn(warning);
   if (users.length > 0 && config.tls === undefined && !isLoopback(addr.hostname)) {

@@ -5,7 +5,7 @@
  * failure (anything else, or a 5xx with a cause) it lets through, and the
  * connection answers 500 and logs the cause.
  *
- * Routes, in order: `/time`; `/board` (with `--data-dir`); `/uploads/…`
+ * Routes, in order: `/time`; `/board` and `/board/clear` (with `--data-dir`); `/uploads/…`
  * (with `--upload-dir`); everything else is a file under the root.
  */
 
@@ -44,6 +44,8 @@ export interface AppOptions extends StaticOptions {
    * `auth.bearerUploads`.
    */
   auth?: Auth | undefined;
+  /** `/healthz` and `/readyz`, when given (pages/health.ts). */
+  health?: PageHandler | undefined;
 }
 
 /** RESERVED_PREFIX starts the paths of the server's own resources (live reload), when they are on. */
@@ -56,6 +58,10 @@ export const NOT_FOUND_PAGE = "404.html";
 export const TIME_PATH = "/time";
 /** BOARD_PATH is the message board. */
 export const BOARD_PATH = "/board";
+/** BOARD_CLEAR_PATH is the board's one destructive route (confirmation, then clear). */
+export const BOARD_CLEAR_PATH = "/board/clear";
+/** HEALTH_PATHS are the liveness and readiness checks (pages/health.ts). */
+export const HEALTH_PATHS: readonly string[] = ["/healthz", "/readyz"];
 /** UPLOADS_PREFIX starts every uploads URL. */
 export const UPLOADS_PREFIX = "/uploads";
 
@@ -98,11 +104,13 @@ export function createApp(options: AppOptions): App {
   const live = options.live;
   const reserved: Route | undefined = live &&
     { allow: READ_ALLOW, handle: (request) => live.handle(request) };
+  const health: Route | undefined = options.health && { allow: READ_ALLOW, handle: options.health };
 
   function routeFor(pathname: string): Route {
     if (pathname === TIME_PATH) return time;
     if (reserved && pathname.startsWith(RESERVED_PREFIX)) return reserved;
-    if (board && pathname === BOARD_PATH) return board;
+    if (health && HEALTH_PATHS.includes(pathname)) return health;
+    if (board && (pathname === BOARD_PATH || pathname === BOARD_CLEAR_PATH)) return board;
     if (uploads && (pathname === UPLOADS_PREFIX || pathname.startsWith(`${UPLOADS_PREFIX}/`))) {
       return uploads;
     }

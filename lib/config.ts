@@ -69,6 +69,13 @@ export interface Config {
   maxZipBytes: number;
   /** Where the users of HTTP Basic authentication come from (--auth); off when empty. */
   auth: AuthSource[];
+  /**
+   * The message board in PostgreSQL: a `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`
+   * URL (--board-db, MINSERVE_BOARD_DB), instead of SQLite under dataDir; off when undefined.
+   */
+  boardDb: string | undefined;
+  /** Where Prometheus metrics are served (--metrics HOST:PORT), apart from the public address. */
+  metrics: { hostname: string; port: number } | undefined;
 }
 
 /** AuthSource is one --auth value: an htpasswd file (read by `main.ts`), or one user. */
@@ -89,7 +96,16 @@ export const ENV_NAMES = [
   "MINSERVE_DATA_DIR",
   "MINSERVE_LOG_FORMAT",
   "NO_COLOR",
+  "MINSERVE_BOARD_DB",
 ] as const;
+
+/**
+ * POSTGRES_ENV_NAMES are the environment variables the PostgreSQL client
+ * (npm:postgres) reads even when given every option: the password when the
+ * URL has none, and the application name. With --board-db, `main.ts`
+ * grants exactly these.
+ */
+export const POSTGRES_ENV_NAMES = ["PGPASSWORD", "PGAPPNAME"] as const;
 
 /** DEFAULTS holds the default of every setting, in one place. */
 export const DEFAULTS: Readonly<Config> = {
@@ -123,6 +139,8 @@ export const DEFAULTS: Readonly<Config> = {
   workers: 1,
   maxZipBytes: 16 * 1024 * 1024 * 1024,
   auth: [],
+  boardDb: undefined,
+  metrics: undefined,
 };
 
 /** HASH_PASSWORD is the subcommand that prints a bcrypt hash of a password read from stdin. */
@@ -178,6 +196,10 @@ Options:
       --auth FILE|USER:HASH  require HTTP Basic sign-in: an htpasswd FILE of bcrypt lines, or one
                              user (repeatable); a line or value ending in ":rw" is a writer, who
                              may also upload and clear the board; make a HASH with hash-password
+      --board-db URL         keep the board in PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+                             (instead of --data-dir; better in MINSERVE_BOARD_DB or PGPASSWORD)
+      --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or PORT,
+                             host 127.0.0.1), never on the public address
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -186,7 +208,8 @@ minserve hash-password [--cost N]
                              and print its bcrypt hash for --auth (cost default ${DEFAULT_HASH_COST})
 
 Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT, MINSERVE_UPLOAD_DIR,
-MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT; NO_COLOR.
+MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT,
+MINSERVE_BOARD_DB; NO_COLOR.
 
 Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
 need and nothing more: read of ROOT; read and write of the upload and data dirs (created if
@@ -250,6 +273,8 @@ export function parseConfig(
         "max-zip-bytes": { type: "string" },
         auth: { type: "string", multiple: true },
         cost: { type: "string" },
+        "board-db": { type: "string" },
+        metrics: { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -292,6 +317,31 @@ export function parseConfig(
       `Cannot use --log-format "${logFormat}": value must be common, combined or json`,
     );
   }
+  const dataDir = nonEmpty("--data-dir", values["data-dir"] ?? env.MINSERVE_DATA_DIR);
+  const boardDb = boardDbUrl(
+    values["board-db"] === undefined && env.MINSERVE_BOARD_DB !== undefined
+      ? "MINSERVE_BOARD_DB"
+      : "--board-db",
+    values["board-db"] ?? env.MINSERVE_BOARD_DB,
+  );
+  if (boardDb !== undefined && dataDir !== undefined) {
+    throw new TypeError(
+      "Cannot use --board-db with --data-dir: the board lives in PostgreSQL or in SQLite, not both",
+    );
+  }
+  const port = integer(
+    values.port === undefined && env.MINSERVE_PORT !== undefined ? "MINSERVE_PORT" : "--port",
+    values.port ?? env.MINSERVE_PORT,
+    DEFAULTS.port,
+    0,
+    65535,
+  );
+  const metrics = metricsAddress(values.metrics, hostname, port);
+  if (metrics !== undefined && values.workers !== undefined && values.workers !== "1") {
+    throw new TypeError(
+      "Cannot use --metrics with --workers: each isolate counts only its own requests",
+    );
+  }
   const uploadToken = values["upload-token"] ?? env.MINSERVE_UPLOAD_TOKEN;
   if (uploadToken !== undefined && !/^[\x21-\x7e]+$/.test(uploadToken)) {
     throw new TypeError("Cannot use --upload-token: value must be visible ASCII characters");
@@ -302,13 +352,7 @@ export function parseConfig(
     config: {
       root,
       hostname,
-      port: integer(
-        values.port === undefined && env.MINSERVE_PORT !== undefined ? "MINSERVE_PORT" : "--port",
-        values.port ?? env.MINSERVE_PORT,
-        DEFAULTS.port,
-        0,
-        65535,
-      ),
+      port,
       listing: !values["no-listing"],
       dotfiles: values.dotfiles ?? false,
       quiet: values.quiet ?? false,
@@ -367,7 +411,7 @@ export function parseConfig(
         2 ** 50,
       ),
       uploadToken,
-      dataDir: nonEmpty("--data-dir", values["data-dir"] ?? env.MINSERVE_DATA_DIR),
+      dataDir,
       headers: (values.header ?? []).map(headerLine),
       spa: nonEmpty("--spa", values.spa),
       logFormat: logFormat as LogFormat,
@@ -386,6 +430,8 @@ export function parseConfig(
         2 ** 50,
       ),
       auth: (values.auth ?? []).map(authSource),
+      boardDb,
+      metrics,
     },
   };
 }
@@ -466,4 +512,58 @@ function seconds(flag: string, raw: string | undefined, fallback: number): numbe
     );
   }
   return value;
+}
+
+/**
+ * boardDbUrl checks a PostgreSQL URL: scheme postgres: or postgresql:, a
+ * user, a host and a database named. The value is never quoted back: it
+ * may hold a password.
+ */
+function boardDbUrl(flag: string, raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined;
+  const wanted =
+    `Cannot use ${flag}: value must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TypeError(wanted);
+  }
+  if (
+    (url.protocol !== "postgres:" && url.protocol !== "postgresql:") || url.username === "" ||
+    url.hostname === "" || url.pathname.length < 2 || url.pathname.indexOf("/", 1) !== -1
+  ) {
+    throw new TypeError(wanted);
+  }
+  return raw;
+}
+
+/** A wildcard listens on every interface, so it overlaps any address. */
+function overlaps(a: string, b: string): boolean {
+  const wild = (h: string) => h === "0.0.0.0" || h === "::";
+  return a === b || wild(a) || wild(b);
+}
+
+/**
+ * metricsAddress reads --metrics `HOST:PORT`, `[V6]:PORT` or `PORT` (host
+ * 127.0.0.1). It may not be the public address: metrics are for operators.
+ */
+function metricsAddress(
+  raw: string | undefined,
+  publicHost: string,
+  publicPort: number,
+): { hostname: string; port: number } | undefined {
+  if (raw === undefined) return undefined;
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:\s\[\]]+):)?([0-9]+)$/.exec(raw);
+  if (m === null) {
+    throw new TypeError(`Cannot use --metrics "${raw}": value must be HOST:PORT or PORT`);
+  }
+  const hostname = m[1] ?? m[2] ?? "127.0.0.1";
+  const port = integer("--metrics", m[3], 0, 0, 65535);
+  if (port !== 0 && port === publicPort && overlaps(hostname, publicHost)) {
+    throw new TypeError(
+      `Cannot use --metrics "${raw}": it is the public address; give metrics a port of their own`,
+    );
+  }
+  return { hostname, port };
 }

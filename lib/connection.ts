@@ -77,6 +77,13 @@ export interface ConnectionSettings {
   scheme: "http" | "https";
   /** Answers what it can without a Request (the app's static fast path), when given. */
   fastPath?: FastPath | undefined;
+  /** Told of every response sent, when given (--metrics). */
+  counter?: ResponseCounter | undefined;
+}
+
+/** ResponseCounter is told of each response: method, status, content bytes sent, milliseconds since its head arrived. */
+export interface ResponseCounter {
+  response(method: string, status: number, bytes: number, ms: number): void;
 }
 
 /** MAX_DRAIN_BYTES is how much unread request body we read and discard to keep a connection; more and we close it. */
@@ -135,6 +142,9 @@ export class Connection {
   #handler: Handler;
   #settings: ConnectionSettings;
   #logger: Logger;
+  /** The method and start of the current request, kept only for the counter. */
+  #method = "";
+  #startedAt = 0;
   #phase: Phase = "idle";
   #deadline = Infinity;
   #since = Date.now();
@@ -203,6 +213,10 @@ export class Connection {
       while (keepAlive && !this.#closing) {
         const head = await this.#readHead(input);
         if (head === null) break;
+        if (this.#settings.counter !== undefined) {
+          this.#method = head.method;
+          this.#startedAt = performance.now();
+        }
         const fast = this.#fastAnswer(head);
         if (fast !== undefined) {
           this.#setPhase("respond", WRITE_TIMEOUT_MS);
@@ -215,6 +229,8 @@ export class Connection {
           if (this.#logger.enabled) {
             this.#noteRequest(head);
             this.#log(fast.status, result.bodyBytes);
+          } else if (this.#settings.counter !== undefined) {
+            this.#count(fast.status, result.bodyBytes);
           }
           keepAlive = result.keepAlive;
           continue;
@@ -563,6 +579,7 @@ export class Connection {
   }
 
   #log(status: number, bytes: number) {
+    if (this.#settings.counter !== undefined) this.#count(status, bytes);
     const remote = (this.#conn.remoteAddr as Deno.NetAddr).hostname ?? "-";
     this.#logger.access({
       remote,
@@ -572,6 +589,15 @@ export class Connection {
       referer: this.#referer,
       userAgent: this.#userAgent,
     });
+  }
+
+  #count(status: number, bytes: number) {
+    this.#settings.counter!.response(
+      this.#method,
+      status,
+      bytes,
+      performance.now() - this.#startedAt,
+    );
   }
 
   #close() {

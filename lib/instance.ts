@@ -7,11 +7,13 @@
  */
 
 import { resolve } from "node:path";
-import { createApp } from "./app.ts";
+import { BOARD_CLEAR_PATH, createApp } from "./app.ts";
 import type { Auth, AuthUser, WorkerBcrypt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
+import { Metrics, startMetricsServer } from "./metrics.ts";
 import type { Board } from "./pages/board.ts";
+import { createHealth } from "./pages/health.ts";
 import { LiveReload } from "./pages/live.ts";
 import { type Server, startServer } from "./server.ts";
 import { WorkerCompressor } from "./static/compress.ts";
@@ -37,6 +39,8 @@ export interface InstanceOptions {
 /** Instance is a running server and what must be closed after it. */
 export interface Instance {
   server: Server;
+  /** The metrics listener, with --metrics. */
+  metricsServer?: Server | undefined;
   /** Stops accepting, finishes in-flight responses, closes the board. */
   shutdown(): Promise<void>;
 }
@@ -50,6 +54,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   // Compressed forms are made once per file version, in a worker isolate
   // started on first use (static/compress.ts), for the root and uploads alike.
   const compressor = new WorkerCompressor();
+  const metrics = config.metrics === undefined ? undefined : new Metrics();
 
   // Authentication (and bcrypt) is loaded only when turned on.
   let auth: Auth | undefined;
@@ -73,7 +78,13 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   if (config.uploadDir !== undefined && options.realUploadDir !== undefined) {
     const { createUploads, FORM_OVERHEAD_BYTES } = await import("./pages/upload.ts");
     formOverhead = FORM_OVERHEAD_BYTES;
-    uploads = createUploads({
+    const uploadStore = new RepresentationStore({
+      maxBytes: Math.floor(config.cacheBytes / 4),
+      maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
+      compressor,
+    });
+    metrics?.watchCache("uploads", uploadStore);
+    const upload = createUploads({
       dir: resolve(config.uploadDir),
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
@@ -81,18 +92,28 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       // A writer signed in with --auth needs no token.
       ...(auth === undefined ? {} : { authorized: isWriter }),
       // A store of its own (an upload is bytes, never a template), a quarter the size.
-      store: new RepresentationStore({
-        maxBytes: Math.floor(config.cacheBytes / 4),
-        maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
-        compressor,
-      }),
+      store: uploadStore,
     });
+    uploads = metrics === undefined ? upload : async (request) => {
+      const response = await upload(request);
+      const writes = request.method === "PUT" || request.method === "POST";
+      if (writes && response.status >= 200 && response.status < 300) metrics.upload();
+      return response;
+    };
   }
   let board: Board | undefined;
-  if (config.dataDir !== undefined) {
+  if (config.boardDb !== undefined) {
+    // PostgreSQL: opening does not connect; the first request does.
+    const [{ Board }, { PostgresBoardStore }] = await Promise.all([
+      import("./pages/board.ts"),
+      import("./pages/board_postgres.ts"),
+    ]);
+    board = new Board(new PostgresBoardStore(config.boardDb));
+  } else if (config.dataDir !== undefined) {
     const { Board } = await import("./pages/board.ts");
     board = Board.open(config.dataDir);
   }
+  const boardHandler = board && countBoard(board, metrics, isWriter);
 
   // The store and the watcher that tells it of changes early (store.ts
   // says why freshness does not depend on the watcher).
@@ -102,6 +123,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     maxEntries: config.cacheEntries,
     compressor,
   });
+  metrics?.watchCache("root", store);
   const watcher = new RootWatcher(root);
   watchStore(watcher, store);
   // Live reload listens to the same watcher, after the store has heard.
@@ -120,10 +142,9 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     spa: config.spa,
     maxZipBytes: config.maxZipBytes,
     ...(uploads ? { uploads } : {}),
-    ...(board
-      ? { board: (request: Request) => board!.handle(request, { mayClear: isWriter(request) }) }
-      : {}),
+    ...(boardHandler ? { board: boardHandler } : {}),
     auth,
+    health: createHealth({ root: options.realRoot, board: board?.store }),
   });
   const logger = new Logger({
     access: config.quiet ? null : Deno.stdout,
@@ -144,29 +165,68 @@ export async function startInstance(config: Config, options: InstanceOptions): P
         maxBodyBytes,
         ...(options.tls ? { tls: options.tls } : {}),
         ...(options.reusePort ? { reusePort: true } : {}),
+        counter: metrics,
       },
       handler,
       logger,
     );
   } catch (err) {
-    board?.close();
+    await board?.close();
     live?.close();
     compressor.close();
     bcryptWorker?.close();
     await watcher.close();
     throw err;
   }
+  let metricsServer: Server | undefined;
+  if (metrics !== undefined && config.metrics !== undefined) {
+    try {
+      metricsServer = startMetricsServer(metrics, config.metrics);
+    } catch (err) {
+      await server.shutdown();
+      await board?.close();
+      live?.close();
+      compressor.close();
+      await watcher.close();
+      throw new Error(`Cannot serve --metrics: ${err instanceof Error ? err.message : err}`, {
+        cause: err,
+      });
+    }
+  }
   return {
     server,
+    metricsServer,
     async shutdown() {
+      await metricsServer?.shutdown();
       // Event streams never end by themselves: end them first, so the
       // graceful shutdown does not wait its whole grace for them.
       live?.close();
       await server.shutdown();
-      board?.close();
+      await board?.close();
       compressor.close();
       bcryptWorker?.close();
       await watcher.close();
     },
+  };
+}
+
+/**
+ * countBoard routes requests to `board`, letting only writers clear it and
+ * counting acknowledged posts and clears for --metrics.
+ */
+function countBoard(
+  board: Board,
+  metrics: Metrics | undefined,
+  isWriter: (request: Request) => boolean,
+): (request: Request) => Promise<Response> {
+  const handle = (request: Request) => board.handle(request, { mayClear: isWriter(request) });
+  if (metrics === undefined) return handle;
+  return async (request) => {
+    const response = await handle(request);
+    if (request.method === "POST" && response.status === 303) {
+      if (new URL(request.url).pathname === BOARD_CLEAR_PATH) metrics.boardClear();
+      else metrics.boardPost();
+    }
+    return response;
   };
 }

@@ -448,9 +448,19 @@ export class Logger {
  * entry of its own.
  */
 function traceOf(cause: unknown): string {
-  const text = cause instanceof Error ? (cause.stack ?? String(cause)) : String(cause);
+  let text = cause instanceof Error ? (cause.stack ?? String(cause)) : String(cause);
+  // The chain of causes (a 503 from the board, caused by the database's
+  // refusal): what an operator needs, a few levels deep.
+  let next = cause instanceof Error ? cause.cause : undefined;
+  for (let depth = 0; next !== undefined && depth < MAX_CAUSES; depth++) {
+    text += `\ncaused by: ${next instanceof Error ? (next.stack ?? String(next)) : String(next)}`;
+    next = next instanceof Error ? next.cause : undefined;
+  }
   return escapeLogText(text, { keep: '"\\\n', text: true }).replace(/\n(?![ \t])/g, "\n  ");
 }
+
+/** MAX_CAUSES: how many causes of a logged error are followed. */
+const MAX_CAUSES = 4;
 
 async function writeAll(sink: LogSink, p: Uint8Array) {
   let offset = 0;

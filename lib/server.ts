@@ -7,7 +7,13 @@
  * minserve's own HTTP/1.1 engine.
  */
 
-import { Connection, type ConnectionSettings, type FastPath, type Handler } from "./connection.ts";
+import {
+  Connection,
+  type ConnectionSettings,
+  type FastPath,
+  type Handler,
+  type ResponseCounter,
+} from "./connection.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "./descriptor_budget.ts";
 import { errorResponse, HttpError, isClientGone } from "./errors.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
@@ -41,6 +47,15 @@ export interface ServerOptions {
   fastPath?: FastPath;
   /** Share the port with other listeners (SO_REUSEPORT; Deno needs --unstable-net). */
   reusePort?: boolean;
+  /** Told of every response and connection, when given (--metrics). */
+  counter?: ServerCounter | undefined;
+}
+
+/** ServerCounter is told of each response and of each connection opened, closed or refused. */
+export interface ServerCounter extends ResponseCounter {
+  connectionOpened(): void;
+  connectionClosed(): void;
+  connectionRefused(): void;
 }
 
 /** SERVER_NAME is the `Server` field of every response. */
@@ -103,7 +118,9 @@ export function startServer(
     serverName: SERVER_NAME,
     scheme: options.tls ? "https" : "http",
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
+    counter: options.counter,
   };
+  const counter = options.counter;
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const maxPerClient = perClientCapFor(maxConnections, options.maxConnectionsPerClient);
   const perClient = new Map<string, number>();
@@ -139,6 +156,7 @@ export function startServer(
       const client = (conn.remoteAddr as Deno.NetAddr).hostname;
       const held = perClient.get(client) ?? 0;
       if (held >= maxPerClient || (connections.size >= maxConnections && !evictOne())) {
+        counter?.connectionRefused();
         void refuse(conn);
         continue;
       }
@@ -148,6 +166,7 @@ export function startServer(
 
   function admit(conn: Deno.Conn, client: string, held: number) {
     perClient.set(client, held + 1);
+    counter?.connectionOpened();
     const connection = new Connection(
       tunnels ? tunnels.wrap(conn) : conn,
       handler,
@@ -162,6 +181,7 @@ export function startServer(
   function release(connection: Connection) {
     const client = connections.get(connection);
     if (client === undefined) return;
+    counter?.connectionClosed();
     connections.delete(connection);
     const left = (perClient.get(client) ?? 1) - 1;
     if (left === 0) perClient.delete(client);

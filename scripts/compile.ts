@@ -16,7 +16,7 @@
  * Rust backtrace.
  */
 
-import { ENV_NAMES, parseConfig, USAGE } from "../lib/config.ts";
+import { ENV_NAMES, parseConfig, POSTGRES_ENV_NAMES, USAGE } from "../lib/config.ts";
 import { openerFor } from "../lib/opener.ts";
 
 /**
@@ -90,7 +90,9 @@ async function main() {
 
   let request;
   try {
-    request = parseConfig(args, {});
+    // MINSERVE_BOARD_DB is read only to learn the database's host for
+    // --allow-net; the URL (and any password in it) is not baked in.
+    request = parseConfig(args, { MINSERVE_BOARD_DB: Deno.env.get("MINSERVE_BOARD_DB") });
   } catch (err) {
     fail(`${messageOf(err)} (see --help)`);
   }
@@ -110,16 +112,26 @@ async function main() {
   ]
     .filter((p): p is string => p !== undefined);
   const write = [config.uploadDir, config.dataDir].filter((p): p is string => p !== undefined);
-  const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
+  const bracket = (h: string) => h.includes(":") ? `[${h}]` : h;
+  const host = bracket(config.hostname);
+  const net = [host];
+  if (config.metrics !== undefined) net.push(bracket(config.metrics.hostname));
+  // HTTPS is tunnelled to a private TLS listener on loopback (lib/tls_tunnel.ts).
+  if (config.tls !== undefined && !net.includes("127.0.0.1")) net.push("127.0.0.1");
+  const env: string[] = [...ENV_NAMES];
+  if (config.boardDb !== undefined) {
+    const db = new URL(config.boardDb);
+    net.push(`${db.hostname}:${db.port === "" ? "5432" : db.port}`);
+    env.push(...POSTGRES_ENV_NAMES);
+  }
 
   const opener = openerFor(Deno.build.os);
   const flags = [
     "compile",
     `--allow-read=${read.join(",")}`,
     ...(write.length > 0 ? [`--allow-write=${write.join(",")}`] : []),
-    // HTTPS is tunnelled to a private TLS listener on loopback (lib/tls_tunnel.ts).
-    `--allow-net=${host}${config.tls !== undefined && host !== "127.0.0.1" ? ",127.0.0.1" : ""}`,
-    `--allow-env=${ENV_NAMES.join(",")}`,
+    `--allow-net=${net.join(",")}`,
+    `--allow-env=${env.join(",")}`,
     ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
     // --open runs the platform's opener, and nothing else.
     ...(config.open && opener !== undefined ? [`--allow-run=${opener.command}`] : []),

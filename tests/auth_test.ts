@@ -326,10 +326,12 @@ Deno.test("readers read and post to the board; writers also upload and clear it"
       assert.match((await send(app, "/board", { headers: AS_READER })).body, /hi from a reader/);
     });
     await t.step("a reader may not clear it: 403, and the post stays", async () => {
-      const got = await send(app, "/board", {
+      const asked = await send(app, "/board/clear", { headers: AS_READER });
+      assert.equal(asked.status, 403, "not even the confirmation page");
+      const got = await send(app, "/board/clear", {
         method: "POST",
         headers: formHeaders(AS_READER),
-        body: form({ action: "clear" }),
+        body: form({ confirm: "yes" }),
       });
       assert.equal(got.status, 403);
       assert.match((await send(app, "/board", { headers: AS_READER })).body, /hi from a reader/);
@@ -352,10 +354,11 @@ Deno.test("readers read and post to the board; writers also upload and clear it"
       assert.equal((await send(app, "/uploads/w.txt", { headers: AS_READER })).body, "w");
     });
     await t.step("a writer clears the board", async () => {
-      const got = await send(app, "/board", {
+      assert.equal((await send(app, "/board/clear", { headers: AS_WRITER })).status, 200);
+      const got = await send(app, "/board/clear", {
         method: "POST",
         headers: formHeaders(AS_WRITER),
-        body: form({ action: "clear" }),
+        body: form({ confirm: "yes" }),
       });
       assert.equal(got.status, 303);
       assert.doesNotMatch((await send(app, "/board", { headers: AS_READER })).body, /hi from/);

@@ -25,6 +25,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Locator, Page } from "playwright-core";
+import { BOARD_PAGE_SIZE } from "../lib/pages/board.ts";
 import { copy } from "./_support/fs.ts";
 import { decodePixels } from "./_support/qr.ts";
 import { spawnServer, withTempDir } from "./_support/server.ts";
@@ -558,11 +559,11 @@ browserTest("404: a page with a link home, in a <main> landmark", async (browser
   });
 });
 
-/** clearBoard empties the board with the same form post the Clear button sends. */
+/** clearBoard empties the board with the same form post the confirmation page sends. */
 async function clearBoard(origin: string): Promise<void> {
-  const response = await fetch(`${origin}/board`, {
+  const response = await fetch(`${origin}/board/clear`, {
     method: "POST",
-    body: new URLSearchParams({ action: "clear" }),
+    body: new URLSearchParams({ confirm: "yes" }),
     redirect: "manual",
   });
   await response.body?.cancel();
@@ -622,13 +623,46 @@ browserTest("board: post, markup stays text, newest first, clear", async (browse
         }
         await screenshot(page, "board", viewport);
 
-        await page.getByRole("button", { name: "Clear all messages" }).click();
+        // Clearing asks first; "No" keeps everything.
+        // (A form with no fields asks for "/board/clear?".)
+        await Promise.all([
+          page.waitForURL(`${origin}/board/clear?`),
+          page.getByRole("button", { name: "Clear all messages…" }).click(),
+        ]);
+        assert.equal(await page.title(), "Clear the board? · minserve");
+        await page.getByText("This deletes all 2 messages on the board, for everyone.").waitFor();
+        await screenshot(page, "board-clear", viewport);
+        await clickTo(page, page.getByRole("link", { name: "No, keep them" }), origin, "/board");
+        assert.equal(await items.count(), 2);
+
+        await page.getByRole("button", { name: "Clear all messages…" }).click();
+        await page.getByRole("button", { name: "Yes, delete all 2 messages" }).click();
         await page.getByRole("heading", { name: "Messages (0)", exact: true }).waitFor();
         assert.equal(pathOf(page), "/board");
-        assert.deepEqual(watch.navigations.slice(-2), ["POST /board 303", "GET /board 200"]);
+        assert.deepEqual(watch.navigations.slice(-2), ["POST /board/clear 303", "GET /board 200"]);
         assert.equal(await items.count(), 0);
         assert.ok(await page.getByText("No messages yet.").isVisible());
-        assert.equal(await page.getByRole("button", { name: "Clear all messages" }).count(), 0);
+        assert.equal(await page.getByRole("button", { name: "Clear all messages…" }).count(), 0);
+
+        // More posts than a page: the newest page, then the older ones behind a link.
+        const total = BOARD_PAGE_SIZE + 5;
+        for (let i = 1; i <= total; i++) await postMessage(origin, `flood ${i}`);
+        await page.goto(`${origin}/board`);
+        assert.equal(await items.count(), BOARD_PAGE_SIZE);
+        assert.equal(await items.first().locator(".body").textContent(), `flood ${total}`);
+        await page.getByRole("heading", { name: `Messages (${total})`, exact: true }).waitFor();
+        await page.getByRole("link", { name: "Older messages →" }).click();
+        await page.getByRole("link", { name: "← Newest messages" }).waitFor();
+        assert.match(pathOf(page), /^\/board\?before=\d+$/);
+        assert.deepEqual(await items.locator(".body").allTextContents(), [
+          "flood 5",
+          "flood 4",
+          "flood 3",
+          "flood 2",
+          "flood 1",
+        ]);
+        assert.equal(await page.getByRole("link", { name: "Older messages →" }).count(), 0);
+        await screenshot(page, "board-older", viewport);
       });
     });
   });

@@ -52,6 +52,8 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     workers: 1,
     maxZipBytes: 16 * 1024 * 1024 * 1024,
     auth: [],
+    boardDb: undefined,
+    metrics: undefined,
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -340,4 +342,80 @@ Deno.test("parseConfig: hash-password and --cost", async (t) => {
     assert.match(USAGE, /--auth FILE\|USER:HASH/);
     assert.match(USAGE, /minserve hash-password \[--cost N\]/);
   });
+});
+
+Deno.test("parseConfig: --board-db and MINSERVE_BOARD_DB take a PostgreSQL URL, never quoted back", async (t) => {
+  const url = "postgres://minserve:s3cret@db.internal:5433/board";
+  assert.equal(serve(["--board-db", url]).boardDb, url);
+  assert.equal(serve([], { MINSERVE_BOARD_DB: url }).boardDb, url);
+  assert.equal(
+    serve(["--board-db", "postgresql://u@h/d"], { MINSERVE_BOARD_DB: url }).boardDb,
+    "postgresql://u@h/d",
+  );
+  const bad: [name: string, value: string][] = [
+    ["not a URL", "s3cret-not-a-url"],
+    ["another scheme", "mysql://u:s3cret@h/d"],
+    ["no user", "postgres://h:5432/d"],
+    ["no database", "postgres://u:s3cret@h:5432/"],
+    ["a path, not a database", "postgres://u:s3cret@h/d/e"],
+    ["empty", ""],
+  ];
+  for (const [name, value] of bad) {
+    await t.step(name, () => {
+      for (
+        const [args, env] of [[["--board-db", value], {}], [[], {
+          MINSERVE_BOARD_DB: value,
+        }]] as const
+      ) {
+        assert.throws(() => parseConfig([...args], env), (err: unknown) => {
+          assert.ok(err instanceof TypeError);
+          assert.match(
+            err.message,
+            /^Cannot use (--board-db|MINSERVE_BOARD_DB): value must be postgres:\/\//,
+          );
+          assert.ok(!err.message.includes("s3cret"), "the password is not echoed");
+          return true;
+        });
+      }
+    });
+  }
+  assert.throws(
+    () => parseConfig(["--board-db", url, "--data-dir", "data"]),
+    /Cannot use --board-db with --data-dir/,
+  );
+});
+
+Deno.test("parseConfig: --metrics takes HOST:PORT or PORT, never the public address", async (t) => {
+  const cases: [value: string, want: { hostname: string; port: number }][] = [
+    ["9464", { hostname: "127.0.0.1", port: 9464 }],
+    ["0", { hostname: "127.0.0.1", port: 0 }],
+    ["10.0.0.5:9464", { hostname: "10.0.0.5", port: 9464 }],
+    ["[::1]:9464", { hostname: "::1", port: 9464 }],
+    ["localhost:9100", { hostname: "localhost", port: 9100 }],
+  ];
+  for (const [value, want] of cases) {
+    await t.step(value, () => assert.deepEqual(serve(["--metrics", value]).metrics, want));
+  }
+  for (const value of ["", "host:", ":9464", "a:b", "99999", "[::1]", "1.2.3.4:70000"]) {
+    await t.step(`refused: ${JSON.stringify(value)}`, () => {
+      assert.throws(() => parseConfig(["--metrics", value]), /Cannot use --metrics/);
+    });
+  }
+  // The public port, on the same or an overlapping address: refused.
+  for (
+    const args of [
+      ["--port", "8080", "--metrics", "8080"],
+      ["--port", "8080", "--metrics", "127.0.0.1:8080"],
+      ["--host", "0.0.0.0", "--port", "9000", "--metrics", "127.0.0.1:9000"],
+      ["--port", "9000", "--metrics", "0.0.0.0:9000"],
+    ]
+  ) {
+    assert.throws(() => parseConfig(args), /it is the public address/, args.join(" "));
+  }
+  // The same port on another address is another socket.
+  assert.deepEqual(serve(["--port", "8080", "--metrics", "10.0.0.5:8080"]).metrics, {
+    hostname: "10.0.0.5",
+    port: 8080,
+  });
+  assert.throws(() => parseConfig(["--metrics", "9464", "--workers", "2"]), /--workers/);
 });

@@ -469,12 +469,17 @@ function accessLines(stdout: string): string[] {
 // 1. The board.
 
 /** postBoard POSTs a urlencoded form to /board and returns the response. */
-function postBoard(port: number, form: string, extra = ""): Promise<ParsedResponse> {
+function postBoard(
+  port: number,
+  form: string,
+  extra = "",
+  path = "/board",
+): Promise<ParsedResponse> {
   return fetchOne(
     port,
     withBody(
       "POST",
-      "/board",
+      path,
       encode(form),
       `Content-Type: application/x-www-form-urlencoded\r\n${extra}`,
     ),
@@ -531,10 +536,14 @@ Deno.test("board: 20 acknowledged posts survive SIGKILL of the server; escaped, 
     // Another site's page may not post or clear; nothing changes.
     const evil = "Origin: https://evil.example\r\n";
     assert.equal((await postBoard(server.port, "message=pwned", evil)).status, 403);
-    assert.equal((await postBoard(server.port, "action=clear", evil)).status, 403);
+    assert.equal((await postBoard(server.port, "confirm=yes", evil, "/board/clear")).status, 403);
     assert.deepEqual(await boardMessages(server.port), messages);
 
-    const cleared = await postBoard(server.port, "action=clear");
+    // Clearing needs its confirmation.
+    assert.equal((await postBoard(server.port, "action=clear")).status, 400);
+    assert.equal((await postBoard(server.port, "", "", "/board/clear")).status, 400);
+    assert.deepEqual(await boardMessages(server.port), messages);
+    const cleared = await postBoard(server.port, "confirm=yes", "", "/board/clear");
     assert.equal(cleared.status, 303);
     assert.deepEqual(await boardMessages(server.port), []);
   });

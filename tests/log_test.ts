@@ -163,6 +163,24 @@ Deno.test("Logger.error writes the message and cause to the error sink, in order
   await logger.flush();
 });
 
+Deno.test("Logger.error follows an error's causes, a few levels deep, on indented lines", async () => {
+  const errors = new MemorySink();
+  const logger = new Logger({ access: new MemorySink(), errors });
+  let cause: Error = new Error("level 9");
+  for (let level = 8; level >= 0; level--) cause = new Error(`level ${level}`, { cause });
+  logger.error("POST /board HTTP/1.1: handler failed", cause);
+  await new Promise((resolve) => setTimeout(resolve, 0));
+  const text = errors.text();
+  assert.match(text, /handler failed: Error: level 0\n/);
+  for (let level = 1; level <= 4; level++) {
+    assert.match(text, new RegExp(`\\n  caused by: Error: level ${level}\\n`));
+  }
+  assert.ok(!text.includes("level 5"), "at most four causes");
+  // Every line but the first is indented: no cause can pass for an entry of its own.
+  for (const line of text.trimEnd().split("\n").slice(1)) assert.match(line, /^ {2}/);
+  await logger.flush();
+});
+
 Deno.test("Logger stops logging, without throwing, once the access sink fails", async () => {
   let calls = 0;
   const broken: LogSink = {

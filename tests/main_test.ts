@@ -817,3 +817,25 @@ Deno.test({
     });
   },
 });
+
+Deno.test("--board-db: the error line names the database's net and the client's env, never the password", async () => {
+  await withSite(async (_dir, site) => {
+    const url = "postgres://minserve:s3cret-pw@db.example:5433/board";
+    const flags = ["--no-prompt", "--allow-net=127.0.0.1", `--allow-read=${site}`];
+    const cases: [name: string, extra: string[], env: Record<string, string>, args: string[]][] = [
+      ["from the environment", ["--allow-env=MINSERVE_BOARD_DB"], { MINSERVE_BOARD_DB: url }, []],
+      ["from the flag", [], {}, ["--board-db", url]],
+    ];
+    for (const [name, extra, env, args] of cases) {
+      await using refused = run(denoRun([...flags, ...extra], [site, "--port", "0", ...args]), {
+        env,
+      });
+      assert.equal(await refused.exit(), 1, name);
+      const text = refused.stderrText();
+      assert.match(text, /^minserve: cannot connect to the board database at db\.example:5433: /);
+      assert.match(text, /--allow-net=127\.0\.0\.1,db\.example:5433 /);
+      assert.match(text, /--allow-env=(MINSERVE_BOARD_DB,)?PGPASSWORD,PGAPPNAME /);
+      if (name === "from the environment") assert.ok(!text.includes("s3cret-pw"), text);
+    }
+  });
+});

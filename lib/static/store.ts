@@ -200,6 +200,8 @@ export class RepresentationStore {
   #maxFileBytes: number;
   #compressor: Compressor;
   #now: () => number;
+  #hits = 0;
+  #misses = 0;
 
   /** Creates an empty store. */
   constructor(options: StoreOptions = {}) {
@@ -220,6 +222,16 @@ export class RepresentationStore {
     return this.#bytes;
   }
 
+  /** Lookups answered from a fresh entry in memory (for --metrics). */
+  get hits(): number {
+    return this.#hits;
+  }
+
+  /** Lookups that had to load from the file system: new, evicted or changed paths. */
+  get misses(): number {
+    return this.#misses;
+  }
+
   /** Whether an entry for `path` is held (fresh or not: lookup decides). */
   has(path: string): boolean {
     return this.#entries.has(path);
@@ -234,8 +246,12 @@ export class RepresentationStore {
     const entry = this.#entries.get(path);
     if (entry !== undefined) {
       // Checked already in this wave: fresh, and moved to the end already.
-      if (entry.checkedWave === wave) return entry.kind === "missing" ? MISSING : entry;
+      if (entry.checkedWave === wave) {
+        this.#hits++;
+        return entry.kind === "missing" ? MISSING : entry;
+      }
       if (this.#fresh(path, entry)) {
+        this.#hits++;
         // Most recently used last: Map keeps insertion order.
         this.#entries.delete(path);
         this.#entries.set(path, entry);
@@ -243,6 +259,7 @@ export class RepresentationStore {
       }
       this.#drop(path, entry);
     }
+    this.#misses++;
     return this.#load(path, scope);
   }
 

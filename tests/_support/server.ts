@@ -43,6 +43,8 @@ export interface SpawnServerOptions {
   env?: Readonly<Record<string, string>>;
   /** Run the server under this descriptor limit (soft and hard), through util-linux's `prlimit`. */
   descriptorLimit?: number;
+  /** More variable names for `--allow-env`, read by the server but not set here. */
+  allowEnv?: readonly string[];
 }
 
 /**
@@ -80,8 +82,16 @@ export interface ServerProcess extends AsyncDisposable {
  * Both pipes are drained in the background for the child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
-  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [], descriptorLimit } =
-    options;
+  const {
+    root,
+    args = [],
+    allowRead = [],
+    allowWrite,
+    env,
+    denoFlags = [],
+    descriptorLimit,
+    allowEnv = [],
+  } = options;
   const flags = [
     "run",
     "--no-prompt",
@@ -90,7 +100,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     `--allow-read=${[root, ...allowRead].join(",")}`,
   ];
   if (allowWrite !== undefined) flags.push(`--allow-write=${allowWrite.join(",")}`);
-  const envNames = Object.keys(env ?? {});
+  const envNames = [...Object.keys(env ?? {}), ...allowEnv];
   if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
   flags.push(...denoFlags);
   const limited = descriptorLimit === undefined

@@ -71,7 +71,7 @@ Deno.test("every acknowledged post survives a SIGKILL", async () => {
       // At most one more: committed, killed before it could say so.
       assert.ok(stored.length === last || stored.length === last + 1, `${stored.length} stored`);
     } finally {
-      board.close();
+      await board.close();
     }
   });
 });

@@ -8,14 +8,18 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createApp } from "../../lib/app.ts";
-import { HttpError } from "../../lib/errors.ts";
+import { errorResponse, HttpError } from "../../lib/errors.ts";
 import {
   Board,
   BOARD_FILE,
+  BOARD_PAGE_SIZE,
   type BoardMessage,
   MAX_FORM_BYTES,
   MAX_MESSAGE_CHARS,
+  RETRY_AFTER_SECONDS,
 } from "../../lib/pages/board.ts";
+import { SqliteBoardStore } from "../../lib/pages/board_sqlite.ts";
+import { type BoardStore, StoreUnavailable } from "../../lib/pages/board_store.ts";
 import { withTempDir } from "../_support/server.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
 
@@ -29,7 +33,7 @@ async function withBoard(fn: (board: Board, dir: string) => Promise<void>): Prom
     try {
       await fn(board, dir);
     } finally {
-      board.close();
+      await board.close();
     }
   });
 }
@@ -104,7 +108,7 @@ Deno.test("a post is answered 303 to /board and listed in HTML and JSON", async 
       text,
       new RegExp(`<textarea id="message" name="message" maxlength="${MAX_MESSAGE_CHARS}"`),
     );
-    assert.match(text, /<input type="hidden" name="action" value="clear">/);
+    assert.match(text, /<form method="get" action="\/board\/clear">/);
   });
 });
 
@@ -225,7 +229,7 @@ Deno.test("tabs, line breaks and other visible text are still posted", async (t)
 
 Deno.test("posts stored before the rule are shown without their control characters", async () => {
   await withTempDir(async (dir) => {
-    Board.open(dir).close(); // creates the table
+    await Board.open(dir).close(); // creates the table
     const db = new DatabaseSync(join(dir, BOARD_FILE));
     db.prepare("INSERT INTO messages (body, posted_at) VALUES (?, ?)")
       .run("old \x1b[31mred\x07 \u009b1m", 0);
@@ -240,7 +244,7 @@ Deno.test("posts stored before the rule are shown without their control characte
       );
       assert.ok((await (await get(board)).text()).includes(want));
     } finally {
-      board.close();
+      await board.close();
     }
   });
 });
@@ -289,21 +293,83 @@ Deno.test("a body over MAX_FORM_BYTES is refused with 413, unread when its lengt
   });
 });
 
-Deno.test("clear deletes every message", async (t) => {
+/** postClear posts `fields` to /board/clear. */
+function postClear(
+  board: Board,
+  fields: Record<string, string>,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return board.handle(
+    new Request(ORIGIN + "/board/clear", {
+      method: "POST",
+      headers: { "content-type": FORM, ...headers },
+      body: new URLSearchParams(fields),
+    }),
+  );
+}
+
+Deno.test("clearing asks first: /board/clear confirms, then confirm=yes deletes every message", async () => {
   await withBoard(async (board) => {
-    for (const fields of [{ action: "clear" }, { clear: "" }, { clear: "Clear all messages" }]) {
-      await t.step(new URLSearchParams(fields).toString(), async () => {
-        await post(board, { message: "one" });
-        await post(board, { message: "two" });
-        assert.equal((await messages(board)).length, 2);
-        const response = await post(board, fields);
-        assert.equal(response.status, 303);
-        assert.equal(response.headers.get("location"), "/board");
-        assert.deepEqual(await messages(board), []);
+    await post(board, { message: "one" });
+    await post(board, { message: "two" });
+    // The board's button only leads to the confirmation page.
+    const text = await (await get(board)).text();
+    assert.match(text, /<form method="get" action="\/board\/clear">/);
+    assert.doesNotMatch(text, /name="confirm"/);
+
+    const confirm = await board.handle(new Request(ORIGIN + "/board/clear"));
+    assert.equal(confirm.status, 200);
+    assert.equal(confirm.headers.get("x-frame-options"), "DENY");
+    const page = await confirm.text();
+    assert.match(page, /<title>Clear the board\? · minserve<\/title>/);
+    assert.match(page, /This deletes all 2 messages on the board, for everyone/);
+    assert.match(page, /<form method="post" action="\/board\/clear">/);
+    assert.match(page, /<input type="hidden" name="confirm" value="yes">/);
+    assert.match(page, /<a href="\/board">No, keep them<\/a>/);
+    assert.equal((await messages(board)).length, 2, "asking deletes nothing");
+
+    const response = await postClear(board, { confirm: "yes" });
+    assert.equal(response.status, 303);
+    assert.equal(response.headers.get("location"), "/board");
+    assert.deepEqual(await messages(board), []);
+    assert.match(await (await get(board)).text(), /No messages yet/);
+    assert.doesNotMatch(await (await get(board)).text(), /Clear all messages/);
+    const empty = await (await board.handle(new Request(ORIGIN + "/board/clear"))).text();
+    assert.match(empty, /The board is already empty/);
+    assert.doesNotMatch(empty, /<form/);
+  });
+});
+
+Deno.test("a clear without confirm=yes is refused with 400 and deletes nothing", async (t) => {
+  await withBoard(async (board) => {
+    await post(board, { message: "keep me" });
+    const cases: [name: string, send: () => Promise<Response>][] = [
+      ["old form: action=clear to /board", () => post(board, { action: "clear" })],
+      ["old form: clear field to /board", () => post(board, { clear: "Clear all messages" })],
+      ["no confirm field", () => postClear(board, {})],
+      ["confirm=no", () => postClear(board, { confirm: "no" })],
+      ["confirm=YES in capitals", () => postClear(board, { confirm: "YES" })],
+      ["confirm empty", () => postClear(board, { confirm: "" })],
+      ["confirm in the query only", () =>
+        board.handle(
+          new Request(ORIGIN + "/board/clear?confirm=yes", {
+            method: "POST",
+            headers: { "content-type": FORM },
+            body: "",
+          }),
+        )],
+    ];
+    for (const [name, send] of cases) {
+      await t.step(name, async () => {
+        assert.equal(await status(send()), 400);
+        assert.deepEqual((await messages(board)).map((m) => m.message), ["keep me"]);
       });
     }
-    const text = await (await get(board)).text();
-    assert.match(text, /No messages yet/);
+    for (const method of ["PUT", "DELETE"]) {
+      const sent = board.handle(new Request(ORIGIN + "/board/clear", { method }));
+      assert.equal(await status(sent), 405);
+    }
+    assert.equal((await messages(board)).length, 1);
   });
 });
 
@@ -362,7 +428,7 @@ Deno.test("cross-site posts are refused with 403; same-origin and curl-like post
     for (const [name, headers, want] of cases) {
       await t.step(name, async () => {
         assert.equal(await status(post(board, { message: name }, headers)), want);
-        assert.equal(await status(post(board, { action: "clear" }, headers)), want);
+        assert.equal(await status(postClear(board, { confirm: "yes" }, headers)), want);
       });
     }
     // Every refused post left nothing; every accepted clear emptied the board.
@@ -450,7 +516,7 @@ Deno.test("methods: 405 with Allow, OPTIONS 204; other paths 404", async () => {
     }
     const options = await board.handle(new Request(ORIGIN + "/board", { method: "OPTIONS" }));
     assert.equal(options.status, 204);
-    for (const path of ["/board/", "/board/1", "/boards", "/"]) {
+    for (const path of ["/board/", "/board/1", "/boards", "/", "/board/clear/"]) {
       await assert.rejects(board.handle(new Request(ORIGIN + path)), isStatus(404));
     }
   });
@@ -461,8 +527,8 @@ Deno.test("posts survive closing and reopening the board", async () => {
     const first = Board.open(dir);
     await post(first, { message: "before the restart" });
     await post(first, { message: "ünïcödé 😀 <b>" });
-    first.close();
-    first.close(); // a second close does nothing
+    await first.close();
+    await first.close(); // a second close does nothing
 
     const second = Board.open(dir);
     try {
@@ -473,7 +539,7 @@ Deno.test("posts survive closing and reopening the board", async () => {
       await post(second, { message: "after" });
       assert.equal((await messages(second)).at(-1)!.id, 3);
     } finally {
-      second.close();
+      await second.close();
     }
     assert.ok((await Deno.stat(join(dir, BOARD_FILE))).isFile);
   });
@@ -493,4 +559,196 @@ Deno.test("Board.open names the file when it cannot open it", async () => {
     );
     assert.throws(() => Board.open(dir), /Cannot open message board/);
   });
+});
+
+/** insertPosts writes `count` posts ("post 1" …) straight into the SQLite file, in one transaction. */
+function insertPosts(dir: string, count: number): void {
+  const db = new DatabaseSync(join(dir, BOARD_FILE));
+  try {
+    db.exec("BEGIN");
+    const insert = db.prepare("INSERT INTO messages (body, posted_at) VALUES (?, ?)");
+    for (let i = 1; i <= count; i++) insert.run(`post ${i}`, i * 1000);
+    db.exec("COMMIT");
+  } finally {
+    db.close();
+  }
+}
+
+/** nextLink reads the rel="next" target of a Link field, if any. */
+function nextLink(response: Response): string | undefined {
+  const link = response.headers.get("link") ?? "";
+  return /<([^>]+)>; rel="next"/.exec(link)?.[1];
+}
+
+/** A flood of posts: the board must still answer one bounded page. */
+const FLOOD = 10_000;
+
+Deno.test("a flood of 10,000 posts: /board shows one page of BOARD_PAGE_SIZE, older ones behind ?before=", async () => {
+  await withTempDir(async (dir) => {
+    await Board.open(dir).close();
+    insertPosts(dir, FLOOD);
+    const board = Board.open(dir);
+    try {
+      const page = await get(board);
+      const text = await page.text();
+      assert.equal(text.match(/<li id="m/g)?.length, BOARD_PAGE_SIZE);
+      assert.ok(text.length < 32 * 1024, `the page is ${text.length} bytes`);
+      assert.match(text, new RegExp(`<h2>Messages \\(${FLOOD}\\)</h2>`));
+      assert.ok(
+        text.indexOf(`post ${FLOOD}<`) < text.indexOf(`post ${FLOOD - 1}<`),
+        "newest first",
+      );
+      assert.ok(!text.includes(`>post ${FLOOD - BOARD_PAGE_SIZE}<`), "no post beyond the page");
+      const older = FLOOD - BOARD_PAGE_SIZE + 1;
+      assert.match(
+        text,
+        new RegExp(`<a rel="next" href="/board\\?before=${older}">Older messages`),
+      );
+      assert.doesNotMatch(text, /Newest messages/);
+      assert.equal(nextLink(page), `/board?before=${older}`);
+
+      // JSON and text: the same page, in posting order.
+      const json = await get(board, "application/json");
+      const list = await json.json() as BoardMessage[];
+      assert.deepEqual(
+        list.map((m) => m.id),
+        Array.from({ length: BOARD_PAGE_SIZE }, (_, i) => older + i),
+      );
+      assert.equal(nextLink(json), `/board?before=${older}`);
+      const lines = (await (await get(board, "text/plain")).text()).split("\n");
+      assert.equal(lines.length, BOARD_PAGE_SIZE + 1);
+      assert.match(lines[0]!, new RegExp(` post ${older}$`));
+
+      // Following rel="next" from the first page visits every post once, newest to oldest.
+      const seen: number[] = [];
+      let target: string | undefined = "/board";
+      let pages = 0;
+      while (target !== undefined) {
+        const response = await board.handle(
+          new Request(ORIGIN + target, { headers: { accept: "application/json" } }),
+        );
+        const chunk = await response.json() as BoardMessage[];
+        assert.ok(chunk.length <= BOARD_PAGE_SIZE);
+        seen.push(...chunk.map((m) => m.id).toReversed());
+        if (target !== "/board") assert.match(response.headers.get("link") ?? "", /rel="first"/);
+        target = nextLink(response);
+        pages++;
+      }
+      assert.equal(pages, FLOOD / BOARD_PAGE_SIZE);
+      assert.deepEqual(seen, Array.from({ length: FLOOD }, (_, i) => FLOOD - i));
+
+      // An older page in HTML links back to the newest.
+      const second = await (await board.handle(new Request(ORIGIN + `/board?before=${older}`)))
+        .text();
+      assert.match(second, /<a rel="first" href="\/board">← Newest messages<\/a>/);
+      assert.equal(second.match(/<li id="m/g)?.length, BOARD_PAGE_SIZE);
+      const last = await (await board.handle(new Request(ORIGIN + "/board?before=1"))).text();
+      assert.match(last, /No older messages/);
+    } finally {
+      await board.close();
+    }
+  });
+});
+
+Deno.test("a page reads only its rows: the store is asked for one page, and SQLite walks the primary key", async () => {
+  await withTempDir(async (dir) => {
+    const store = SqliteBoardStore.open(dir);
+    const asked: [number, number | undefined][] = [];
+    const counting: BoardStore = {
+      add: (body, at) => store.add(body, at),
+      newest: (limit, before) => {
+        asked.push([limit, before]);
+        return store.newest(limit, before);
+      },
+      clear: () => store.clear(),
+      count: () => store.count(),
+      ping: () => store.ping(),
+      close: () => store.close(),
+    };
+    const board = new Board(counting);
+    try {
+      await board.handle(new Request(ORIGIN + "/board"));
+      await board.handle(new Request(ORIGIN + "/board?before=77"));
+      assert.deepEqual(asked, [[BOARD_PAGE_SIZE + 1, undefined], [BOARD_PAGE_SIZE + 1, 77]]);
+    } finally {
+      await board.close();
+    }
+    // The plans: a walk of the rowid b-tree, no sort of the whole table.
+    const db = new DatabaseSync(join(dir, BOARD_FILE));
+    try {
+      for (
+        const sql of [
+          "SELECT id, body, posted_at FROM messages ORDER BY id DESC LIMIT 51",
+          "SELECT id, body, posted_at FROM messages WHERE id < 77 ORDER BY id DESC LIMIT 51",
+        ]
+      ) {
+        const plan = (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all() as { detail: string }[])
+          .map((row) => row.detail).join("; ");
+        assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
+        if (sql.includes("WHERE")) assert.match(plan, /SEARCH messages USING INTEGER PRIMARY KEY/);
+      }
+    } finally {
+      db.close();
+    }
+  });
+});
+
+Deno.test("a bad ?before= cursor is refused with 400", async (t) => {
+  await withBoard(async (board) => {
+    for (const before of ["", "0", "-1", "abc", "1.5", "01", "1e3", "99999999999999999", " 5"]) {
+      await t.step(JSON.stringify(before), async () => {
+        const sent = board.handle(
+          new Request(ORIGIN + `/board?before=${encodeURIComponent(before)}`),
+        );
+        assert.equal(await status(sent), 400);
+      });
+    }
+  });
+});
+
+/** downStore is a store whose database is unreachable: every call rejects, as a store does. */
+function downStore(): BoardStore & { closed: boolean } {
+  const fail = () => Promise.reject(new StoreUnavailable("database is down"));
+  return {
+    closed: false,
+    add: fail,
+    newest: fail,
+    clear: fail,
+    count: fail,
+    ping: fail,
+    close() {
+      this.closed = true;
+      return Promise.resolve();
+    },
+  };
+}
+
+Deno.test("an unavailable store gives 503 with Retry-After, on every route, and no detail", async (t) => {
+  const store = downStore();
+  const board = new Board(store);
+  const cases: [name: string, send: () => Promise<Response>][] = [
+    ["GET /board", () => get(board)],
+    ["GET /board as JSON", () => get(board, "application/json")],
+    ["POST /board", () => post(board, { message: "lost?" })],
+    ["GET /board/clear", () => board.handle(new Request(ORIGIN + "/board/clear"))],
+    ["POST /board/clear", () => postClear(board, { confirm: "yes" })],
+  ];
+  for (const [name, send] of cases) {
+    await t.step(name, async () => {
+      const err = await send().then(() => undefined, (e) => e);
+      assert.ok(err instanceof HttpError, "refused");
+      assert.equal(err.status, 503);
+      assert.equal(new Headers(err.headers).get("retry-after"), String(RETRY_AFTER_SECONDS));
+      assert.equal(err.message, "Message board unavailable, try again shortly");
+      assert.ok(err.cause instanceof StoreUnavailable, "the cause is kept for the log");
+      // The page the client sees: the fixed message, not the cause.
+      const page = await errorResponse(err).text();
+      assert.ok(page.includes("Message board unavailable"));
+      assert.ok(!page.includes("database is down"));
+    });
+  }
+  // Bad input is still judged before the store is asked.
+  assert.equal(await status(post(board, { message: "" })), 400);
+  await board.close();
+  assert.ok(store.closed);
 });
