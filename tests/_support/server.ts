@@ -43,6 +43,12 @@ export interface SpawnServerOptions {
   env?: Readonly<Record<string, string>>;
   /** Run the server under this descriptor limit (soft and hard), through util-linux's `prlimit`. */
   descriptorLimit?: number;
+  /**
+   * Receives the server's stdout piece by piece as it arrives. When given,
+   * stdout is handed here and not kept (`stdoutText()` returns ""), so a
+   * server that writes its access log for minutes costs the caller no memory.
+   */
+  onStdout?: (text: string) => void;
 }
 
 /**
@@ -80,8 +86,16 @@ export interface ServerProcess extends AsyncDisposable {
  * Both pipes are drained in the background for the child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
-  const { root, args = [], allowRead = [], allowWrite, env, denoFlags = [], descriptorLimit } =
-    options;
+  const {
+    root,
+    args = [],
+    allowRead = [],
+    allowWrite,
+    env,
+    denoFlags = [],
+    descriptorLimit,
+    onStdout,
+  } = options;
   const flags = [
     "run",
     "--no-prompt",
@@ -113,7 +127,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     stderr: "piped",
     ...(env === undefined ? {} : { env: { ...env } }),
   });
-  const server = new RunningServer(command.spawn());
+  const server = new RunningServer(command.spawn(), onStdout);
   try {
     await server.started;
   } catch (err) {
@@ -142,7 +156,7 @@ class RunningServer implements ServerProcess {
   #drained: Promise<unknown>;
   #listening: { hostname: string; port: number } | undefined;
 
-  constructor(child: Deno.ChildProcess) {
+  constructor(child: Deno.ChildProcess, onStdout?: (text: string) => void) {
     this.#child = child;
     this.pid = child.pid;
     this.status = child.status.then((s) => {
@@ -163,7 +177,8 @@ class RunningServer implements ServerProcess {
 
     let pending = ""; // the stdout line not yet ended by "\n"
     const stdoutDone = drain(child.stdout, (text) => {
-      this.#stdout += text;
+      if (onStdout === undefined) this.#stdout += text;
+      else onStdout(text);
       pending += text;
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
