@@ -1,6 +1,7 @@
 /**
  * Tests of what bench/soak.ts and bench/abuse.ts share: the flat verdict,
- * percentiles, and a client connecting from another loopback address.
+ * percentiles, a client connecting from another loopback address, and
+ * spawnServer handing the access log to a callback.
  */
 
 import assert from "node:assert/strict";
@@ -12,7 +13,9 @@ import {
   type ProcessSample,
 } from "../../bench/_load_support.ts";
 import { decode, encode } from "../_support/bytes.ts";
-import { delay } from "../_support/wait.ts";
+import { FIXTURE_ROOT } from "../_support/paths.ts";
+import { parseResponses, rawRequest, spawnServer } from "../_support/server.ts";
+import { delay, waitFor } from "../_support/wait.ts";
 
 const RULE = { warmUpMs: 10_000, rssFactor: 1.2, fdSlack: 5, fdFactor: 0 };
 
@@ -136,4 +139,22 @@ Deno.test({
     await assert.rejects(connectFrom(port));
     await assert.rejects(connectFrom(port, "127.0.0.2"));
   },
+});
+
+Deno.test("spawnServer's onStdout gets the access log as it comes and keeps none of it (as bench/abuse.ts uses it)", async () => {
+  let seen = "";
+  await using server = await spawnServer({
+    root: FIXTURE_ROOT,
+    onStdout: (text) => (seen += text),
+  });
+  assert.match(seen, /listening on http:\/\/127\.0\.0\.1:\d+\//);
+  const [res] = parseResponses(
+    await rawRequest(
+      server.port,
+      "GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    ),
+  );
+  assert.equal(res?.status, 200);
+  assert.ok(await waitFor(() => seen.includes('"GET /hello.txt HTTP/1.1" 200'), 5_000), seen);
+  assert.equal(server.stdoutText(), "");
 });
