@@ -3,10 +3,17 @@
  * servers or workloads are measured: child processes that are always
  * killed, /proc readings (CPU ticks, VmRSS, VmHWM), free ports, a raw
  * HTTP/1.1 probe (and content-decoding of what it got), wrk's output,
- * statistics and Markdown tables.
+ * statistics and Markdown tables; and what bench/soak.ts and bench/abuse.ts
+ * share: a client of one connection (from any loopback address), samples of
+ * the server process and the "flat" verdict.
  *
  * Linux only (/proc, taskset). Run with -A.
  */
+
+import net from "node:net";
+import { concat, encode } from "../tests/_support/bytes.ts";
+import { cpuSeconds, openFdCount, rssKiB } from "../tests/_support/proc.ts";
+import { type ParsedResponse, parseResponses } from "../tests/_support/server.ts";
 
 // ---------------------------------------------------------------------------
 // Child processes
@@ -523,4 +530,321 @@ export function table(header: readonly string[], rows: readonly (readonly string
     `| ${widths.map((w) => "-".repeat(w)).join(" | ")} |`,
     ...rows.map(line),
   ].join("\n");
+}
+
+// ---------------------------------------------------------------------------
+// Clients of one connection (bench/soak.ts, bench/abuse.ts)
+
+/** ByteConn is what a {@linkcode Client} needs of a connection; a `Deno.TcpConn` is one. */
+export interface ByteConn {
+  read(p: Uint8Array): Promise<number | null>;
+  write(p: Uint8Array): Promise<number>;
+  close(): void;
+}
+
+/** NODE_CONN_HIGH_WATER: a {@linkcode NodeConn} stops reading from the kernel past this many unread bytes. */
+const NODE_CONN_HIGH_WATER = 64 * 1024;
+
+/** CONNECT_TIMEOUT_MS: {@linkcode connectFrom} gives up after this long (a full backlog drops SYNs for minutes). */
+export const CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * connectFrom opens a TCP connection to 127.0.0.1:`port` from the loopback
+ * address `from` (another client to the server: 127.0.0.2, 127.0.0.3…), or
+ * rejects after `timeoutMs`. Deno.connect cannot bind a source address,
+ * node:net can; from 127.0.0.1 (or without `from`) it is a plain
+ * Deno.connect.
+ */
+export async function connectFrom(
+  port: number,
+  from?: string,
+  timeoutMs = CONNECT_TIMEOUT_MS,
+): Promise<ByteConn> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Error(`Cannot connect to port ${port}: no answer within ${timeoutMs} ms`);
+  if (from === undefined || from === "127.0.0.1") {
+    const connecting = Deno.connect({ hostname: "127.0.0.1", port });
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        connecting.then((conn) => conn.close(), () => {}); // if it ever connects
+        reject(timedOut);
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([connecting, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  const socket = net.connect({ host: "127.0.0.1", port, localAddress: from });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once("connect", () => resolve());
+      socket.once("error", reject);
+      timer = setTimeout(() => {
+        socket.destroy();
+        reject(timedOut);
+      }, timeoutMs);
+    });
+  } finally {
+    clearTimeout(timer);
+  }
+  return new NodeConn(socket);
+}
+
+/**
+ * NodeConn gives a connected node:net socket the `read`/`write`/`close` of a
+ * Deno.Conn. Unread bytes are held up to {@linkcode NODE_CONN_HIGH_WATER};
+ * past it the socket is paused, so a slow reader leaves the rest in the
+ * kernel and the server sees it read slowly.
+ */
+class NodeConn implements ByteConn {
+  #socket: net.Socket;
+  #chunks: Uint8Array[] = [];
+  #buffered = 0;
+  #ended = false;
+  #error: Error | undefined;
+  #wake: (() => void) | undefined;
+
+  constructor(socket: net.Socket) {
+    this.#socket = socket;
+    socket.on("data", (data: Uint8Array) => {
+      this.#chunks.push(new Uint8Array(data)); // a copy: node may reuse its buffer
+      this.#buffered += data.length;
+      if (this.#buffered > NODE_CONN_HIGH_WATER) socket.pause();
+      this.#notify();
+    });
+    socket.on("end", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on("close", () => {
+      this.#ended = true;
+      this.#notify();
+    });
+    socket.on("error", (err: Error) => {
+      this.#error = err;
+      this.#notify();
+    });
+  }
+
+  #notify() {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  async read(p: Uint8Array): Promise<number | null> {
+    while (this.#chunks.length === 0) {
+      if (this.#error !== undefined) throw this.#error;
+      if (this.#ended) return null;
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+    const chunk = this.#chunks[0]!;
+    const n = Math.min(p.length, chunk.length);
+    p.set(chunk.subarray(0, n));
+    if (n === chunk.length) this.#chunks.shift();
+    else this.#chunks[0] = chunk.subarray(n);
+    this.#buffered -= n;
+    if (this.#buffered <= NODE_CONN_HIGH_WATER / 2 && this.#socket.isPaused()) {
+      this.#socket.resume();
+    }
+    return n;
+  }
+
+  write(p: Uint8Array): Promise<number> {
+    if (this.#error !== undefined) return Promise.reject(this.#error);
+    return new Promise((resolve, reject) => {
+      this.#socket.write(p, (err) => (err ? reject(err) : resolve(p.length)));
+    });
+  }
+
+  close() {
+    // What was read but not taken is dropped: a closed connection reads EOF.
+    this.#chunks = [];
+    this.#buffered = 0;
+    this.#ended = true;
+    this.#socket.destroy();
+    this.#notify();
+  }
+}
+
+/** Client is one connection with a read buffer, for sequential request/response exchanges. */
+export class Client {
+  #conn: ByteConn;
+  #pending: Uint8Array = new Uint8Array(0);
+  #buf = new Uint8Array(64 * 1024);
+  #received = 0;
+
+  private constructor(conn: ByteConn) {
+    this.#conn = conn;
+  }
+
+  /** connect opens a connection to 127.0.0.1:`port`, from the loopback address `from` when given. */
+  static async connect(port: number, from?: string): Promise<Client> {
+    return new Client(await connectFrom(port, from));
+  }
+
+  /** received is how many bytes this connection has read from the server so far. */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** send writes all of `data` (a string is sent as latin1). */
+  async send(data: string | Uint8Array) {
+    const bytes = typeof data === "string" ? encode(data) : data;
+    for (let offset = 0; offset < bytes.length;) {
+      offset += await this.#conn.write(bytes.subarray(offset));
+    }
+  }
+
+  /** read returns the next bytes from the server, or null at EOF. */
+  async read(): Promise<Uint8Array | null> {
+    const n = await this.#conn.read(this.#buf);
+    if (n === null) return null;
+    this.#received += n;
+    return this.#buf.slice(0, n);
+  }
+
+  /** readAtMost returns the next at most `max` bytes from the server, or null at EOF. */
+  async readAtMost(max: number): Promise<Uint8Array | null> {
+    const n = await this.#conn.read(this.#buf.subarray(0, Math.min(max, this.#buf.length)));
+    if (n === null) return null;
+    this.#received += n;
+    return this.#buf.slice(0, n);
+  }
+
+  /** response reads one whole response (Content-Length or chunked framed). */
+  async response(): Promise<ParsedResponse> {
+    for (;;) {
+      if (this.#pending.length > 0) {
+        const parsed = tryParse(this.#pending);
+        if (parsed !== undefined) {
+          this.#pending = new Uint8Array(0);
+          return parsed;
+        }
+      }
+      const more = await this.read();
+      if (more === null) throw new Error("Cannot read response: the server closed the connection");
+      this.#pending = concat([this.#pending, more]);
+    }
+  }
+
+  /** untilEof reads everything up to EOF. */
+  async untilEof(): Promise<Uint8Array> {
+    const parts = [this.#pending];
+    for (;;) {
+      const more = await this.read();
+      if (more === null) return concat(parts);
+      parts.push(more);
+    }
+  }
+
+  /** close closes the connection; closing twice does nothing. */
+  close() {
+    try {
+      this.#conn.close();
+    } catch {
+      // Already closed.
+    }
+  }
+}
+
+/** tryParse parses one response from `bytes`, or returns undefined while it is incomplete. */
+function tryParse(bytes: Uint8Array): ParsedResponse | undefined {
+  try {
+    const responses = parseResponses(bytes);
+    const first = responses[0];
+    if (responses.length !== 1 || first === undefined || first.framing === "eof") return undefined;
+    return first;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Samples of a server over minutes, and whether they stayed flat
+
+/** ProcessSample is one reading of the server process. */
+export interface ProcessSample {
+  /** Seconds since the run began. */
+  seconds: number;
+  /** Server CPU time used so far, in seconds. */
+  cpu: number;
+  rssMiB: number;
+  fds: number;
+}
+
+/** sampleProcess reads the CPU time, RSS and open descriptors of `pid` (NaN where unknown). */
+export async function sampleProcess(pid: number, started: number): Promise<ProcessSample> {
+  return {
+    seconds: Math.round((Date.now() - started) / 1000),
+    cpu: (await cpuSeconds(pid)) ?? NaN,
+    rssMiB: ((await rssKiB(pid)) ?? NaN) / 1024,
+    fds: (await openFdCount(pid)) ?? NaN,
+  };
+}
+
+/** FlatRule says what "flat" means for {@linkcode flatVerdict}. */
+export interface FlatRule {
+  /** Samples before this many milliseconds are warm-up and left out. */
+  warmUpMs: number;
+  /** The last third's RSS maximum may be at most this factor of the first third's. */
+  rssFactor: number;
+  /** The last third's descriptor maximum may exceed the first third's by this many… */
+  fdSlack: number;
+  /** …plus this fraction of the first third's maximum (0 for a quiet mix). */
+  fdFactor: number;
+}
+
+/** Verdict is a list of lines to print and whether every check passed. */
+export interface Verdict {
+  ok: boolean;
+  lines: string[];
+}
+
+/**
+ * flatVerdict compares the first and last thirds of the samples after
+ * warm-up: RSS and descriptors are flat when the last third's maximum is
+ * within the rule's bounds of the first third's.
+ */
+export function flatVerdict(samples: readonly ProcessSample[], rule: FlatRule): Verdict {
+  const steady = samples.filter((s) => s.seconds * 1000 >= rule.warmUpMs);
+  if (steady.length < 3) {
+    return { ok: false, lines: ["too few samples after warm-up for a verdict (run longer)"] };
+  }
+  const third = Math.floor(steady.length / 3);
+  const first = steady.slice(0, third);
+  const last = steady.slice(steady.length - third);
+  const max = (xs: readonly ProcessSample[], f: (s: ProcessSample) => number) =>
+    Math.max(...xs.map(f));
+  const rssFirst = max(first, (s) => s.rssMiB);
+  const rssLast = max(last, (s) => s.rssMiB);
+  const fdFirst = max(first, (s) => s.fds);
+  const fdLast = max(last, (s) => s.fds);
+  const rssLimit = rssFirst * rule.rssFactor;
+  const fdLimit = Math.floor(fdFirst * (1 + rule.fdFactor)) + rule.fdSlack;
+  const rssFlat = rssLast <= rssLimit;
+  const fdFlat = fdLast <= fdLimit;
+  return {
+    ok: rssFlat && fdFlat,
+    lines: [
+      `RSS ${rssFlat ? "flat" : "GROWING"}: max ${rssFirst.toFixed(1)} MiB in the first third, ` +
+      `${rssLast.toFixed(1)} MiB in the last (limit ${rssLimit.toFixed(1)})`,
+      `fds ${fdFlat ? "flat" : "GROWING"}: max ${fdFirst} in the first third, ${fdLast} in the ` +
+      `last (limit ${fdLimit})`,
+    ],
+  };
+}
+
+/** percentile is the `p`-th percentile (0–100) of `sorted`, ascending, by the nearest rank; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))]!;
+}
+
+/** row right-aligns `cells` into a text table row (the first column narrower). */
+export function row(cells: readonly (string | number)[]): string {
+  return cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 12)).join(" ");
 }

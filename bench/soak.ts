@@ -17,15 +17,10 @@
 
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { concat, encode } from "../tests/_support/bytes.ts";
-import { cpuSeconds, openFdCount, rssKiB } from "../tests/_support/proc.ts";
-import {
-  type ParsedResponse,
-  parseResponses,
-  spawnServer,
-  withTempDir,
-} from "../tests/_support/server.ts";
+import { parseResponses, spawnServer, withTempDir } from "../tests/_support/server.ts";
+import { delay } from "../tests/_support/wait.ts";
 import { mulberry32 as prng } from "../tests/_support/random.ts";
+import { Client, flatVerdict, type ProcessSample, row, sampleProcess } from "./_load_support.ts";
 
 /** How often RSS and descriptors are sampled. */
 const SAMPLE_MS = 5_000;
@@ -61,88 +56,10 @@ interface Stats {
   lastError: string;
 }
 
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function pattern(length: number, salt: number): Uint8Array {
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = (i * 31 + salt + (i >>> 10)) & 0xff;
   return out;
-}
-
-/** Client is one connection with a read buffer, for sequential request/response exchanges. */
-class Client {
-  #conn: Deno.TcpConn;
-  #pending: Uint8Array = new Uint8Array(0);
-  #buf = new Uint8Array(64 * 1024);
-
-  private constructor(conn: Deno.TcpConn) {
-    this.#conn = conn;
-  }
-
-  static async connect(port: number): Promise<Client> {
-    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  async send(text: string) {
-    const bytes = encode(text);
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.#conn.write(bytes.subarray(offset));
-    }
-  }
-
-  /** read returns the next bytes from the server, or null at EOF. */
-  async read(): Promise<Uint8Array | null> {
-    const n = await this.#conn.read(this.#buf);
-    return n === null ? null : this.#buf.slice(0, n);
-  }
-
-  /** response reads one whole response (Content-Length or chunked framed). */
-  async response(): Promise<ParsedResponse> {
-    for (;;) {
-      if (this.#pending.length > 0) {
-        const parsed = tryParse(this.#pending);
-        if (parsed !== undefined) {
-          this.#pending = new Uint8Array(0);
-          return parsed;
-        }
-      }
-      const more = await this.read();
-      if (more === null) throw new Error("Cannot read response: the server closed the connection");
-      this.#pending = concat([this.#pending, more]);
-    }
-  }
-
-  /** untilEof reads everything up to EOF. */
-  async untilEof(): Promise<Uint8Array> {
-    const parts = [this.#pending];
-    for (;;) {
-      const more = await this.read();
-      if (more === null) return concat(parts);
-      parts.push(more);
-    }
-  }
-
-  close() {
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-}
-
-/** tryParse parses one response from `bytes`, or returns undefined while it is incomplete. */
-function tryParse(bytes: Uint8Array): ParsedResponse | undefined {
-  try {
-    const responses = parseResponses(bytes);
-    const first = responses[0];
-    if (responses.length !== 1 || first === undefined || first.framing === "eof") return undefined;
-    return first;
-  } catch {
-    return undefined;
-  }
 }
 
 function expect(condition: boolean, message: string) {
@@ -252,52 +169,24 @@ async function worker(
   }
 }
 
-interface Sample {
-  seconds: number;
+/** Sample is a reading of the server with the responses counted so far. */
+interface Sample extends ProcessSample {
   requests: number;
-  /** Server CPU time used so far, in seconds. */
-  cpu: number;
-  rssMiB: number;
-  fds: number;
-}
-
-function row(cells: (string | number)[]): string {
-  return cells.map((c, i) => String(c).padStart(i === 0 ? 6 : 12)).join(" ");
 }
 
 async function sample(pid: number, started: number, stats: Stats): Promise<Sample> {
-  return {
-    seconds: Math.round((Date.now() - started) / 1000),
-    requests: stats.requests,
-    cpu: (await cpuSeconds(pid)) ?? NaN,
-    rssMiB: ((await rssKiB(pid)) ?? NaN) / 1024,
-    fds: (await openFdCount(pid)) ?? NaN,
-  };
+  return { ...await sampleProcess(pid, started), requests: stats.requests };
 }
 
 /** verdict compares the first and last thirds of the samples after warm-up. */
 function verdict(samples: Sample[]): string {
-  const steady = samples.filter((s) => s.seconds * 1000 >= WARM_UP_MS);
-  if (steady.length < 3) return "too few samples after warm-up for a verdict (run longer)";
-  const third = Math.floor(steady.length / 3);
-  const first = steady.slice(0, third);
-  const last = steady.slice(steady.length - third);
-  const max = (xs: Sample[], f: (s: Sample) => number) => Math.max(...xs.map(f));
-  const rssFirst = max(first, (s) => s.rssMiB);
-  const rssLast = max(last, (s) => s.rssMiB);
-  const fdFirst = max(first, (s) => s.fds);
-  const fdLast = max(last, (s) => s.fds);
-  const rssFlat = rssLast <= rssFirst * RSS_TOLERANCE;
-  const fdFlat = fdLast <= fdFirst + FD_TOLERANCE;
-  return [
-    `RSS ${rssFlat ? "flat" : "GROWING"}: max ${rssFirst.toFixed(1)} MiB in the first third, ` +
-    `${rssLast.toFixed(1)} MiB in the last (limit ${(rssFirst * RSS_TOLERANCE).toFixed(1)})`,
-    `fds ${
-      fdFlat ? "flat" : "GROWING"
-    }: max ${fdFirst} in the first third, ${fdLast} in the last ` +
-    `(limit ${fdFirst + FD_TOLERANCE})`,
-    rssFlat && fdFlat ? "verdict: flat" : "verdict: NOT flat",
-  ].join("\n");
+  const { ok, lines } = flatVerdict(samples, {
+    warmUpMs: WARM_UP_MS,
+    rssFactor: RSS_TOLERANCE,
+    fdSlack: FD_TOLERANCE,
+    fdFactor: 0,
+  });
+  return [...lines, ok ? "verdict: flat" : "verdict: NOT flat"].join("\n");
 }
 
 async function main() {

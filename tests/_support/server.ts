@@ -45,6 +45,12 @@ export interface SpawnServerOptions {
   descriptorLimit?: number;
   /** More variable names for `--allow-env`, read by the server but not set here. */
   allowEnv?: readonly string[];
+  /**
+   * Receives the server's stdout piece by piece as it arrives. When given,
+   * stdout is handed here and not kept (`stdoutText()` returns ""), so a
+   * server that writes its access log for minutes costs the caller no memory.
+   */
+  onStdout?: (text: string) => void;
 }
 
 /**
@@ -91,6 +97,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     denoFlags = [],
     descriptorLimit,
     allowEnv = [],
+    onStdout,
   } = options;
   const flags = [
     "run",
@@ -123,7 +130,7 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     stderr: "piped",
     ...(env === undefined ? {} : { env: { ...env } }),
   });
-  const server = new RunningServer(command.spawn());
+  const server = new RunningServer(command.spawn(), onStdout);
   try {
     await server.started;
   } catch (err) {
@@ -152,7 +159,7 @@ class RunningServer implements ServerProcess {
   #drained: Promise<unknown>;
   #listening: { hostname: string; port: number } | undefined;
 
-  constructor(child: Deno.ChildProcess) {
+  constructor(child: Deno.ChildProcess, onStdout?: (text: string) => void) {
     this.#child = child;
     this.pid = child.pid;
     this.status = child.status.then((s) => {
@@ -173,7 +180,8 @@ class RunningServer implements ServerProcess {
 
     let pending = ""; // the stdout line not yet ended by "\n"
     const stdoutDone = drain(child.stdout, (text) => {
-      this.#stdout += text;
+      if (onStdout === undefined) this.#stdout += text;
+      else onStdout(text);
       pending += text;
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
