@@ -12,7 +12,8 @@
 import type { Auth, Credential } from "./auth.ts";
 import type { FastPath, Handler, ServeInfo } from "./connection.ts";
 import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
-import { errorAnswer, errorResponse, HttpError } from "./errors.ts";
+import { errorAnswer, errorResponse } from "./error_page.ts";
+import { HttpError } from "./http/http_error.ts";
 import { type FieldSource, HeadFields } from "./http/fields.ts";
 import type { RequestHead } from "./http/request_head.ts";
 import type { PlainResponse } from "./http/response_writer.ts";

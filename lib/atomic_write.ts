@@ -11,7 +11,7 @@
  */
 
 import { join } from "node:path";
-import { HttpError } from "./errors.ts";
+import { HttpError } from "./http/http_error.ts";
 
 /** AtomicWriteOptions bound an {@linkcode atomicWrite}. */
 export interface AtomicWriteOptions {

@@ -28,7 +28,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
-import { HttpError } from "./errors.ts";
+import { HttpError } from "./http/http_error.ts";
 import { type AuthUser, checkUnique, type Role } from "./htpasswd.ts";
 
 export type { AuthUser, Role } from "./htpasswd.ts";

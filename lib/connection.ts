@@ -33,7 +33,8 @@
  * This file holds the one catch that turns an error into a reply.
  */
 
-import { errorResponse, HttpError, isClientGone } from "./errors.ts";
+import { errorResponse } from "./error_page.ts";
+import { HttpError, isClientGone } from "./http/http_error.ts";
 import { BodyReader, bodyStream } from "./http/body.ts";
 import { type ByteSource, InputBuffer } from "./http/input.ts";
 import { type HeadLimits, HeadParser, type RequestHead } from "./http/request_head.ts";

@@ -15,7 +15,8 @@ import {
   type ResponseCounter,
 } from "./connection.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "./descriptor_budget.ts";
-import { errorResponse, HttpError, isClientGone } from "./errors.ts";
+import { errorResponse } from "./error_page.ts";
+import { HttpError, isClientGone } from "./http/http_error.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
 import { Logger } from "./log.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { atomicWrite, NAME_MAX_BYTES, PART_SUFFIX, removeStaleParts } from "../lib/atomic_write.ts";
-import { HttpError } from "../lib/errors.ts";
+import { HttpError } from "../lib/http/http_error.ts";
 import { withTempDir } from "./_support/server.ts";
 import { readLines, scriptedStream } from "./_support/streams.ts";
 

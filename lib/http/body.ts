@@ -4,7 +4,7 @@
  * capped in size while it arrives.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "./http_error.ts";
 import type { InputBuffer } from "./input.ts";
 import { type Framing, latin1, parseField } from "./request_head.ts";
 

@@ -13,7 +13,7 @@
  * connection, because that disagreement is what request smuggling feeds on.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "./http_error.ts";
 
 /** HeadLimits bounds one request head; every limit is enforced while bytes arrive, not after. */
 export interface HeadLimits {

@@ -9,6 +9,7 @@
  * however slowly the client reads.
  */
 
+import { isClientGone } from "./http_error.ts";
 import { hasNoBody, reasonPhrase } from "./status.ts";
 
 /** ByteSink is anything that writes bytes like a `Deno.Conn`; a write may be short. */
@@ -444,11 +445,13 @@ async function streamBody(
   }
 }
 
-/** A write error is a Deno I/O error; anything else came from the handler's body stream. */
+/**
+ * A write error means the client has gone; anything else came from the
+ * handler's body stream. UnexpectedEof comes from a read, never a write: a
+ * request body, echoed into the response, that ended early.
+ */
 function isStreamError(err: unknown): boolean {
-  return !(err instanceof Deno.errors.BrokenPipe || err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted ||
-    err instanceof Deno.errors.NotConnected || err instanceof Deno.errors.ConnectionAborted);
+  return err instanceof Deno.errors.UnexpectedEof || !isClientGone(err);
 }
 
 /** declaredLength reads a handler's Content-Length if it is a plain non-negative integer. */

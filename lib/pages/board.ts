@@ -8,7 +8,7 @@
  * too slow makes the board answer 503 with `Retry-After`, never hang.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { html } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { SqliteBoardStore } from "./board_sqlite.ts";

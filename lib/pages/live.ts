@@ -12,7 +12,7 @@
  */
 
 import { relative, sep as SEPARATOR } from "node:path";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 
 /** LIVE_PATH is the event stream; `/__minserve/` is reserved for the server's own resources. */
 export const LIVE_PATH = "/__minserve/live";

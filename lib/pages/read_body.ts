@@ -7,7 +7,7 @@
  * a too-large body is refused without being read at all.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 
 /**
  * assertContentLength throws a 413 {@linkcode HttpError} when the request

@@ -11,7 +11,7 @@
  * as curl, which no other site can drive, so they pass.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 
 /**
  * assertSameOrigin throws a 403 {@linkcode HttpError} when `request` was

@@ -34,7 +34,7 @@
  * {@linkcode isTemplateName}.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { escapeHtml } from "../html.ts";
 
 /** MAX_TEMPLATE_PARAMS: distinct query parameters used per render; later ones count as missing. */

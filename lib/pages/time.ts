@@ -10,7 +10,7 @@
  * for `application/json` get JSON, and `text/plain` gets one line.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { html, htmlDocument } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 

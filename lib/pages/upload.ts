@@ -19,7 +19,7 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import { atomicWrite } from "../atomic_write.ts";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { html } from "../html.ts";
 import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";

@@ -22,7 +22,7 @@
 
 import { makeZip, predictLength } from "client-zip";
 import { join, sep as SEPARATOR } from "node:path";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { isTemplateName } from "../pages/template.ts";
 import { formatSize } from "./listing.ts";
 import { resolvePath } from "./resolve_path.ts";

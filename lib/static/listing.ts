@@ -6,7 +6,7 @@
  * Pure: the caller reads the directory and filters what must not be shown.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { html, htmlDocument, type SafeHtml, unsafeRaw } from "../html.ts";
 import { type ListingFormat, preferredFormat } from "../negotiate.ts";
 import { qrSvg } from "../qr.ts";

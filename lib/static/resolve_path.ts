@@ -8,7 +8,7 @@
  * refuse is whatever only appears after percent-decoding.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 
 /**
  * resolvePath splits a URL pathname into decoded path segments below the

@@ -11,7 +11,7 @@
  * `range.ts` and `encoding.ts`.
  */
 
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import type { FieldSource } from "../http/fields.ts";
 import type { StoredCoding } from "./compress.ts";
 import { evaluatePreconditions, ifRangeHolds, type Validators } from "./conditional.ts";

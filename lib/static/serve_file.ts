@@ -17,7 +17,7 @@
  */
 
 import { join, relative, sep as SEPARATOR } from "node:path";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import type { FieldSource } from "../http/fields.ts";
 import { serveTemplate } from "../pages/template.ts";
 import { evaluatePreconditions } from "./conditional.ts";

@@ -36,7 +36,7 @@
  */
 
 import { basename, dirname, relative, sep as SEPARATOR } from "node:path";
-import { HttpError } from "../errors.ts";
+import { HttpError } from "../http/http_error.ts";
 import { isTemplateName } from "../pages/template.ts";
 import { type Compressor, inlineCompressor, type StoredCoding } from "./compress.ts";
 import { FILE_SUFFIX } from "./encoding.ts";

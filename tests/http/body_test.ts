@@ -9,7 +9,7 @@
  */
 
 import assert from "node:assert/strict";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import {
   BODY_READ_BYTES,
   BodyReader,

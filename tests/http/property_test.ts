@@ -14,7 +14,7 @@
 import assert from "node:assert/strict";
 // Until fast-check is listed in deno.json "imports" (then: `import fc from "fast-check"`).
 import fc from "fast-check";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { BodyReader } from "../../lib/http/body.ts";
 import { InputBuffer } from "../../lib/http/input.ts";
 import {

@@ -11,7 +11,7 @@
  */
 
 import assert from "node:assert/strict";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import {
   DEFAULT_HEAD_LIMITS,
   type Framing,

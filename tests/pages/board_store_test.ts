@@ -14,7 +14,7 @@ import { Board } from "../../lib/pages/board.ts";
 import { PostgresBoardStore } from "../../lib/pages/board_postgres.ts";
 import { BOARD_FILE, SqliteBoardStore } from "../../lib/pages/board_sqlite.ts";
 import { type BoardStore, SCHEMA_VERSION, StoreUnavailable } from "../../lib/pages/board_store.ts";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { type PgCluster, postgresSkipReason, startPostgres } from "../_support/postgres.ts";
 import { withTempDir } from "../_support/server.ts";
 

@@ -8,7 +8,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createApp } from "../../lib/app.ts";
-import { errorResponse, HttpError } from "../../lib/errors.ts";
+import { errorResponse } from "../../lib/error_page.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import {
   Board,
   BOARD_FILE,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createApp } from "../../lib/app.ts";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { StoreUnavailable } from "../../lib/pages/board_store.ts";
 import {
   createHealth,

@@ -18,7 +18,7 @@ import {
   MAX_LIVE_CLIENTS,
   urlPathOf,
 } from "../../lib/pages/live.ts";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 
 const TAG = `<script src="${LIVE_SCRIPT_PATH}"></script>`;
 const encoder = new TextEncoder();

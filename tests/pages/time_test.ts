@@ -5,7 +5,8 @@
  */
 
 import assert from "node:assert/strict";
-import { errorResponse, HttpError } from "../../lib/errors.ts";
+import { errorResponse } from "../../lib/error_page.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { writeResponse } from "../../lib/http/response_writer.ts";
 import { isoWithOffset, timePage } from "../../lib/pages/time.ts";
 import { ByteSink } from "../_support/bytes.ts";

@@ -9,7 +9,7 @@
 
 import assert from "node:assert/strict";
 import { join, sep } from "node:path";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { resolvePath } from "../../lib/static/resolve_path.ts";
 import { mulberry32 } from "../_support/random.ts";
 

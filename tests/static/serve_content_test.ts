@@ -18,7 +18,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { brotliCompressSync, brotliDecompressSync, constants, gunzipSync } from "node:zlib";
-import { HttpError } from "../../lib/errors.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { type FieldSource, HeadFields } from "../../lib/http/fields.ts";
 import {
   answerContent,

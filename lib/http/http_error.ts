@@ -1,14 +1,14 @@
 /**
- * errors.ts — the one error type that carries an HTTP meaning, and the one
- * test for "the client has gone away".
+ * http_error.ts — the one error type that carries an HTTP meaning, and the
+ * one test for "the client has gone away".
  *
  * Deep code throws {@linkcode HttpError} and stops ("throw low"); only
- * `connection.ts` turns an error into bytes on the wire ("catch high").
+ * `connection.ts` turns an error into bytes on the wire ("catch high"). The
+ * page a client sees for it (HTML or JSON, negotiated) is made above this
+ * layer, in `error_page.ts`: the parser needs the error, not the page.
  */
 
-import { errorPage } from "./html.ts";
-import { reasonPhrase } from "./http/status.ts";
-import { preferredFormat } from "./negotiate.ts";
+import { reasonPhrase } from "./status.ts";
 
 /** HttpErrorOptions tune how an {@linkcode HttpError} is answered and logged. */
 export interface HttpErrorOptions {
@@ -63,45 +63,4 @@ export function isClientGone(err: unknown): boolean {
     err instanceof Deno.errors.UnexpectedEof ||
     err instanceof Deno.errors.BadResource ||
     err instanceof Deno.errors.Interrupted;
-}
-
-/** ErrorAnswer is an error page as plain data: status, header fields (lower-case names) and body. */
-export interface ErrorAnswer {
-  status: number;
-  fields: [string, string][];
-  body: Uint8Array<ArrayBuffer>;
-}
-
-const encoder = new TextEncoder();
-
-/**
- * errorAnswer turns any error into what a client may see: an
- * {@linkcode HttpError} keeps its status, headers and (when exposed) message;
- * anything else is a 500 with fixed text. JSON when `accept` prefers it.
- */
-export function errorAnswer(err: unknown, accept: string | null): ErrorAnswer {
-  const status = err instanceof HttpError ? err.status : 500;
-  const message = err instanceof HttpError && err.expose ? err.message : reasonPhrase(status);
-  const headers = new Headers(err instanceof HttpError ? err.headers : undefined);
-  headers.set("x-content-type-options", "nosniff");
-  headers.set("cache-control", "no-store");
-  if (err instanceof HttpError && err.close) headers.set("connection", "close");
-  let body: string;
-  if (preferredFormat(accept) === "json") {
-    headers.set("content-type", "application/json; charset=utf-8");
-    body = JSON.stringify({ status, error: message }) + "\n";
-  } else {
-    headers.set("content-type", "text/html; charset=utf-8");
-    body = errorPage(status, message);
-  }
-  return { status, fields: [...headers], body: encoder.encode(body) };
-}
-
-/**
- * errorResponse is {@linkcode errorAnswer} as a `Response`, negotiated on
- * the Accept field of `request`.
- */
-export function errorResponse(err: unknown, request?: Request): Response {
-  const answer = errorAnswer(err, request?.headers.get("accept") ?? null);
-  return new Response(answer.body, { status: answer.status, headers: answer.fields });
 }
