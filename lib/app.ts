@@ -10,11 +10,11 @@
  */
 
 import type { Auth, Credential } from "./auth.ts";
-import type { FastPath, Handler, ServeInfo } from "./connection.ts";
 import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
 import { errorAnswer, errorResponse } from "./error_page.ts";
-import { HttpError } from "./http/http_error.ts";
 import { type FieldSource, HeadFields } from "./http/fields.ts";
+import type { FastPath, Handler, ServeInfo } from "./http/handler.ts";
+import { HttpError } from "./http/http_error.ts";
 import type { RequestHead } from "./http/request_head.ts";
 import type { PlainResponse } from "./http/response_writer.ts";
 import { preferredFormat, qualityOf } from "./negotiate.ts";

@@ -34,8 +34,9 @@
  */
 
 import { errorResponse } from "./error_page.ts";
-import { HttpError, isClientGone } from "./http/http_error.ts";
 import { BodyReader, bodyStream } from "./http/body.ts";
+import type { FastPath, Handler } from "./http/handler.ts";
+import { HttpError, isClientGone } from "./http/http_error.ts";
 import { type ByteSource, InputBuffer } from "./http/input.ts";
 import { type HeadLimits, HeadParser, type RequestHead } from "./http/request_head.ts";
 import {
@@ -46,22 +47,6 @@ import {
   writeResponse,
 } from "./http/response_writer.ts";
 import type { Logger } from "./log.ts";
-
-/** ServeInfo is the second argument of a {@linkcode Handler}, as in `Deno.serve`. */
-export interface ServeInfo {
-  /** The client's address. */
-  remoteAddr: Deno.NetAddr;
-}
-
-/** Handler is the web-standard handler contract of `Deno.serve`. */
-export type Handler = (request: Request, info: ServeInfo) => Response | Promise<Response>;
-
-/**
- * FastPath answers a request from its parsed head alone, or returns
- * undefined to let the handler answer it. Its answers must be what the
- * handler would answer: the app builds both from the same code.
- */
-export type FastPath = (head: RequestHead) => PlainResponse | undefined;
 
 /** ConnectionSettings are the limits and timeouts of every connection. */
 export interface ConnectionSettings {

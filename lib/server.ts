@@ -7,15 +7,10 @@
  * minserve's own HTTP/1.1 engine.
  */
 
-import {
-  Connection,
-  type ConnectionSettings,
-  type FastPath,
-  type Handler,
-  type ResponseCounter,
-} from "./connection.ts";
+import { Connection, type ConnectionSettings, type ResponseCounter } from "./connection.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "./descriptor_budget.ts";
 import { errorResponse } from "./error_page.ts";
+import type { FastPath, Handler } from "./http/handler.ts";
 import { HttpError, isClientGone } from "./http/http_error.ts";
 import { DEFAULT_HEAD_LIMITS } from "./http/request_head.ts";
 import { writeResponse } from "./http/response_writer.ts";
@@ -23,7 +18,7 @@ import { Logger } from "./log.ts";
 import { TlsTunnels } from "./tls_tunnel.ts";
 import { VERSION } from "./version.ts";
 
-export type { FastPath, Handler, ServeInfo } from "./connection.ts";
+export type { FastPath, Handler, ServeInfo } from "./http/handler.ts";
 
 /** ServerOptions are the settings `startServer` reads; a full `Config` satisfies it. */
 export interface ServerOptions {

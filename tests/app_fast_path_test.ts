@@ -16,7 +16,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AppOptions, createApp } from "../lib/app.ts";
-import type { ServeInfo } from "../lib/connection.ts";
+import type { ServeInfo } from "../lib/http/handler.ts";
 import type { Framing, RequestHead } from "../lib/http/request_head.ts";
 import type { PlainResponse } from "../lib/http/response_writer.ts";
 import { MAX_STORED_FILE_BYTES } from "../lib/static/store.ts";

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { type AppOptions, createApp } from "../lib/app.ts";
-import type { Handler, ServeInfo } from "../lib/connection.ts";
+import type { Handler, ServeInfo } from "../lib/http/handler.ts";
 import { entityTag } from "../lib/static/store.ts";
 import { withTempDir } from "./_support/server.ts";
 

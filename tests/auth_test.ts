@@ -25,7 +25,7 @@ import {
   VERIFIED_TTL_MS,
   WorkerBcrypt,
 } from "../lib/auth.ts";
-import type { ServeInfo } from "../lib/connection.ts";
+import type { ServeInfo } from "../lib/http/handler.ts";
 import type { AuthUser } from "../lib/htpasswd.ts";
 import type { RequestHead } from "../lib/http/request_head.ts";
 import { Board } from "../lib/pages/board.ts";

@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AppOptions, createApp } from "../../lib/app.ts";
-import type { Handler, ServeInfo } from "../../lib/connection.ts";
+import type { Handler, ServeInfo } from "../../lib/http/handler.ts";
 import { contentDisposition, walkFolder, zipLength } from "../../lib/static/folder_zip.ts";
 import { encode } from "../_support/bytes.ts";
 import { fdTargets, hasProc, openFdCount, PROC_MISSING, rssKiB } from "../_support/proc.ts";

@@ -7,8 +7,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { type AppOptions, createApp } from "../../lib/app.ts";
+import type { Handler } from "../../lib/http/handler.ts";
 import { RepresentationStore } from "../../lib/static/store.ts";
-import type { Handler } from "../../lib/connection.ts";
 
 const INFO = { remoteAddr: { transport: "tcp" as const, hostname: "127.0.0.1", port: 1 } };
 const encoder = new TextEncoder();
