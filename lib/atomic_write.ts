@@ -12,6 +12,7 @@
 
 import { join } from "node:path";
 import { HttpError } from "./http/http_error.ts";
+import { writeAll } from "./http/response_writer.ts";
 
 /** AtomicWriteOptions bound an {@linkcode atomicWrite}. */
 export interface AtomicWriteOptions {
@@ -148,12 +149,6 @@ async function copyStream(
   } finally {
     reader.releaseLock();
   }
-}
-
-/** writeAll loops because a write may take fewer bytes than offered. */
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < bytes.length) offset += await file.write(bytes.subarray(offset));
 }
 
 /**

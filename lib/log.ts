@@ -15,6 +15,8 @@
  * by kind, so a flood of one failure writes one stack trace and a count.
  */
 
+import { writeAll } from "./http/response_writer.ts";
+
 /**
  * AccessEntry is what one access-log line records. Its strings are byte
  * strings, as the engine reads them: one character per octet (RFC 9110
@@ -461,8 +463,3 @@ function traceOf(cause: unknown): string {
 
 /** MAX_CAUSES: how many causes of a logged error are followed. */
 const MAX_CAUSES = 4;
-
-async function writeAll(sink: LogSink, p: Uint8Array) {
-  let offset = 0;
-  while (offset < p.length) offset += await sink.write(p.subarray(offset));
-}
