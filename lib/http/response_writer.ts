@@ -394,8 +394,9 @@ export const STREAM_CHUNK_BYTES = 1024 * 1024;
 /**
  * streamBody copies the rest of a body to the sink, at most `limit` bytes.
  * A byte stream (such as a file's) is read BYOB into one reused buffer, so
- * a 64 MiB download allocates 256 KiB, not 64 MiB of garbage. Returns the
- * bytes written and whether the body ended cleanly within the limit.
+ * a 64 MiB download allocates one {@linkcode STREAM_CHUNK_BYTES} (1 MiB),
+ * not 64 MiB of garbage. Returns the bytes written and whether the body
+ * ended cleanly within the limit.
  */
 async function streamBody(
   sink: ByteSink,
