@@ -440,6 +440,27 @@ Deno.test("writeResponse ends with keepAlive false when the body fails after the
   });
 });
 
+Deno.test("writeResponse tells a body cut short by its own source from a client gone", async (t) => {
+  // A handler that echoes the request body reads it while the writer
+  // writes: the body reader's UnexpectedEof is the body's failure (the
+  // response ends cut), while a write error's kind means the client left.
+  await t.step("UnexpectedEof from the body: the response is cut, keepAlive false", async () => {
+    const body = pieces(70, 1000);
+    const sink = new ByteSink();
+    const { stream } = streamOf(body, { error: new Deno.errors.UnexpectedEof("ended early") });
+    const result = await writeResponse(sink, new Response(stream), OPTIONS);
+    assert.deepEqual(result, { bodyBytes: 70_000, keepAlive: false });
+  });
+  await t.step("BrokenPipe from the body: the client is gone, the writer rejects", async () => {
+    const sink = new ByteSink();
+    const { stream } = streamOf(pieces(70, 1000), { error: new Deno.errors.BrokenPipe() });
+    await assert.rejects(
+      () => writeResponse(sink, new Response(stream), OPTIONS),
+      Deno.errors.BrokenPipe,
+    );
+  });
+});
+
 Deno.test("writeResponse cancels the body when the client is gone", async (t) => {
   // A body left uncancelled keeps what it reads from open (serve_file's
   // stream closes its file only at its end, on error or on cancel).
