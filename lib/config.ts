@@ -64,6 +64,10 @@ export interface Config {
   tls: { certFile: string; keyFile: string } | undefined;
   /** Serving isolates sharing the port; more than 1 needs --unstable-net. */
   workers: number;
+  /** The most the upload directory's files may add up to, in bytes; past it uploads get 507. */
+  uploadQuotaBytes: number;
+  /** The least free disk space an upload may leave, in bytes (0: no floor); past it: 507. */
+  minFreeDiskBytes: number;
 }
 
 /** LogFormat is how access-log lines are written. */
@@ -113,6 +117,8 @@ export const DEFAULTS: Readonly<Config> = {
   open: false,
   tls: undefined,
   workers: 1,
+  uploadQuotaBytes: 10 * 1024 ** 3,
+  minFreeDiskBytes: 1024 ** 3,
 };
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
@@ -145,7 +151,7 @@ Options:
       --request-timeout S    seconds to receive a request head, and the longest body stall (default ${DEFAULTS.requestTimeoutSeconds})
       --shutdown-grace S     seconds to finish responses after SIGINT/SIGTERM (default ${DEFAULTS.shutdownGraceSeconds})
       --upload-dir DIR       accept POST/PUT /uploads/NAME into DIR (off by default)
-      --max-upload BYTES     largest upload (default ${DEFAULTS.maxUploadBytes})
+      --max-upload BYTES     largest upload, per file (default ${DEFAULTS.maxUploadBytes})
       --upload-token TOKEN   uploads need "Authorization: Bearer TOKEN"
       --data-dir DIR         keep the message board (/board) in DIR (off by default)
       --header "Name: value" add a header to every response (repeatable)
@@ -156,6 +162,8 @@ Options:
       --lan                  listen on every interface (0.0.0.0) and print the network URLs
       --cert FILE --key FILE serve HTTPS with this PEM certificate and key
       --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
+      --upload-quota BYTES   the upload dir's files may add up to this much (default ${DEFAULTS.uploadQuotaBytes})
+      --min-free-disk BYTES  uploads must leave this much disk free (default ${DEFAULTS.minFreeDiskBytes}; 0: off)
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -221,6 +229,8 @@ export function parseConfig(
         cert: { type: "string" },
         key: { type: "string" },
         workers: { type: "string" },
+        "upload-quota": { type: "string" },
+        "min-free-disk": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -343,6 +353,20 @@ export function parseConfig(
         ? { certFile: values.cert, keyFile: values.key }
         : undefined,
       workers: integer("--workers", values.workers, DEFAULTS.workers, 1, 64),
+      uploadQuotaBytes: integer(
+        "--upload-quota",
+        values["upload-quota"],
+        DEFAULTS.uploadQuotaBytes,
+        0,
+        2 ** 50,
+      ),
+      minFreeDiskBytes: integer(
+        "--min-free-disk",
+        values["min-free-disk"],
+        DEFAULTS.minFreeDiskBytes,
+        0,
+        2 ** 50,
+      ),
     },
   };
 }

@@ -52,13 +52,19 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   // server should not pay for node:crypto and node:sqlite in memory.
   let uploads: ((request: Request) => Promise<Response>) | undefined;
   let formOverhead = 0;
+  let maxFormParts = 1;
   if (config.uploadDir !== undefined && options.realUploadDir !== undefined) {
-    const { createUploads, FORM_OVERHEAD_BYTES } = await import("./pages/upload.ts");
+    const { createUploads, FORM_OVERHEAD_BYTES, MAX_FORM_PARTS } = await import(
+      "./pages/upload.ts"
+    );
     formOverhead = FORM_OVERHEAD_BYTES;
+    maxFormParts = MAX_FORM_PARTS;
     uploads = createUploads({
       dir: resolve(config.uploadDir),
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
+      quotaBytes: config.uploadQuotaBytes,
+      minFreeBytes: config.minFreeDiskBytes,
       ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
       // A store of its own (an upload is bytes, never a template), a quarter the size.
       store: new RepresentationStore({
@@ -106,9 +112,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     format: config.logFormat,
   });
 
-  // The engine's body cap must let the largest upload (and a form around it) through.
+  // The engine's body cap must let the largest upload through, and a form
+  // of several files (each up to --max-upload, together within the quota).
   const maxBodyBytes = uploads
-    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + formOverhead)
+    ? Math.max(
+      config.maxBodyBytes,
+      config.maxUploadBytes + formOverhead,
+      Math.min(config.uploadQuotaBytes, config.maxUploadBytes * maxFormParts) + formOverhead,
+    )
     : config.maxBodyBytes;
   const { tls: _files, ...settings } = config;
   let server: Server;

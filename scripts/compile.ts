@@ -110,6 +110,11 @@ async function main() {
     .filter((p): p is string => p !== undefined);
   const write = [config.uploadDir, config.dataDir].filter((p): p is string => p !== undefined);
   const host = config.hostname.includes(":") ? `[${config.hostname}]` : config.hostname;
+  // networkInterfaces for the --lan URLs; statfs for the free-disk floor of uploads.
+  const sys = [
+    ...(config.lan ? ["networkInterfaces"] : []),
+    ...(config.uploadDir !== undefined && config.minFreeDiskBytes > 0 ? ["statfs"] : []),
+  ];
 
   const opener = openerFor(Deno.build.os);
   const flags = [
@@ -118,7 +123,7 @@ async function main() {
     ...(write.length > 0 ? [`--allow-write=${write.join(",")}`] : []),
     `--allow-net=${host}`,
     `--allow-env=${ENV_NAMES.join(",")}`,
-    ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
+    ...(sys.length > 0 ? [`--allow-sys=${sys.join(",")}`] : []),
     // --open runs the platform's opener, and nothing else.
     ...(config.open && opener !== undefined ? [`--allow-run=${opener.command}`] : []),
     ...(config.workers > 1 ? ["--unstable-net"] : []),

@@ -50,6 +50,8 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     open: false,
     tls: undefined,
     workers: 1,
+    uploadQuotaBytes: 10 * 1024 ** 3,
+    minFreeDiskBytes: 1024 ** 3,
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -68,6 +70,10 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--workers", "2"], { workers: 2 }],
     [["--upload-dir", "up"], { uploadDir: "up" }],
     [["--max-upload", "10"], { maxUploadBytes: 10 }],
+    [["--upload-quota", "5000"], { uploadQuotaBytes: 5000 }],
+    [["--upload-quota", "0"], { uploadQuotaBytes: 0 }],
+    [["--min-free-disk", "0"], { minFreeDiskBytes: 0 }],
+    [["--min-free-disk", "2147483648"], { minFreeDiskBytes: 2147483648 }],
     [["--upload-token", "s3cret"], { uploadToken: "s3cret" }],
     [["--data-dir", "data"], { dataDir: "data" }],
     [["--header", "X-A: 1", "--header", "X-B:two words"], {
@@ -230,6 +236,10 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
     [["--upload-dir", ""], TypeError, ["--upload-dir", '""']],
     [["--upload-token", "a b"], TypeError, ["--upload-token"]],
     [["--max-upload", "-1"], TypeError, ["--max-upload"]],
+    [["--upload-quota", "10GiB"], RangeError, ["--upload-quota", '"10GiB"']],
+    [["--upload-quota", "1.5"], RangeError, ["--upload-quota", '"1.5"']],
+    [["--min-free-disk", "5%"], RangeError, ["--min-free-disk", '"5%"']],
+    [["--min-free-disk", String(2 ** 51)], RangeError, ["--min-free-disk"]],
   ];
   for (const [args, type, parts] of CASES) {
     await t.step(JSON.stringify(args), () => {
