@@ -652,7 +652,7 @@ async function listPage(request: Request, context: Context): Promise<Response> {
           <input id="file" type="file" name="file" multiple required>
           <p class="muted hint" hidden>…or drop them here.</p>
         </div>
-        <p class="muted">${roomNote(files, context.space)}</p>
+        <p class="muted" id="room">${roomNote(files, context.space)}</p>
         <button type="submit">Upload</button>
       </form>
       <ul class="queue" id="queue" aria-live="polite"></ul>
@@ -688,7 +688,8 @@ async function listPage(request: Request, context: Context): Promise<Response> {
       <tbody>${rows}</tbody>
     </table>
   `;
-  return pageResponse(request, htmlBody("Uploads", html`${uploadForm}<h2>Files</h2>${table}`), {
+  const listing = html`<section id="files"><h2>Files</h2>${table}</section>`;
+  return pageResponse(request, htmlBody("Uploads", html`${uploadForm}${listing}`), {
     headers: { "content-security-policy": UPLOAD_PAGE_POLICY },
   });
 }

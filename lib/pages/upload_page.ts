@@ -51,7 +51,7 @@ export const UPLOAD_SCRIPT = `(() => {
   if (!form || !input || !drop || !queue || !window.XMLHttpRequest || !window.FormData) return;
   const maxBytes = Number(form.dataset.maxBytes);
   const waiting = [];
-  let running = 0;
+  let running = 0, stored = 0;
 
   function size(bytes) {
     if (bytes < 1024) return Math.round(bytes) + " B";
@@ -145,7 +145,24 @@ export const UPLOAD_SCRIPT = `(() => {
     } else {
       job.info.textContent = result;
     }
+    if (ok) stored++;
     if (job.xhr) { running--; next(); }
+    if (running === 0 && waiting.length === 0 && stored > 0) refresh();
+  }
+
+  // The file table and the room note, fetched again once the queue is idle.
+  function refresh() {
+    stored = 0;
+    fetch(form.action, { headers: { accept: "text/html" } })
+      .then((response) => response.text())
+      .then((text) => {
+        const fresh = new DOMParser().parseFromString(text, "text/html");
+        for (const id of ["files", "room"]) {
+          const now = document.getElementById(id), next = fresh.getElementById(id);
+          if (now && next) now.replaceWith(next);
+        }
+      })
+      .catch(() => { /* the list stays as it was; the links above still work */ });
   }
 
   form.addEventListener("submit", (event) => {
