@@ -34,6 +34,8 @@ export type FormEntry =
   }
   | { kind: "field"; field: string };
 
+const DASH = 0x2d;
+
 type Event =
   | { kind: "file"; info: PartInfo }
   | { kind: "chunk"; bytes: Uint8Array }
@@ -56,11 +58,21 @@ export class MultipartReader {
   #ended = false;
   #done = false;
   #inFile = false;
+  /** A last `-` held back from the parser until the next chunk (see #write). */
+  #carry: Uint8Array | undefined;
+  /** CRLF "--" boundary "-": the bytes after which a chunk must not end (see #write). */
+  #closeStart: Uint8Array;
+  /** The last bytes handed to the parser, fewer than `#closeStart`. */
+  #tail = new Uint8Array(0);
   #limits: MultipartLimits;
 
   constructor(body: ReadableStream<Uint8Array>, contentType: string, limits: MultipartLimits) {
     this.#reader = body.getReader();
     this.#limits = limits;
+    const boundary = /;\s*boundary=(?:"([^"]*)"|([^;\s]*))/i.exec(contentType);
+    this.#closeStart = new TextEncoder().encode(
+      boundary === null ? "-" : `\r\n--${boundary[1] ?? boundary[2]}-`,
+    );
     const events = this.#events;
     this.#parser = makeParser({
       headers: { "content-type": contentType },
@@ -157,9 +169,10 @@ export class MultipartReader {
       try {
         if (done) {
           this.#ended = true;
+          if (this.#carry !== undefined) this.#parser.write(this.#carry);
           this.#parser.end();
         } else {
-          this.#parser.write(value);
+          this.#write(value);
         }
       } catch (err) {
         // The parser decodes `filename*` with decodeURIComponent, which throws on bad escapes.
@@ -172,6 +185,48 @@ export class MultipartReader {
         );
       }
     }
+  }
+
+  /**
+   * #write hands `value` to the parser, holding back one byte when the
+   * bytes so far end in a delimiter and one `-`. multipasta 0.2.8 reads the
+   * closing delimiter's `--` from the chunk the delimiter ends in; when that
+   * chunk ends between the two dashes it takes the first for the start of a
+   * part's headers and fails the form (one cut in 64 KiB, by where TCP splits
+   * the body). Held back, the dash goes with the next chunk.
+   */
+  #write(value: Uint8Array): void {
+    let chunk = value;
+    if (this.#carry !== undefined) {
+      chunk = new Uint8Array(this.#carry.length + value.length);
+      chunk.set(this.#carry);
+      chunk.set(value, this.#carry.length);
+      this.#carry = undefined;
+    }
+    if (this.#endsInCloseStart(chunk)) {
+      this.#carry = chunk.slice(-1);
+      chunk = chunk.subarray(0, -1);
+    }
+    if (chunk.length === 0) return;
+    this.#parser.write(chunk);
+    // Keep the last bytes written, for the check above across chunk edges.
+    const keep = this.#closeStart.length - 1;
+    const joined = new Uint8Array(this.#tail.length + Math.min(chunk.length, keep));
+    joined.set(this.#tail);
+    joined.set(chunk.subarray(chunk.length - Math.min(chunk.length, keep)), this.#tail.length);
+    this.#tail = joined.slice(Math.max(0, joined.length - keep));
+  }
+
+  /** #endsInCloseStart tells whether the bytes written so far plus `chunk` end in CRLF "--" boundary "-". */
+  #endsInCloseStart(chunk: Uint8Array): boolean {
+    const want = this.#closeStart;
+    if (chunk.at(-1) !== DASH || want.length === 1) return false;
+    for (let i = 1; i <= want.length; i++) {
+      const at = chunk.length - i;
+      const byte = at >= 0 ? chunk[at] : this.#tail[this.#tail.length + at];
+      if (byte !== want[want.length - i]) return false;
+    }
+    return true;
   }
 
   #httpError(error: MultipartError): HttpError {

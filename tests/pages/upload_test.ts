@@ -1142,3 +1142,53 @@ Deno.test("statfsFreeBytes reads the free space of a real directory", async () =
     }
   });
 });
+
+Deno.test("a refused browser write gets a small page that says why and links back, status and headers kept", async () => {
+  await withUploads(async (handler) => {
+    const browser = "text/html,application/xhtml+xml,*/*;q=0.8";
+    const cases: [name: string, request: Request, status: number, text: RegExp][] = [
+      [
+        "no room, from Content-Length",
+        request("PUT", "/uploads/big.bin", {
+          body: untouchableStream().stream,
+          headers: { accept: browser, "content-length": "2000" },
+        }),
+        507,
+        /The upload folder is full: its quota is 1000 B/,
+      ],
+      [
+        "not a form",
+        request("POST", "/uploads/", {
+          body: "x",
+          headers: { accept: browser, "content-type": "text/plain" },
+        }),
+        415,
+        /Send multipart\/form-data/,
+      ],
+      [
+        "a bad name",
+        request("PUT", "/uploads/.hidden", { body: "x", headers: { accept: browser } }),
+        400,
+        /Invalid file name/,
+      ],
+    ];
+    for (const [name, req, want, text] of cases) {
+      const response = await handler(req);
+      assert.equal(response.status, want, name);
+      const page = await response.text();
+      assert.match(page, text, name);
+      assert.match(page, /<a href="\/uploads\/">Back to the upload page<\/a>/, name);
+      assert.doesNotMatch(page, /minserve_test_|\/tmp\//, `${name}: no server path`);
+      assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
+    }
+  }, { maxBytes: 10_000, quotaBytes: 1000 });
+  await withUploads(async (handler) => {
+    const response = await handler(request("PUT", "/uploads/a.txt", {
+      body: "x",
+      headers: { accept: "text/html" },
+    }));
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get("www-authenticate") ?? "", /^Bearer /);
+    assert.match(await response.text(), /Back to the upload page/);
+  }, { token: TOKEN });
+});
