@@ -34,6 +34,7 @@ import { perClientCapFor } from "./lib/server.ts";
 import { type AuthUser, checkUnique, parseHtpasswd } from "./lib/htpasswd.ts";
 import { type Opener, openerFor } from "./lib/opener.ts";
 import { qrTerminal } from "./lib/qr.ts";
+import { formatSize } from "./lib/static/listing.ts";
 import { VERSION } from "./lib/version.ts";
 
 /**
@@ -190,6 +191,11 @@ function grantsFor(config: Config, mayMove: boolean, opener: Opener | undefined)
     const action = "list the network URLs";
     grants.push({ name: "sys", value: "networkInterfaces", action, optional: true });
   }
+  if (config.uploadDir !== undefined && config.minFreeDiskBytes > 0) {
+    // statfs(2), for the free-disk floor of uploads; without it the floor is not checked (warned).
+    const action = "read the free disk space (--min-free-disk)";
+    grants.push({ name: "sys", value: "statfs", action, optional: true });
+  }
   if (opener !== undefined) {
     const action = "open the browser";
     grants.push({ name: "run", value: opener.command, action, optional: true });
@@ -290,6 +296,14 @@ function permissionWarnings(config: Config, realRoot: string): string[] {
   ) {
     warnings.push(
       "warning: this process may write into its root; minserve needs no write access there",
+    );
+  }
+  if (
+    config.uploadDir !== undefined && config.minFreeDiskBytes > 0 &&
+    Deno.permissions.querySync({ name: "sys", kind: "statfs" }).state !== "granted"
+  ) {
+    warnings.push(
+      "warning: free disk space cannot be read (grant --allow-sys=statfs); --min-free-disk is not enforced",
     );
   }
   return warnings;
@@ -456,7 +470,9 @@ function banner(
         ? "off"
         : `POST/PUT /uploads/NAME into ${config.uploadDir}${
           config.uploadToken ? " (token required)" : ""
-        }`
+        }, ${formatSize(config.maxUploadBytes)} per file, quota ${
+          formatSize(config.uploadQuotaBytes)
+        }, ${formatSize(config.minFreeDiskBytes)} kept free`
     }`,
     `  board:    ${
       config.boardDb !== undefined

@@ -20,7 +20,39 @@ export interface AtomicWriteOptions {
   maxBytes: number;
   /** Builds the error thrown past `maxBytes`; a 413 {@linkcode HttpError} by default. */
   onTooLarge?: () => Error;
+  /**
+   * What happens when `dir/name` exists at the moment the write completes
+   * (see {@linkcode OnExisting}); `"replace"` by default.
+   */
+  onExisting?: OnExisting;
+  /**
+   * Called with each chunk's length before the chunk is written; throwing
+   * abandons the write (a quota or free-space check, say). May be async.
+   */
+  beforeChunk?: (length: number) => void | Promise<void>;
 }
+
+/**
+ * OnExisting says what {@linkcode atomicWrite} does when the target name is
+ * taken: `"replace"` renames over it (rename(2)); `"fail"` leaves it and
+ * throws `Deno.errors.AlreadyExists`; `"rename"` stores under the first free
+ * name of `NAME (1).EXT`, `NAME (2).EXT`… ({@linkcode numberedName}). The
+ * last two link(2) the finished temp file to the name, which fails instead
+ * of replacing when the name exists, so two writers can never both get one
+ * name, however they interleave.
+ */
+export type OnExisting = "replace" | "fail" | "rename";
+
+/** AtomicWriteResult is what an {@linkcode atomicWrite} stored. */
+export interface AtomicWriteResult {
+  /** Bytes written. */
+  bytes: number;
+  /** The name the file was stored under: `name`, or a numbered one with `onExisting: "rename"`. */
+  name: string;
+}
+
+/** MAX_NUMBERED_NAMES is how many `NAME (N).EXT` names a renaming write tries before it gives up. */
+export const MAX_NUMBERED_NAMES = 1000;
 
 /** PART_SUFFIX ends every temp file's name, so stale ones are recognisable. */
 export const PART_SUFFIX = ".part";
@@ -46,18 +78,22 @@ const encoder = new TextEncoder();
  * closed, renamed over `dir/name`, and the directory is flushed where the OS
  * allows it.
  *
+ * With `onExisting` other than `"replace"` the last step is a link(2)
+ * instead, which never replaces ({@linkcode OnExisting}).
+ *
  * On any failure (the stream errors, the client goes away, the body is too
- * large, the disk is full) the temp file is removed and the error rethrown;
- * `dir/name` is untouched until the rename. `name` must be a single path
- * segment (a TypeError otherwise): callers validate names, this is the last
- * line of defence. Returns the number of bytes written.
+ * large, `beforeChunk` throws, the disk is full) the temp file is removed
+ * and the error rethrown; `dir/name` is untouched until the rename. `name`
+ * must be a single path segment (a TypeError otherwise): callers validate
+ * names, this is the last line of defence. Returns the number of bytes
+ * written and the name stored.
  */
 export async function atomicWrite(
   dir: string,
   name: string,
-  body: ReadableStream<Uint8Array> | Uint8Array,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Uint8Array,
   options: AtomicWriteOptions,
-): Promise<{ bytes: number }> {
+): Promise<AtomicWriteResult> {
   if (name === "" || name === "." || name === ".." || /[/\\\0]/.test(name)) {
     throw new TypeError(`Cannot write "${name}": name must be a single path segment`);
   }
@@ -69,12 +105,15 @@ export async function atomicWrite(
   const file = await Deno.open(tempPath, { write: true, createNew: true, mode: 0o644 });
   let open = true;
   let bytes = 0;
+  let stored = name;
+  const onExisting = options.onExisting ?? "replace";
   try {
     if (body instanceof Uint8Array) {
+      await options.beforeChunk?.(body.length);
       await writeAll(file, body);
       bytes = body.length;
     } else {
-      bytes = await copyStream(body, file, options.maxBytes, tooLarge);
+      bytes = await copyStream(body, file, options, tooLarge);
     }
     // Data first, then the name: a rename that reaches the disk before the
     // data would leave an empty or partial file under the real name after a
@@ -82,7 +121,8 @@ export async function atomicWrite(
     await file.syncData();
     file.close();
     open = false;
-    await Deno.rename(tempPath, join(dir, name));
+    if (onExisting === "replace") await Deno.rename(tempPath, join(dir, name));
+    else stored = await linkFree(tempPath, dir, name, onExisting === "rename");
   } catch (err) {
     if (open) file.close();
     await Deno.remove(tempPath).catch(() => {
@@ -91,8 +131,52 @@ export async function atomicWrite(
     });
     throw err;
   }
+  if (onExisting !== "replace") {
+    // The file is in place under its name; the temp name is a second link to it.
+    await Deno.remove(tempPath).catch(() => {});
+  }
   await syncDirectory(dir);
-  return { bytes };
+  return { bytes, name: stored };
+}
+
+/**
+ * linkFree links `tempPath` to `dir/name` without replacing anything
+ * (link(2) fails with EEXIST), or with `numbered` to the first free
+ * {@linkcode numberedName}; returns the name it took. Throws
+ * `Deno.errors.AlreadyExists` when none is free.
+ */
+async function linkFree(
+  tempPath: string,
+  dir: string,
+  name: string,
+  numbered: boolean,
+): Promise<string> {
+  const tries = numbered ? MAX_NUMBERED_NAMES + 1 : 1;
+  for (let n = 0; n < tries; n++) {
+    const candidate = n === 0 ? name : numberedName(name, n);
+    try {
+      await Deno.link(tempPath, join(dir, candidate));
+      return candidate;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AlreadyExists)) throw err;
+    }
+  }
+  throw new Deno.errors.AlreadyExists(`Cannot store "${name}": every numbered name is taken`);
+}
+
+/**
+ * numberedName is the `n`th alternative to `name`, as browsers and file
+ * managers name a second download: `photo.jpg` → `photo (1).jpg`,
+ * `README` → `README (1)`. The number goes before the last extension; the
+ * stem is cut (at a character boundary) so the result fits in
+ * {@linkcode NAME_MAX_BYTES}.
+ */
+export function numberedName(name: string, n: number): string {
+  const dot = name.lastIndexOf(".");
+  const [stem, ext] = dot > 0 ? [name.slice(0, dot), name.slice(dot)] : [name, ""];
+  const suffix = ` (${n})${ext}`;
+  const room = NAME_MAX_BYTES - encoder.encode(suffix).length;
+  return truncateUtf8(stem, Math.max(room, 1)) + suffix;
 }
 
 /**
@@ -127,20 +211,30 @@ function truncateUtf8(text: string, maxBytes: number): string {
  * cancelled, which tells its source (the connection) to stop.
  */
 async function copyStream(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
   file: Deno.FsFile,
-  maxBytes: number,
+  options: AtomicWriteOptions,
   tooLarge: () => Error,
 ): Promise<number> {
-  const reader = body.getReader();
   let bytes = 0;
+  const copy = async (value: Uint8Array) => {
+    bytes += value.length;
+    if (bytes > options.maxBytes) throw tooLarge();
+    await options.beforeChunk?.(value.length);
+    await writeAll(file, value);
+  };
+  if (!(body instanceof ReadableStream)) {
+    // An async iterable (a multipart part): breaking out of the loop on an
+    // error calls its return(), which is how its source learns to stop.
+    for await (const value of body) await copy(value);
+    return bytes;
+  }
+  const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) return bytes;
-      bytes += value.length;
-      if (bytes > maxBytes) throw tooLarge();
-      await writeAll(file, value);
+      await copy(value);
     }
   } catch (err) {
     // An errored stream rejects cancel(); the error we hold is the one to report.

@@ -76,6 +76,10 @@ export interface Config {
   boardDb: string | undefined;
   /** Where Prometheus metrics are served (--metrics HOST:PORT), apart from the public address. */
   metrics: { hostname: string; port: number } | undefined;
+  /** The most the upload directory's files may add up to, in bytes; past it uploads get 507. */
+  uploadQuotaBytes: number;
+  /** The least free disk space an upload may leave, in bytes (0: no floor); past it: 507. */
+  minFreeDiskBytes: number;
 }
 
 /** AuthSource is one --auth value: an htpasswd file (read by `main.ts`), or one user. */
@@ -141,6 +145,8 @@ export const DEFAULTS: Readonly<Config> = {
   auth: [],
   boardDb: undefined,
   metrics: undefined,
+  uploadQuotaBytes: 10 * 1024 ** 3,
+  minFreeDiskBytes: 1024 ** 3,
 };
 
 /** HASH_PASSWORD is the subcommand that prints a bcrypt hash of a password read from stdin. */
@@ -180,7 +186,7 @@ Options:
       --request-timeout S    seconds to receive a request head, and the longest body stall (default ${DEFAULTS.requestTimeoutSeconds})
       --shutdown-grace S     seconds to finish responses after SIGINT/SIGTERM (default ${DEFAULTS.shutdownGraceSeconds})
       --upload-dir DIR       accept POST/PUT /uploads/NAME into DIR (off by default)
-      --max-upload BYTES     largest upload (default ${DEFAULTS.maxUploadBytes})
+      --max-upload BYTES     largest upload, per file (default ${DEFAULTS.maxUploadBytes})
       --upload-token TOKEN   uploads need "Authorization: Bearer TOKEN"
       --data-dir DIR         keep the message board (/board) in DIR (off by default)
       --header "Name: value" add a header to every response (repeatable)
@@ -200,6 +206,8 @@ Options:
                              (instead of --data-dir; better in MINSERVE_BOARD_DB or PGPASSWORD)
       --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or PORT,
                              host 127.0.0.1), never on the public address
+      --upload-quota BYTES   the upload dir's files may add up to this much (default ${DEFAULTS.uploadQuotaBytes})
+      --min-free-disk BYTES  uploads must leave this much disk free (default ${DEFAULTS.minFreeDiskBytes}; 0: off)
   -h, --help                 show this help
   -V, --version              show the version
 
@@ -275,6 +283,8 @@ export function parseConfig(
         cost: { type: "string" },
         "board-db": { type: "string" },
         metrics: { type: "string" },
+        "upload-quota": { type: "string" },
+        "min-free-disk": { type: "string" },
         help: { type: "boolean", short: "h" },
         version: { type: "boolean", short: "V" },
       },
@@ -432,6 +442,20 @@ export function parseConfig(
       auth: (values.auth ?? []).map(authSource),
       boardDb,
       metrics,
+      uploadQuotaBytes: integer(
+        "--upload-quota",
+        values["upload-quota"],
+        DEFAULTS.uploadQuotaBytes,
+        0,
+        2 ** 50,
+      ),
+      minFreeDiskBytes: integer(
+        "--min-free-disk",
+        values["min-free-disk"],
+        DEFAULTS.minFreeDiskBytes,
+        0,
+        2 ** 50,
+      ),
     },
   };
 }

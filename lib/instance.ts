@@ -75,9 +75,13 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   // server should not pay for node:crypto and node:sqlite in memory.
   let uploads: ((request: Request) => Promise<Response>) | undefined;
   let formOverhead = 0;
+  let maxFormParts = 1;
   if (config.uploadDir !== undefined && options.realUploadDir !== undefined) {
-    const { createUploads, FORM_OVERHEAD_BYTES } = await import("./pages/upload.ts");
+    const { createUploads, FORM_OVERHEAD_BYTES, MAX_FORM_PARTS } = await import(
+      "./pages/upload.ts"
+    );
     formOverhead = FORM_OVERHEAD_BYTES;
+    maxFormParts = MAX_FORM_PARTS;
     const uploadStore = new RepresentationStore({
       maxBytes: Math.floor(config.cacheBytes / 4),
       maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
@@ -88,6 +92,8 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       dir: resolve(config.uploadDir),
       realDir: options.realUploadDir,
       maxBytes: config.maxUploadBytes,
+      quotaBytes: config.uploadQuotaBytes,
+      minFreeBytes: config.minFreeDiskBytes,
       ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
       // A writer signed in with --auth needs no token.
       ...(auth === undefined ? {} : { authorized: isWriter }),
@@ -151,9 +157,14 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     format: config.logFormat,
   });
 
-  // The engine's body cap must let the largest upload (and a form around it) through.
+  // The engine's body cap must let the largest upload through, and a form
+  // of several files (each up to --max-upload, together within the quota).
   const maxBodyBytes = uploads
-    ? Math.max(config.maxBodyBytes, config.maxUploadBytes + formOverhead)
+    ? Math.max(
+      config.maxBodyBytes,
+      config.maxUploadBytes + formOverhead,
+      Math.min(config.uploadQuotaBytes, config.maxUploadBytes * maxFormParts) + formOverhead,
+    )
     : config.maxBodyBytes;
   const { tls: _files, ...settings } = config;
   let server: Server;

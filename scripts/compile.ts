@@ -124,6 +124,11 @@ async function main() {
     net.push(`${db.hostname}:${db.port === "" ? "5432" : db.port}`);
     env.push(...POSTGRES_ENV_NAMES);
   }
+  // networkInterfaces for the --lan URLs; statfs for the free-disk floor of uploads.
+  const sys = [
+    ...(config.lan ? ["networkInterfaces"] : []),
+    ...(config.uploadDir !== undefined && config.minFreeDiskBytes > 0 ? ["statfs"] : []),
+  ];
 
   const opener = openerFor(Deno.build.os);
   const flags = [
@@ -132,7 +137,7 @@ async function main() {
     ...(write.length > 0 ? [`--allow-write=${write.join(",")}`] : []),
     `--allow-net=${net.join(",")}`,
     `--allow-env=${env.join(",")}`,
-    ...(config.lan ? ["--allow-sys=networkInterfaces"] : []),
+    ...(sys.length > 0 ? [`--allow-sys=${sys.join(",")}`] : []),
     // --open runs the platform's opener, and nothing else.
     ...(config.open && opener !== undefined ? [`--allow-run=${opener.command}`] : []),
     ...(config.workers > 1 ? ["--unstable-net"] : []),

@@ -7,7 +7,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { atomicWrite, NAME_MAX_BYTES, PART_SUFFIX, removeStaleParts } from "../lib/atomic_write.ts";
+import {
+  atomicWrite,
+  MAX_NUMBERED_NAMES,
+  NAME_MAX_BYTES,
+  numberedName,
+  PART_SUFFIX,
+  removeStaleParts,
+} from "../lib/atomic_write.ts";
 import { HttpError } from "../lib/http/http_error.ts";
 import { withTempDir } from "./_support/server.ts";
 import { readLines, scriptedStream } from "./_support/streams.ts";
@@ -36,13 +43,14 @@ Deno.test("atomicWrite writes a new file from bytes and from a stream", async ()
   await withTempDir(async (dir) => {
     assert.deepEqual(
       await atomicWrite(dir, "a.txt", encoder.encode("hello"), { maxBytes: 5 }),
-      { bytes: 5 },
+      { bytes: 5, name: "a.txt" },
     );
     assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "hello");
 
     const body = scriptedStream(["one ", "two ", "three"]);
     assert.deepEqual(await atomicWrite(dir, "b.txt", body.stream, { maxBytes: 100 }), {
       bytes: 13,
+      name: "b.txt",
     });
     assert.equal(await Deno.readTextFile(join(dir, "b.txt")), "one two three");
     assert.deepEqual(await namesIn(dir), ["a.txt", "b.txt"]);
@@ -53,9 +61,11 @@ Deno.test("atomicWrite writes an empty body as an empty file", async () => {
   await withTempDir(async (dir) => {
     assert.deepEqual(await atomicWrite(dir, "e", new Uint8Array(0), { maxBytes: 0 }), {
       bytes: 0,
+      name: "e",
     });
     assert.deepEqual(await atomicWrite(dir, "f", scriptedStream([]).stream, { maxBytes: 0 }), {
       bytes: 0,
+      name: "f",
     });
     assert.equal((await Deno.stat(join(dir, "e"))).size, 0);
     assert.equal((await Deno.stat(join(dir, "f"))).size, 0);
@@ -295,4 +305,121 @@ Deno.test({
       assert.equal(await Deno.readTextFile(target), "the previous version");
     });
   },
+});
+
+Deno.test("numberedName puts the number before the last extension and fits NAME_MAX", () => {
+  for (
+    const [name, n, want] of [
+      ["photo.jpg", 1, "photo (1).jpg"],
+      ["photo.jpg", 12, "photo (12).jpg"],
+      ["README", 2, "README (2)"],
+      ["archive.tar.gz", 1, "archive.tar (1).gz"],
+      ["a.b.", 1, "a.b (1)."],
+    ] as const
+  ) assert.equal(numberedName(name, n), want);
+  const long = "é".repeat(127) + ".txt"; // 258 bytes
+  const numbered = numberedName(long, 3);
+  assert.ok(encoder.encode(numbered).length <= NAME_MAX_BYTES);
+  assert.ok(numbered.endsWith(" (3).txt"));
+  assert.ok(numbered.isWellFormed());
+});
+
+Deno.test("atomicWrite with onExisting: fail keeps the old file, rename numbers the new one", async () => {
+  await withTempDir(async (dir) => {
+    await atomicWrite(dir, "a.txt", encoder.encode("old"), { maxBytes: 10 });
+    await assert.rejects(
+      atomicWrite(dir, "a.txt", encoder.encode("new"), { maxBytes: 10, onExisting: "fail" }),
+      Deno.errors.AlreadyExists,
+    );
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "old");
+    assert.deepEqual(await namesIn(dir), ["a.txt"], "no temp file left");
+
+    for (const [content, want] of [["one", "a (1).txt"], ["two", "a (2).txt"]]) {
+      const result = await atomicWrite(dir, "a.txt", scriptedStream([content!]).stream, {
+        maxBytes: 10,
+        onExisting: "rename",
+      });
+      assert.deepEqual(result, { bytes: 3, name: want });
+      assert.equal(await Deno.readTextFile(join(dir, want!)), content);
+    }
+    // A free name is taken as it is; a directory in the way counts as taken.
+    await Deno.mkdir(join(dir, "d"));
+    const free = await atomicWrite(dir, "d", encoder.encode("x"), {
+      maxBytes: 1,
+      onExisting: "rename",
+    });
+    assert.equal(free.name, "d (1)");
+    assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "old");
+    assert.deepEqual(await namesIn(dir), ["a (1).txt", "a (2).txt", "a.txt", "d", "d (1)"]);
+  });
+});
+
+Deno.test("atomicWrite renaming: concurrent writes of one name each get their own name", async () => {
+  await withTempDir(async (dir) => {
+    const writes = Array.from(
+      { length: 20 },
+      (_, i) =>
+        atomicWrite(dir, "same.bin", scriptedStream([`writer ${i}`]).stream, {
+          maxBytes: 100,
+          onExisting: "rename",
+        }),
+    );
+    const names = (await Promise.all(writes)).map((r) => r.name);
+    assert.equal(new Set(names).size, 20, "no two writers share a name");
+    for (const [i, name] of names.entries()) {
+      assert.equal(await Deno.readTextFile(join(dir, name)), `writer ${i}`);
+    }
+    assert.deepEqual(await partsIn(dir), []);
+  });
+});
+
+Deno.test("atomicWrite renaming gives up after MAX_NUMBERED_NAMES taken names", async () => {
+  await withTempDir(async (dir) => {
+    await Deno.writeTextFile(join(dir, "x"), "");
+    for (let n = 1; n <= MAX_NUMBERED_NAMES; n++) {
+      await Deno.writeTextFile(join(dir, numberedName("x", n)), "");
+    }
+    await assert.rejects(
+      atomicWrite(dir, "x", encoder.encode("y"), { maxBytes: 1, onExisting: "rename" }),
+      Deno.errors.AlreadyExists,
+    );
+    assert.deepEqual(await partsIn(dir), []);
+  });
+});
+
+Deno.test("atomicWrite stops when beforeChunk throws, leaving no file", async () => {
+  await withTempDir(async (dir) => {
+    const seen: number[] = [];
+    const full = new Error("quota");
+    const body = scriptedStream(["aaaa", "bbbb", "cccc"]);
+    await assert.rejects(
+      atomicWrite(dir, "q.bin", body.stream, {
+        maxBytes: 100,
+        beforeChunk: (length) => {
+          seen.push(length);
+          if (seen.length === 2) throw full;
+        },
+      }),
+      (err) => err === full,
+    );
+    assert.deepEqual(seen, [4, 4]);
+    assert.equal(body.cancelled, true);
+    assert.deepEqual(await namesIn(dir), []);
+    // From an async iterable too; its return() runs, so its source can stop.
+    let returned = false;
+    async function* parts() {
+      try {
+        yield encoder.encode("1234");
+        yield encoder.encode("5678");
+      } finally {
+        returned = true;
+      }
+    }
+    await assert.rejects(
+      atomicWrite(dir, "r.bin", parts(), { maxBytes: 6 }),
+      isStatus(413),
+    );
+    assert.equal(returned, true);
+    assert.deepEqual(await namesIn(dir), []);
+  });
 });

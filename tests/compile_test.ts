@@ -202,6 +202,18 @@ Deno.test("deno task compile bakes exactly the permissions the options need", as
       has: ["--allow-read=./www,users.htpasswd"],
       not: [/--allow-write/, /--allow-read=\S*bob/],
     },
+    {
+      name: "--upload-dir: read and write of it, statfs for the free-disk floor",
+      args: ["./www", "--upload-dir", "./up"],
+      has: ["--allow-read=./www,./up", "--allow-write=./up", "--allow-sys=statfs"],
+      not: [/--allow-run/],
+    },
+    {
+      name: "--upload-dir with --min-free-disk 0: no statfs",
+      args: ["./www", "--upload-dir", "./up", "--min-free-disk", "0"],
+      has: ["--allow-write=./up"],
+      not: [/--allow-sys/],
+    },
   ];
   for (const c of CASES) {
     await t.step(c.name, async () => {

@@ -54,6 +54,8 @@ Deno.test("parseConfig: DEFAULTS are the documented ones", () => {
     auth: [],
     boardDb: undefined,
     metrics: undefined,
+    uploadQuotaBytes: 10 * 1024 ** 3,
+    minFreeDiskBytes: 1024 ** 3,
   });
   // parseConfig fills a new object; DEFAULTS stay as they were.
   serve(["--port", "1", "--no-listing"]);
@@ -74,6 +76,10 @@ Deno.test("parseConfig: flags", async (t) => {
     [["--max-upload", "10"], { maxUploadBytes: 10 }],
     [["--max-zip-bytes", "1048576"], { maxZipBytes: 1048576 }],
     [["--max-zip-bytes", "0"], { maxZipBytes: 0 }],
+    [["--upload-quota", "5000"], { uploadQuotaBytes: 5000 }],
+    [["--upload-quota", "0"], { uploadQuotaBytes: 0 }],
+    [["--min-free-disk", "0"], { minFreeDiskBytes: 0 }],
+    [["--min-free-disk", "2147483648"], { minFreeDiskBytes: 2147483648 }],
     [["--upload-token", "s3cret"], { uploadToken: "s3cret" }],
     [["--data-dir", "data"], { dataDir: "data" }],
     [["--header", "X-A: 1", "--header", "X-B:two words"], {
@@ -238,6 +244,10 @@ Deno.test("parseConfig: errors name the flag and quote the value", async (t) => 
     [["--upload-dir", ""], TypeError, ["--upload-dir", '""']],
     [["--upload-token", "a b"], TypeError, ["--upload-token"]],
     [["--max-upload", "-1"], TypeError, ["--max-upload"]],
+    [["--upload-quota", "10GiB"], RangeError, ["--upload-quota", '"10GiB"']],
+    [["--upload-quota", "1.5"], RangeError, ["--upload-quota", '"1.5"']],
+    [["--min-free-disk", "5%"], RangeError, ["--min-free-disk", '"5%"']],
+    [["--min-free-disk", String(2 ** 51)], RangeError, ["--min-free-disk"]],
   ];
   for (const [args, type, parts] of CASES) {
     await t.step(JSON.stringify(args), () => {

@@ -581,10 +581,11 @@ async function startTornUpload(
   name: string,
   declared: number,
   sent: Uint8Array,
+  query = "",
 ): Promise<Client> {
   const client = await Client.connect(port);
   await client.send(
-    `PUT /uploads/${name} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${declared}\r\n\r\n`,
+    `PUT /uploads/${name}${query} HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${declared}\r\n\r\n`,
   );
   await client.send(sent);
   const writing = await waitFor(
@@ -616,7 +617,9 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
     assert.equal(back.header("content-type"), "image/png");
     assertSameBytes(back.body, v1, "GET after PUT");
 
-    const replaced = await put(server.port, "blob.png", v2);
+    const conflict = await put(server.port, "blob.png", v2);
+    assert.equal(conflict.status, 409, "no silent overwrite");
+    const replaced = await put(server.port, "blob.png?replace=1", v2);
     assert.equal(replaced.status, 200, replaced.text());
     assertSameBytes(
       (await fetchOne(server.port, get("/uploads/blob.png"))).body,
@@ -640,6 +643,7 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
       "blob.png",
       4 * MIB,
       pattern(MIB, 4),
+      "?replace=1",
     );
     tornReplace.close();
     assert.ok(
@@ -797,6 +801,7 @@ Deno.test("uploads: SIGKILL of the server mid-upload leaves no partial file; res
         "keep.bin",
         8 * MIB,
         pattern(MIB, 8),
+        "?replace=1",
       );
       server.kill();
       assert.equal((await server.status).signal, "SIGKILL");

@@ -339,7 +339,7 @@ Deno.test("without a terminal, a missing permission is one line whose command wo
       line,
       `minserve: cannot read ROOT "${site}": not permitted; run: deno run ` +
         `--allow-net=127.0.0.1 --allow-read=${site},${up},${data} --allow-write=${up},${data} ` +
-        `main.ts ${args.join(" ")}`,
+        `--allow-sys=statfs main.ts ${args.join(" ")}`,
     );
     assert.doesNotMatch(refused.text(), /listening on/);
 
@@ -422,13 +422,14 @@ Deno.test({
         ["--allow-net=127.0.0.1", `--allow-read=${site}`],
         [site, "-p", "0", "--upload-dir", up, "--data-dir", data],
       );
-      await using server = onTerminal(command, ["y", "y", "y", "y"]);
+      await using server = onTerminal(command, ["y", "y", "y", "y", "y"]);
       const port = await server.listening();
       assert.deepEqual(server.prompts(), [
         `read access to "${up}"`,
         `write access to "${up}"`,
         `read access to "${data}"`,
         `write access to "${data}"`,
+        'sys access to "statfs"',
       ]);
       assert.deepEqual(minserveLines(server.text()), [
         `minserve: created upload folder ${up}`,

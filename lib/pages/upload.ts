@@ -12,22 +12,29 @@
  *
  * Names are checked twice: {@linkcode validateUploadName} allows exactly one
  * harmless path segment, and {@linkcode atomicWrite} refuses anything else
- * again. Files are written by atomic rename, so a reader never sees half an
- * upload and a failed one leaves the old file as it was.
+ * again. Files are written to a temp file and moved into place whole, so a
+ * reader never sees half an upload; nothing is replaced unless asked for
+ * (a form upload takes a free name, a PUT gets 409 without `?replace=1`).
+ * Every byte streams from the socket to the disk, form files included
+ * (multipart_form.ts), under a per-file limit, a quota on the directory and
+ * a floor of free disk space (upload_space.ts).
  */
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
-import { atomicWrite } from "../atomic_write.ts";
+import { atomicWrite, type OnExisting } from "../atomic_write.ts";
 import { HttpError } from "../http/http_error.ts";
-import { html } from "../html.ts";
+import { html, unsafeRaw } from "../html.ts";
 import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { StaticSite } from "../static/serve_file.ts";
 import type { RepresentationStore } from "../static/store.ts";
 import { htmlBody, jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
-import { assertContentLength, readBody } from "./read_body.ts";
+import { assertContentLength } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
+import { MultipartReader } from "./multipart_form.ts";
+import { UPLOAD_PAGE_POLICY, UPLOAD_SCRIPT, UPLOAD_STYLE } from "./upload_page.ts";
+import { type FreeBytes, type SpaceTicket, UploadSpace } from "./upload_space.ts";
 
 /** UploadOptions configure {@linkcode createUploads}. */
 export interface UploadOptions {
@@ -35,8 +42,14 @@ export interface UploadOptions {
   dir: string;
   /** The directory's real path (symlinks resolved), for the static server's containment check. */
   realDir: string;
-  /** Largest file accepted, in bytes. Past it: 413. */
+  /** Largest file accepted, in bytes, for each file of a form too. Past it: 413. */
   maxBytes: number;
+  /** The most the directory's files may add up to, in bytes; past it: 507. No quota when absent. */
+  quotaBytes?: number;
+  /** The least free disk space uploads must leave, in bytes; past it: 507. No floor when absent or 0. */
+  minFreeBytes?: number;
+  /** How free disk space is read (tests pass their own); statfs(2) by default. */
+  freeBytes?: FreeBytes;
   /** When set, every PUT and POST needs `Authorization: Bearer <token>`. Reading stays public. */
   token?: string;
   /**
@@ -58,10 +71,14 @@ export const UPLOADS_PATH = "/uploads/";
 export const MAX_NAME_BYTES = 255;
 /**
  * FORM_OVERHEAD_BYTES is what a multipart form may add to its files
- * (boundaries, part headers, other fields): the whole form body is capped at
- * `maxBytes` plus this, so a file of exactly `maxBytes` still fits.
+ * (boundaries, part headers, other fields), for the engine's cap on a whole
+ * request body.
  */
 export const FORM_OVERHEAD_BYTES = 64 * 1024;
+/** MAX_FORM_PARTS: parts of any kind in one form. Past it: 413, as soon as the part starts. */
+export const MAX_FORM_PARTS = 100;
+/** MAX_FIELD_BYTES: a form field that is not a file is held in memory, up to this. Past it: 413. */
+export const MAX_FIELD_BYTES = 8 * 1024;
 
 const ALLOW_LIST = "GET, HEAD, POST, OPTIONS";
 const ALLOW_FILE = "GET, HEAD, PUT, POST, OPTIONS";
@@ -97,17 +114,26 @@ export interface StoredFile {
  *   Content-Length over `maxBytes` is refused with 413 before the body is
  *   read, so the engine sends no `100 Continue`; a chunked body is counted
  *   while it streams to disk and refused with 413 once it passes the limit.
- *   Answers 201 Created with `Location` for a new file and 200 OK when it
- *   replaced one (both with a small HTML, JSON or text body, by Accept).
- *   Which of the two is decided just before writing, so under concurrent
- *   uploads of one name it is best effort; the content never is.
- * - `POST /uploads/` with `multipart/form-data` stores every `file` part
- *   under the part's filename. The form is parsed with `formData()`, which
- *   buffers the whole body in memory: it is capped at `maxBytes` plus
- *   {@linkcode FORM_OVERHEAD_BYTES}, checked on Content-Length before
- *   reading and counted while reading. Every name and size is checked before
- *   anything is written. Answers 303 See Other to `/uploads/` when Accept
- *   prefers HTML (post/redirect/get), else 201 with what was stored.
+ *   An existing NAME is never replaced silently: 409 Conflict, before the
+ *   body is read, unless the URL asks with `?replace=1` (the final link(2)
+ *   keeps this true under concurrent uploads). Answers 201 Created with
+ *   `Location` for a new file and 200 OK when it replaced one (both with a
+ *   small HTML, JSON or text body, by Accept).
+ * - `POST /uploads/` with `multipart/form-data` streams every `file` part to
+ *   its own temp file ({@linkcode MultipartReader}): nothing is held whole in
+ *   memory. Each file is on its own: one with a bad name or over `maxBytes`
+ *   is refused (its bytes skipped) while the others are stored; a name that
+ *   exists is stored as `NAME (1).EXT`, `NAME (2).EXT`…. At most
+ *   {@linkcode MAX_FORM_PARTS} parts, {@linkcode MAX_FIELD_BYTES} per other
+ *   field; malformed multipart is a 400 that names the problem. Answers with
+ *   a result per file ({@linkcode FileResult}: the stored name and link, or
+ *   the status and why): 201 when every file was stored, the first
+ *   failure's status when none was, 200 when some were.
+ * - Room: with `quotaBytes` the directory's files may add up to that much,
+ *   and with `minFreeBytes` an upload may not leave less free disk space.
+ *   Past either: 507 Insufficient Storage (RFC 4918 §11.5), before reading
+ *   when Content-Length says so, else as the bytes cross it (the temp file
+ *   removed); a form stops at that file.
  * - `GET`/`HEAD /uploads/` lists the files (HTML with an upload form, JSON
  *   or text by Accept); `/uploads` redirects there.
  * - `GET`/`HEAD /uploads/NAME` serves the file through the static server
@@ -119,7 +145,9 @@ export interface StoredFile {
  * right bearer token get 401 and `WWW-Authenticate: Bearer` (RFC 6750 §3)
  * — checked first, so an anonymous client learns nothing else. Other
  * methods get 405 with `Allow`; paths outside `/uploads/` get 404. Every
- * failure is a thrown {@linkcode HttpError}.
+ * failure is a thrown {@linkcode HttpError}; for a write a browser made
+ * (Accept prefers HTML) it is answered here, as a small page that says why
+ * and links back to the upload page.
  *
  * Needs read and write permission on `dir`.
  */
@@ -150,14 +178,58 @@ export function createUploads(options: UploadOptions): (request: Request) => Pro
     ...(options.store ? { store: options.store } : {}),
   });
   const authorized = options.authorized ?? (() => false);
-  const context: Context = { dir, realDir, maxBytes, tokenDigest, authorized, files };
+  const space = new UploadSpace({
+    dir,
+    quotaBytes: options.quotaBytes ?? Number.MAX_SAFE_INTEGER,
+    minFreeBytes: options.minFreeBytes ?? 0,
+    ...(options.freeBytes ? { freeBytes: options.freeBytes } : {}),
+  });
+  const context: Context = { dir, realDir, maxBytes, tokenDigest, authorized, files, space };
 
-  return async (request) => {
+  const route = async (request: Request): Promise<Response> => {
     const path = new URL(request.url).pathname;
     if (path === "/uploads" || path === UPLOADS_PATH) return await onList(request, path, context);
     if (!path.startsWith(UPLOADS_PATH)) throw new HttpError(404);
     return await onFile(request, path.slice(UPLOADS_PATH.length), context);
   };
+  return async (request) => {
+    try {
+      return await route(request);
+    } catch (err) {
+      if (!isBrowserWrite(request) || !(err instanceof HttpError) || !err.expose) throw err;
+      return writeErrorPage(request, err);
+    }
+  };
+}
+
+/**
+ * isBrowserWrite tells whether `request` is an upload whose answer a person
+ * reads: a browser names text/html in Accept (curl's default, any type, does not).
+ */
+function isBrowserWrite(request: Request): boolean {
+  const accept = request.headers.get("accept");
+  return (request.method === "POST" || request.method === "PUT") && accept !== null &&
+    /\btext\/html\b/i.test(accept) && preferredFormat(accept) === "html";
+}
+
+/**
+ * writeErrorPage answers a refused browser upload: the status and its
+ * header fields (`WWW-Authenticate`, `Allow`) as thrown, the fixed reason,
+ * and a way back to the upload page.
+ */
+function writeErrorPage(request: Request, err: HttpError): Response {
+  const title = err.status === 507 ? "Not enough room" : "Upload refused";
+  return pageResponse(
+    request,
+    htmlBody(
+      title,
+      html`
+        <p class="err-text">${err.message}</p>
+        <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
+      `,
+    ),
+    { status: err.status, headers: err.headers ?? {} },
+  );
 }
 
 interface Context {
@@ -168,6 +240,8 @@ interface Context {
   authorized: (request: Request) => boolean;
   /** The upload directory as a static site (its own store). */
   files: StaticSite;
+  /** The quota and the free-space floor. */
+  space: UploadSpace;
 }
 
 async function onList(request: Request, path: string, context: Context): Promise<Response> {
@@ -200,7 +274,7 @@ async function onFile(request: Request, segment: string, context: Context): Prom
     case "PUT":
     case "POST":
       checkWriteAllowed(request, context);
-      return await storeRaw(request, decodeName(segment), context);
+      return await storeRaw(request, decodeName(segment), context, wantsReplace(request));
     case "OPTIONS":
       return new Response(null, { status: 204, headers: { allow: ALLOW_FILE } });
     default:
@@ -293,17 +367,65 @@ function sha256(text: string): Uint8Array {
   return createHash("sha256").update(text, "utf8").digest();
 }
 
-async function storeRaw(request: Request, name: string, context: Context): Promise<Response> {
+/**
+ * wantsReplace tells whether the URL asks to replace an existing file:
+ * `?replace=1` (or `true`, `yes`). A query, not a header, so that curl
+ * (`curl -T f 'URL?replace=1'`) and a plain form can both say it.
+ */
+function wantsReplace(request: Request): boolean {
+  const value = new URL(request.url).searchParams.get("replace");
+  return value !== null && ["1", "true", "yes"].includes(value.toLowerCase());
+}
+
+/** declaredLength is the request's Content-Length as a number, when it has a valid one. */
+function declaredLength(request: Request): number | undefined {
+  const value = request.headers.get("content-length");
+  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+async function storeRaw(
+  request: Request,
+  name: string,
+  context: Context,
+  replace: boolean,
+): Promise<Response> {
   // Before the first read: the engine then answers without `100 Continue`.
   assertContentLength(request, context.maxBytes);
   const existed = await exists(join(context.dir, name));
-  const { bytes } = await store(context, name, request.body ?? new Uint8Array(0));
-  const stored: StoredFile = { name, size: bytes, url: hrefOf(name) };
+  if (existed && !replace) {
+    throw new HttpError(409, "A file of this name exists: add ?replace=1 to the URL to replace it");
+  }
+  const ticket = await context.space.begin(declaredLength(request));
+  const result = await store(context, name, request.body ?? new Uint8Array(0), {
+    onExisting: replace ? "replace" : "fail",
+    ticket,
+  });
+  const stored: StoredFile = { name: result.name, size: result.bytes, url: hrefOf(result.name) };
   const status = existed ? 200 : 201;
-  return pageResponse(request, storedBody(request, [stored], false), {
+  return pageResponse(request, rawStoredBody(request, stored), {
     status,
     headers: existed ? {} : { location: stored.url },
   });
+}
+
+/**
+ * FileResult is what became of one file of a form: stored (status 201,
+ * with the name it got, which may be numbered, its size and URL) or not
+ * (the status it would have had alone and why).
+ */
+export interface FileResult {
+  /** The file name the client sent. */
+  submitted: string;
+  /** 201 when stored; else 400, 409, 413 or 507. */
+  status: number;
+  /** The stored file's name, when stored. */
+  name?: string;
+  /** Its size in bytes, when stored. */
+  size?: number;
+  /** Its URL path, when stored. */
+  url?: string;
+  /** Why it was not stored. */
+  error?: string;
 }
 
 async function storeForm(request: Request, context: Context): Promise<Response> {
@@ -311,42 +433,85 @@ async function storeForm(request: Request, context: Context): Promise<Response> 
   if (mediaType(type) !== "multipart/form-data") {
     throw new HttpError(415, "Send multipart/form-data, or PUT the file to /uploads/NAME");
   }
-  const raw = await readBody(request, context.maxBytes + FORM_OVERHEAD_BYTES);
-  let form: FormData;
-  try {
-    form = await new Response(raw, { headers: { "content-type": type } }).formData();
-  } catch (err) {
-    throw new HttpError(400, "Invalid form data", { cause: err });
-  }
-  const files: File[] = [];
-  for (const value of form.getAll("file")) {
-    if (!(value instanceof File)) throw new HttpError(400, "The file field must be a file");
-    files.push(value);
-  }
-  if (files.length === 0) throw new HttpError(400, "No file in the form");
-  // All or nothing for what can be known up front: one bad name or size
-  // refuses the whole form before any file is written.
-  for (const file of files) {
-    validateUploadName(file.name);
-    if (file.size > context.maxBytes) throw new HttpError(413);
-  }
-  const stored: StoredFile[] = [];
-  for (const file of files) {
-    // stream(), not arrayBuffer(): the form already holds the bytes; no second copy.
-    const { bytes } = await store(context, file.name, file.stream());
-    stored.push({ name: file.name, size: bytes, url: hrefOf(file.name) });
-  }
-  if (preferredFormat(request.headers.get("accept")) === "html") {
-    // Post/redirect/get: reloading the list does not resubmit the form.
-    return new Response(null, {
-      status: 303,
-      headers: { location: UPLOADS_PATH, "cache-control": "no-store" },
-    });
-  }
-  return pageResponse(request, storedBody(request, stored, true), {
-    status: 201,
-    headers: stored.length === 1 ? { location: stored[0]!.url } : {},
+  if (request.body === null) throw new HttpError(400, "No file in the form");
+  const ticket = await context.space.begin(declaredLength(request));
+  const form = new MultipartReader(request.body, type, {
+    maxParts: MAX_FORM_PARTS,
+    maxFieldBytes: MAX_FIELD_BYTES,
   });
+  const results: FileResult[] = [];
+  try {
+    await readForm(form, context, ticket, results);
+  } catch (err) {
+    // Tell the connection to stop reading: the rest of the body is not wanted.
+    await form.cancel();
+    // A form that breaks after some files were stored still reports them.
+    if (!(err instanceof HttpError) || results.length === 0) throw err;
+    results.push({ submitted: "", status: err.status, error: err.message });
+  }
+  if (results.length === 0) throw new HttpError(400, "No file in the form");
+  const stored = results.filter((r) => r.status === 201);
+  const status = stored.length === results.length
+    ? 201
+    : stored.length === 0
+    ? results.find((r) => r.status !== 201)!.status
+    : 200;
+  return pageResponse(request, formResultBody(request, results, status), {
+    status,
+    headers: stored.length === 1 && status === 201 ? { location: stored[0]!.url! } : {},
+  });
+}
+
+/** readForm stores the form's file parts one after another, adding a result for each to `results`. */
+async function readForm(
+  form: MultipartReader,
+  context: Context,
+  ticket: SpaceTicket,
+  results: FileResult[],
+): Promise<void> {
+  for (;;) {
+    const entry = await form.next();
+    if (entry === null) return;
+    if (entry.field !== "file") continue; // other fields are read (bounded) and ignored
+    if (entry.kind === "field") {
+      results.push({ submitted: "", status: 400, error: "The file field must be a file" });
+      continue;
+    }
+    // A browser sends an unchosen file input as an empty part with no name.
+    if (entry.filename === "") continue;
+    const result = await storeFormFile(context, entry.filename, entry.chunks, ticket, form);
+    results.push(result);
+    if (result.status === 507) {
+      // No room: the files after this one would be refused too. Stop reading.
+      await form.cancel();
+      return;
+    }
+  }
+}
+
+/** storeFormFile stores one file of a form under a free name and says how it went. */
+async function storeFormFile(
+  context: Context,
+  submitted: string,
+  chunks: AsyncIterable<Uint8Array>,
+  ticket: SpaceTicket,
+  form: MultipartReader,
+): Promise<FileResult> {
+  try {
+    const name = validateUploadName(submitted);
+    const result = await store(context, name, chunks, { onExisting: "rename", ticket });
+    return {
+      submitted,
+      status: 201,
+      name: result.name,
+      size: result.bytes,
+      url: hrefOf(result.name),
+    };
+  } catch (err) {
+    // The form itself failing (malformed, the client gone) ends every file, not just this one.
+    if (!(err instanceof HttpError) || !err.expose || err === form.error) throw err;
+    return { submitted, status: err.status, error: err.message };
+  }
 }
 
 /** mediaType is the lower-cased type/subtype of a Content-Type value, without parameters. */
@@ -354,16 +519,43 @@ function mediaType(contentType: string): string {
   return (contentType.split(";")[0] ?? "").trim().toLowerCase();
 }
 
-/** store writes through {@linkcode atomicWrite} and gives file-system failures their HTTP meaning. */
+/**
+ * store writes through {@linkcode atomicWrite}, counting every chunk against
+ * the quota and the floor, and gives file-system failures their HTTP meaning.
+ */
 async function store(
   context: Context,
   name: string,
-  body: ReadableStream<Uint8Array> | Uint8Array,
-): Promise<{ bytes: number }> {
+  body: ReadableStream<Uint8Array> | AsyncIterable<Uint8Array> | Uint8Array,
+  options: { onExisting: OnExisting; ticket: SpaceTicket },
+): Promise<{ bytes: number; name: string }> {
+  const { ticket, onExisting } = options;
+  let stored = false;
   try {
-    return await atomicWrite(context.dir, name, body, { maxBytes: context.maxBytes });
+    const result = await atomicWrite(context.dir, name, body, {
+      maxBytes: context.maxBytes,
+      onTooLarge: () =>
+        new HttpError(
+          413,
+          `The file is larger than the limit of ${formatSize(context.maxBytes)} per file`,
+        ),
+      onExisting,
+      beforeChunk: ticket.beforeChunk,
+    });
+    stored = true;
+    return result;
   } catch (err) {
     if (err instanceof HttpError) throw err;
+    if (err instanceof Deno.errors.AlreadyExists && onExisting !== "replace") {
+      if (onExisting === "rename") {
+        throw new HttpError(409, "No free name: too many files of this name", { cause: err });
+      }
+      throw new HttpError(
+        409,
+        "A file of this name exists: add ?replace=1 to the URL to replace it",
+        { cause: err },
+      );
+    }
     // A directory of that name (made by hand) cannot be replaced by a file.
     if (err instanceof Deno.errors.IsADirectory || err instanceof Deno.errors.AlreadyExists) {
       throw new HttpError(409, "The name is taken by a directory", { cause: err });
@@ -373,6 +565,8 @@ async function store(
       throw new HttpError(507, "Insufficient Storage", { cause: err }); // RFC 4918 §11.5
     }
     throw err; // the client went away mid-body, or a server fault: the connection decides
+  } finally {
+    ticket.settle(stored);
   }
 }
 
@@ -386,22 +580,54 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** storedBody describes what a write stored, in the format Accept prefers. */
-function storedBody(request: Request, stored: StoredFile[], fromForm: boolean): PageBody {
+/** rawStoredBody describes the file a PUT stored, in the format Accept prefers. */
+function rawStoredBody(request: Request, stored: StoredFile): PageBody {
   const format = preferredFormat(request.headers.get("accept"));
-  if (format === "json") return jsonBody(fromForm ? { files: stored } : stored[0]);
-  if (format === "text") {
-    return textBody(stored.map((f) => `stored ${f.name} (${f.size} bytes)\n`).join(""));
-  }
+  if (format === "json") return jsonBody(stored);
+  if (format === "text") return textBody(`stored ${stored.name} (${stored.size} bytes)\n`);
   return htmlBody(
     "Uploaded",
     html`
-      <ul>${stored.map((f) =>
-        html`<li><a href="${f.url}">${f.name}</a> <span class="muted">(${
-          formatSize(f.size)
-        })</span></li>`
+      <ul class="results">
+        <li><a href="${stored.url}">${stored.name}</a> <span class="muted">(${formatSize(
+          stored.size,
+        )})</span></li>
+      </ul>
+      <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
+    `,
+  );
+}
+
+/** formResultBody describes what became of each file of a form, in the format Accept prefers. */
+function formResultBody(request: Request, results: FileResult[], status: number): PageBody {
+  const format = preferredFormat(request.headers.get("accept"));
+  if (format === "json") return jsonBody({ files: results });
+  if (format === "text") {
+    return textBody(
+      results.map((r) =>
+        r.status === 201
+          ? `stored ${r.submitted} as ${r.name} (${r.size} bytes)\n`
+          : `refused ${r.submitted || "(form)"}: ${r.error} (${r.status})\n`
+      ).join(""),
+    );
+  }
+  const title = status === 201
+    ? "Uploaded"
+    : status === 200
+    ? "Some files were not uploaded"
+    : "Upload refused";
+  return htmlBody(
+    title,
+    html`
+      <style>${unsafeRaw(UPLOAD_STYLE)}</style>
+      <ul class="results">${results.map((r) =>
+        r.status === 201
+          ? html`<li>${r.submitted}: stored as <a href="${r.url}">${r.name}</a> <span class="muted">(${
+            formatSize(r.size ?? 0)
+          })</span>${r.name !== r.submitted ? " — renamed: that name was taken" : ""}</li>`
+          : html`<li>${r.submitted || "The form"}: <span class="err-text">${r.error}</span></li>`
       )}</ul>
-      <p><a href="${UPLOADS_PATH}">All uploads</a></p>
+      <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
     `,
   );
 }
@@ -425,11 +651,19 @@ async function listPage(request: Request, context: Context): Promise<Response> {
 
   const uploadForm = context.tokenDigest === undefined || context.authorized(request)
     ? html`
-      <form method="post" enctype="multipart/form-data" action="${UPLOADS_PATH}">
-        <label for="file">Choose files (up to ${formatSize(context.maxBytes)} each)</label>
-        <input id="file" type="file" name="file" multiple required>
+      <style>${unsafeRaw(UPLOAD_STYLE)}</style>
+      <form id="upload-form" method="post" enctype="multipart/form-data" action="${UPLOADS_PATH}"
+        data-max-bytes="${context.maxBytes}">
+        <div class="drop" id="drop">
+          <label for="file">Choose files (up to ${formatSize(context.maxBytes)} each)</label>
+          <input id="file" type="file" name="file" multiple required>
+          <p class="muted hint" hidden>…or drop them here.</p>
+        </div>
+        <p class="muted" id="room">${roomNote(files, context.space)}</p>
         <button type="submit">Upload</button>
       </form>
+      <ul class="queue" id="queue" aria-live="polite"></ul>
+      <script>${unsafeRaw(UPLOAD_SCRIPT)}</script>
     `
     : html`
       <p class="muted">Uploading needs a token, which a browser form cannot send. Use, for example,
@@ -461,7 +695,18 @@ async function listPage(request: Request, context: Context): Promise<Response> {
       <tbody>${rows}</tbody>
     </table>
   `;
-  return pageResponse(request, htmlBody("Uploads", html`${uploadForm}<h2>Files</h2>${table}`));
+  const listing = html`<section id="files"><h2>Files</h2>${table}</section>`;
+  return pageResponse(request, htmlBody("Uploads", html`${uploadForm}${listing}`), {
+    headers: { "content-security-policy": UPLOAD_PAGE_POLICY },
+  });
+}
+
+/** roomNote says how full the upload folder is, against the quota when there is one. */
+function roomNote(files: ListedFile[], space: UploadSpace): string {
+  const used = files.reduce((sum, f) => sum + f.size, 0);
+  return space.quotaBytes >= Number.MAX_SAFE_INTEGER
+    ? `${formatSize(used)} stored.`
+    : `${formatSize(used)} of ${formatSize(space.quotaBytes)} used.`;
 }
 
 /** listFiles lists the regular, non-hidden files of `dir` (temp `.part` files are hidden), by name. */

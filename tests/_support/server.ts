@@ -284,7 +284,8 @@ export interface RawRequestOptions {
 
 /**
  * rawRequest connects to 127.0.0.1:`port`, writes `data` (a string is encoded
- * as latin1, see `encode`), optionally half-closes, and reads until EOF or
+ * as latin1, see `encode`; an async iterable is written chunk by chunk, each
+ * one whole before the next is asked for), optionally half-closes, and reads until EOF or
  * until `timeoutMs` (default 5 s) passes, returning every byte received. A
  * reset or broken pipe counts as the server closing: the bytes already
  * received are returned, since a server that answers 413 may close before it
@@ -292,11 +293,15 @@ export interface RawRequestOptions {
  */
 export async function rawRequest(
   port: number,
-  data: string | Uint8Array,
+  data: string | Uint8Array | AsyncIterable<Uint8Array>,
   options: RawRequestOptions = {},
 ): Promise<Uint8Array> {
   const { timeoutMs = RAW_REQUEST_TIMEOUT_MS, halfClose = false } = options;
-  const bytes = typeof data === "string" ? encode(data) : data;
+  const pieces = typeof data === "string"
+    ? [encode(data)]
+    : data instanceof Uint8Array
+    ? [data]
+    : data;
   const conn = await Deno.connect({ hostname: "127.0.0.1", port });
   let closed = false;
   let timedOut = false;
@@ -313,8 +318,10 @@ export async function rawRequest(
   const received: Uint8Array[] = [];
   try {
     try {
-      for (let offset = 0; offset < bytes.length;) {
-        offset += await conn.write(bytes.subarray(offset));
+      for await (const bytes of pieces) {
+        for (let offset = 0; offset < bytes.length;) {
+          offset += await conn.write(bytes.subarray(offset));
+        }
       }
       if (halfClose) await conn.closeWrite();
     } catch (err) {

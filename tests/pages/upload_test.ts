@@ -11,12 +11,16 @@ import { createApp } from "../../lib/app.ts";
 import { HttpError } from "../../lib/http/http_error.ts";
 import {
   createUploads,
-  FORM_OVERHEAD_BYTES,
+  type FileResult,
+  MAX_FIELD_BYTES,
+  MAX_FORM_PARTS,
   MAX_NAME_BYTES,
   validateUploadName,
 } from "../../lib/pages/upload.ts";
 import { withTempDir } from "../_support/server.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
+import { waitFor } from "../_support/wait.ts";
+import { FREE_CHECK_BYTES } from "../../lib/pages/upload_space.ts";
 
 const ORIGIN = "http://localhost:8000";
 const MAX_BYTES = 1024;
@@ -27,14 +31,24 @@ type UploadHandler = (request: Request) => Promise<Response>;
 /** withUploads runs `fn` with a handler over a fresh upload directory. */
 async function withUploads(
   fn: (handler: UploadHandler, dir: string) => Promise<void>,
-  options: { maxBytes?: number; token?: string } = {},
+  options: {
+    maxBytes?: number;
+    token?: string;
+    quotaBytes?: number;
+    minFreeBytes?: number;
+    freeBytes?: () => Promise<number | undefined>;
+  } = {},
 ): Promise<void> {
   await withTempDir(async (dir) => {
+    const { token, quotaBytes, minFreeBytes, freeBytes } = options;
     const handler = createUploads({
       dir,
       realDir: dir,
       maxBytes: options.maxBytes ?? MAX_BYTES,
-      ...(options.token === undefined ? {} : { token: options.token }),
+      ...(token === undefined ? {} : { token }),
+      ...(quotaBytes === undefined ? {} : { quotaBytes }),
+      ...(minFreeBytes === undefined ? {} : { minFreeBytes }),
+      ...(freeBytes === undefined ? {} : { freeBytes }),
     });
     await fn(handler, dir);
   });
@@ -86,7 +100,7 @@ Deno.test("createUploads refuses a token no header can carry, and a bad maxBytes
   assert.throws(() => createUploads({ dir: "/x", realDir: "/x", maxBytes: 1.5 }), RangeError);
 });
 
-Deno.test("PUT and POST /uploads/NAME store the raw body: 201 new, 200 replaced", async () => {
+Deno.test("PUT and POST /uploads/NAME store the raw body: 201 new, 409 taken, 200 replaced on request", async () => {
   await withUploads(async (handler, dir) => {
     const created = await put(handler, "/uploads/notes.txt", "first", {
       accept: "application/json",
@@ -100,8 +114,26 @@ Deno.test("PUT and POST /uploads/NAME store the raw body: 201 new, 200 replaced"
     });
     assert.equal(await Deno.readTextFile(join(dir, "notes.txt")), "first");
 
+    // No silent overwrite: 409 before the body is read, for PUT and POST alike.
+    for (const method of ["PUT", "POST"]) {
+      const body = untouchableStream();
+      const err = await handler(request(method, "/uploads/notes.txt", { body: body.stream }))
+        .then(() => undefined, (e) => e);
+      assert.ok(err instanceof HttpError);
+      assert.equal(err.status, 409);
+      assert.match(err.message, /replace=1/);
+      assert.equal(body.pulls, 0, "the body is not read");
+    }
+    for (const no of ["?replace=0", "?replace=", "?other=1"]) {
+      assert.equal(await status(put(handler, `/uploads/notes.txt${no}`, "x")), 409, no);
+    }
+    assert.equal(await Deno.readTextFile(join(dir, "notes.txt")), "first");
+
     const replaced = await handler(
-      request("POST", "/uploads/notes.txt", { body: "second!", headers: { accept: "text/plain" } }),
+      request("POST", "/uploads/notes.txt?replace=1", {
+        body: "second!",
+        headers: { accept: "text/plain" },
+      }),
     );
     assert.equal(replaced.status, 200);
     assert.equal(replaced.headers.get("location"), null);
@@ -349,18 +381,21 @@ Deno.test("replacing keeps the old content until the new one is complete", async
       error: gone,
       beforeChunk: async () => void seen.push(await Deno.readTextFile(target)),
     });
-    await assert.rejects(put(handler, "/uploads/doc.txt", body.stream), (err) => err === gone);
+    await assert.rejects(
+      put(handler, "/uploads/doc.txt?replace=1", body.stream),
+      (err) => err === gone,
+    );
     assert.deepEqual(seen, ["version 1", "version 1", "version 1"]);
     assert.equal(await Deno.readTextFile(target), "version 1");
     assert.deepEqual(await namesIn(dir), ["doc.txt"], "no .part file remains");
 
     // Too large while replacing: the old file stays, too.
     const big = scriptedStream(["z".repeat(600), "z".repeat(600)]);
-    await assert.rejects(put(handler, "/uploads/doc.txt", big.stream), isStatus(413));
+    await assert.rejects(put(handler, "/uploads/doc.txt?replace=1", big.stream), isStatus(413));
     assert.equal(await Deno.readTextFile(target), "version 1");
     assert.deepEqual(await namesIn(dir), ["doc.txt"]);
 
-    assert.equal((await put(handler, "/uploads/doc.txt", "version 3")).status, 200);
+    assert.equal((await put(handler, "/uploads/doc.txt?replace=1", "version 3")).status, 200);
     assert.equal(await Deno.readTextFile(target), "version 3");
   });
 });
@@ -392,7 +427,7 @@ Deno.test("with a token, writes need the right bearer token; reads stay public",
     for (const [name, authorization, want] of cases) {
       await t.step(name, async () => {
         const headers: Record<string, string> = authorization === null ? {} : { authorization };
-        const response = put(handler, "/uploads/secret.txt", name, headers);
+        const response = put(handler, "/uploads/secret.txt?replace=1", name, headers);
         assert.equal(await status(response), want);
         if (want === 401) {
           const err = await response.catch((e) => e);
@@ -437,7 +472,7 @@ Deno.test("cross-site writes are refused with 403", async (t) => {
     ];
     for (const [name, headers, want] of cases) {
       await t.step(name, async () => {
-        assert.equal(await status(put(handler, "/uploads/x.txt", name, headers)), want);
+        assert.equal(await status(put(handler, "/uploads/x.txt?replace=1", name, headers)), want);
       });
     }
     assert.equal(await Deno.readTextFile(join(dir, "x.txt")), "Origin of this server");
@@ -520,117 +555,310 @@ function formRequest(form: FormData, accept: string): Request {
   return request("POST", "/uploads/", { body: form, headers: { accept } });
 }
 
-Deno.test("a form upload stores every file part, then 303 for browsers, 201 for programs", async () => {
+/** formOf builds a FormData with `file` parts from [name, content] pairs. */
+function formOf(...files: [name: string, content: string][]): FormData {
+  const form = new FormData();
+  for (const [name, content] of files) form.append("file", new File([content], name));
+  return form;
+}
+
+/** formJson posts `form` asking for JSON and returns the status and the per-file results. */
+async function formJson(
+  handler: UploadHandler,
+  form: FormData | Request,
+): Promise<{ status: number; files: FileResult[] }> {
+  const response = await handler(
+    form instanceof Request ? form : formRequest(form, "application/json"),
+  );
+  return { status: response.status, files: (await response.json()).files };
+}
+
+Deno.test("a form upload streams two files, each stored and reported by name, HTML or JSON", async () => {
   await withUploads(async (handler, dir) => {
-    const form = new FormData();
-    form.append("file", new File(["alpha"], "a.txt"));
-    form.append("file", new File(["beta!"], "b c.txt"));
+    const form = formOf(["a.txt", "alpha"], ["b c.txt", "beta!"]);
     form.append("note", "ignored");
     const browser = await handler(formRequest(form, "text/html,application/xhtml+xml,*/*;q=0.8"));
-    assert.equal(browser.status, 303);
-    assert.equal(browser.headers.get("location"), "/uploads/");
+    assert.equal(browser.status, 201);
+    const page = await browser.text();
+    assert.match(page, /<a href="\/uploads\/a.txt">a.txt<\/a>/);
+    assert.match(page, /<a href="\/uploads\/b%20c.txt">b c.txt<\/a>/);
+    assert.match(page, /<a href="\/uploads\/">Back to the upload page<\/a>/);
     assert.equal(await Deno.readTextFile(join(dir, "a.txt")), "alpha");
     assert.equal(await Deno.readTextFile(join(dir, "b c.txt")), "beta!");
 
-    const one = new FormData();
-    one.append("file", new File(["gamma"], "g.txt"));
-    const program = await handler(formRequest(one, "application/json"));
+    const program = await handler(formRequest(formOf(["g.txt", "gamma"]), "application/json"));
     assert.equal(program.status, 201);
     assert.equal(program.headers.get("location"), "/uploads/g.txt");
     assert.deepEqual(await program.json(), {
-      files: [{ name: "g.txt", size: 5, url: "/uploads/g.txt" }],
+      files: [{ submitted: "g.txt", status: 201, name: "g.txt", size: 5, url: "/uploads/g.txt" }],
     });
     assert.deepEqual(await namesIn(dir), ["a.txt", "b c.txt", "g.txt"]);
   });
 });
 
-Deno.test("form uploads: hostile filenames and other bad forms are refused, nothing written", async (t) => {
+Deno.test("a form upload of an existing name is stored under a new name, never over it", async () => {
   await withUploads(async (handler, dir) => {
-    const hostile = [
-      "../../etc/passwd",
-      "..",
-      ".",
-      "",
-      ".htaccess",
-      "a/b",
-      "C:\\x\\y.txt",
-      "a\0b",
-      "evil\u202egpj.exe",
-      "a\u200b.txt",
-      "a\ufeff.txt",
-      "   ",
-      "a.txt.",
-      "a.txt ",
+    await put(handler, "/uploads/photo.jpg", "original");
+    const first = await formJson(handler, formOf(["photo.jpg", "second"], ["photo.jpg", "third"]));
+    assert.equal(first.status, 201);
+    assert.deepEqual(first.files.map((f) => [f.submitted, f.name, f.url]), [
+      ["photo.jpg", "photo (1).jpg", "/uploads/photo%20(1).jpg"],
+      ["photo.jpg", "photo (2).jpg", "/uploads/photo%20(2).jpg"],
+    ]);
+    assert.equal(await Deno.readTextFile(join(dir, "photo.jpg")), "original");
+    assert.equal(await Deno.readTextFile(join(dir, "photo (1).jpg")), "second");
+    assert.equal(await Deno.readTextFile(join(dir, "photo (2).jpg")), "third");
+    const page = await (await handler(
+      formRequest(formOf(["photo.jpg", "fourth"]), "text/html"),
+    )).text();
+    assert.match(page, /stored as <a href="\/uploads\/photo%20\(3\).jpg">photo \(3\).jpg<\/a>/);
+    assert.match(page, /renamed: that name was taken/);
+  });
+});
+
+Deno.test("form uploads keep names in any script, as browsers send them (raw UTF-8)", async () => {
+  await withUploads(async (handler, dir) => {
+    const names = ["日本語.txt", "ünï €.txt", "Ελληνικά.md", "emoji 📷.jpg", 'C++ & "quotes".txt'];
+    const result = await formJson(handler, formOf(...names.map((n) => [n, n] as [string, string])));
+    assert.equal(result.status, 201);
+    assert.deepEqual(result.files.map((f) => f.name), names);
+    for (const name of names) assert.equal(await Deno.readTextFile(join(dir, name)), name);
+    // filename* (RFC 8187) is read too, though RFC 7578 tells senders not to use it.
+    const raw =
+      "--b\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%E2%82%AC.txt" +
+      "\r\n\r\neuro\r\n--b--\r\n";
+    const extended = await formJson(handler, rawForm(raw));
+    assert.equal(extended.files[0]!.name, "€.txt");
+  });
+});
+
+Deno.test("form uploads: a file over the per-file limit is refused by name, the others stored", async () => {
+  await withUploads(async (handler, dir) => {
+    const big = "x".repeat(MAX_BYTES + 1);
+    const result = await formJson(
+      handler,
+      formOf(["small.txt", "small"], ["big.bin", big], ["after.txt", "after"]),
+    );
+    assert.equal(result.status, 200, "some stored, some not");
+    assert.deepEqual(result.files.map((f) => [f.submitted, f.status, f.name ?? f.error]), [
+      ["small.txt", 201, "small.txt"],
+      ["big.bin", 413, "The file is larger than the limit of 1.0 KiB per file"],
+      ["after.txt", 201, "after.txt"],
+    ]);
+    // A file of exactly the limit fits.
+    const exact = await formJson(handler, formOf(["exact.bin", "y".repeat(MAX_BYTES)]));
+    assert.equal(exact.status, 201);
+    assert.deepEqual(await namesIn(dir), ["after.txt", "exact.bin", "small.txt"]);
+    // Alone, the big one gets the 413 itself, and the browser a page that says why.
+    assert.equal((await formJson(handler, formOf(["big.bin", big]))).status, 413);
+    const page = await handler(formRequest(formOf(["big.bin", big]), "text/html"));
+    assert.equal(page.status, 413);
+    const text = await page.text();
+    assert.match(text, /big.bin: <span class="err-text">The file is larger than the limit/);
+    assert.match(text, /Back to the upload page/);
+    assert.deepEqual(await namesIn(dir), ["after.txt", "exact.bin", "small.txt"]);
+  });
+});
+
+Deno.test("form uploads: hostile filenames are refused one by one, with the reason", async (t) => {
+  await withUploads(async (handler, dir) => {
+    const hostile: [name: string, reason: RegExp][] = [
+      ["../../etc/passwd", /Invalid file name/],
+      ["..", /Invalid file name/],
+      [".", /Invalid file name/],
+      [".htaccess", /Invalid file name/],
+      ["a/b", /Invalid file name/],
+      ["C:\\x\\y.txt", /Invalid file name/],
+      ["evil\u202egpj.exe", /invisible or format characters/],
+      ["a\u200b.txt", /invisible or format characters/],
+      ["a\ufeff.txt", /invisible or format characters/],
+      ["   ", /only spaces/],
+      ["a.txt.", /end with a space or a dot/],
+      ["a.txt ", /end with a space or a dot/],
     ];
-    for (const name of hostile) {
+    for (const [name, reason] of hostile) {
       await t.step(`filename ${JSON.stringify(name)}`, async () => {
-        const form = new FormData();
-        form.append("file", new File(["ok"], "good.txt")); // all or nothing
-        form.append("file", new File(["evil"], name));
-        assert.equal(await status(handler(formRequest(form, "application/json"))), 400);
+        const result = await formJson(handler, formOf([name, "evil"]));
+        assert.equal(result.status, 400);
+        assert.equal(result.files.length, 1);
+        assert.equal(result.files[0]!.submitted, name);
+        assert.match(result.files[0]!.error!, reason);
+      });
+    }
+    await t.step("a control character breaks the part's header: the form is refused", async () => {
+      assert.equal(
+        await status(handler(formRequest(formOf(["a\0b", "x"]), "application/json"))),
+        400,
+      );
+    });
+    await t.step("beside a good file, only the bad one is refused", async () => {
+      const result = await formJson(handler, formOf(["good.txt", "ok"], ["../x", "evil"]));
+      assert.equal(result.status, 200);
+      assert.deepEqual(result.files.map((f) => f.status), [201, 400]);
+    });
+    assert.deepEqual(await namesIn(dir), ["good.txt"]);
+  });
+});
+
+/** rawForm posts a hand-written multipart body with boundary "b". */
+function rawForm(body: BodyInit, headers: Record<string, string> = {}): Request {
+  return request("POST", "/uploads/", {
+    body,
+    headers: {
+      "content-type": "multipart/form-data; boundary=b",
+      accept: "application/json",
+      ...headers,
+    },
+  });
+}
+
+Deno.test("form uploads: malformed and bad forms are refused with a status that names the problem", async (t) => {
+  await withUploads(async (handler, dir) => {
+    /** [name, request, status, message] — the message the client sees. */
+    const cases: [string, () => Request, number, RegExp][] = [
+      [
+        "no closing boundary",
+        () =>
+          rawForm(
+            '--b\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nabc',
+          ),
+        400,
+        /the body ends before the closing boundary/,
+      ],
+      [
+        "not a multipart body",
+        () => rawForm("not a multipart body"),
+        400,
+        /the body ends before the closing boundary/,
+      ],
+      [
+        "no boundary parameter",
+        () =>
+          request("POST", "/uploads/", {
+            body: "--b--\r\n",
+            headers: { "content-type": "multipart/form-data", accept: "application/json" },
+          }),
+        400,
+        /no boundary/,
+      ],
+      [
+        "a part without a field name",
+        () =>
+          rawForm('--b\r\nContent-Disposition: form-data; filename="a.txt"\r\n\r\nx\r\n--b--\r\n'),
+        400,
+        /a part has no field name/,
+      ],
+      [
+        "a header line without a colon",
+        () => rawForm("--b\r\nnot a header\r\n\r\nx\r\n--b--\r\n"),
+        400,
+        /headers are malformed/,
+      ],
+      [
+        "part headers that never end",
+        () => rawForm(scriptedStream(["--b\r\nX-A: ", "a".repeat(8192)], { endless: true }).stream),
+        400,
+        /headers are malformed or too large/,
+      ],
+      [
+        "bad percent-encoding in filename*",
+        () =>
+          rawForm(
+            "--b\r\nContent-Disposition: form-data; name=\"file\"; filename*=UTF-8''%zz\r\n\r\nx\r\n--b--\r\n",
+          ),
+        400,
+        /headers are malformed/,
+      ],
+      [
+        "too many parts",
+        () =>
+          rawForm(
+            '--b\r\nContent-Disposition: form-data; name="n"\r\n\r\nv\r\n'.repeat(
+              MAX_FORM_PARTS + 1,
+            ) + "--b--\r\n",
+          ),
+        413,
+        /Too many parts in the form: at most 100/,
+      ],
+      [
+        "a field over the field limit",
+        () =>
+          rawForm(
+            '--b\r\nContent-Disposition: form-data; name="n"\r\n\r\n' +
+              "v".repeat(MAX_FIELD_BYTES + 1) + "\r\n--b--\r\n",
+          ),
+        413,
+        /A form field is too large/,
+      ],
+      [
+        "no file field",
+        () =>
+          formRequest(
+            (() => {
+              const f = new FormData();
+              f.append("other", new File(["x"], "x.txt"));
+              return f;
+            })(),
+            "application/json",
+          ),
+        400,
+        /No file in the form/,
+      ],
+      [
+        "a file field that is text",
+        () =>
+          formRequest(
+            (() => {
+              const f = new FormData();
+              f.append("file", "just text");
+              return f;
+            })(),
+            "application/json",
+          ),
+        400,
+        /The file field must be a file/,
+      ],
+      [
+        "not multipart at all",
+        () =>
+          request("POST", "/uploads/", {
+            body: "file=x",
+            headers: { "content-type": "application/x-www-form-urlencoded" },
+          }),
+        415,
+        /multipart\/form-data/,
+      ],
+    ];
+    for (const [name, make, want, message] of cases) {
+      await t.step(name, async () => {
+        const got = await handler(make()).then(
+          async (r) => ({ status: r.status, text: JSON.stringify(await r.json()) }),
+          (e) => ({ status: e instanceof HttpError ? e.status : 0, text: String(e?.message) }),
+        );
+        assert.equal(got.status, want, got.text);
+        assert.match(got.text, message);
       });
     }
     await t.step("a raw part whose filename has a control character", async () => {
       const raw = '--b\r\nContent-Disposition: form-data; name="file"; filename="a\x01b"\r\n\r\n' +
         "x\r\n--b--\r\n";
-      const response = handler(request("POST", "/uploads/", {
-        body: raw,
-        headers: { "content-type": "multipart/form-data; boundary=b" },
-      }));
-      assert.equal(await status(response), 400);
+      assert.equal(await status(handler(rawForm(raw))), 400);
     });
-    await t.step("no file field", async () => {
-      const form = new FormData();
-      form.append("other", new File(["x"], "x.txt"));
-      assert.equal(await status(handler(formRequest(form, "application/json"))), 400);
-    });
-    await t.step("file field that is text", async () => {
-      const form = new FormData();
-      form.append("file", "just text");
-      assert.equal(await status(handler(formRequest(form, "application/json"))), 400);
-    });
-    await t.step("malformed multipart", async () => {
-      const response = handler(request("POST", "/uploads/", {
-        body: "not a multipart body",
-        headers: { "content-type": "multipart/form-data; boundary=zz" },
-      }));
-      assert.equal(await status(response), 400);
-    });
-    await t.step("not multipart at all", async () => {
-      const response = handler(request("POST", "/uploads/", {
-        body: "file=x",
-        headers: { "content-type": "application/x-www-form-urlencoded" },
-      }));
-      assert.equal(await status(response), 415);
-    });
-    await t.step("one file over the limit", async () => {
-      const form = new FormData();
-      form.append("file", new File(["small"], "small.txt"));
-      form.append("file", new File(["x".repeat(MAX_BYTES + 1)], "big.txt"));
-      assert.equal(await status(handler(formRequest(form, "application/json"))), 413);
-    });
-    await t.step("Content-Length over the form's cap, refused unread", async () => {
-      const body = untouchableStream();
-      const response = handler(request("POST", "/uploads/", {
-        body: body.stream,
-        headers: {
-          "content-type": "multipart/form-data; boundary=b",
-          "content-length": String(MAX_BYTES + FORM_OVERHEAD_BYTES + 1),
-        },
-      }));
-      assert.equal(await status(response), 413);
-      assert.equal(body.pulls, 0);
-    });
-    await t.step("an endless form body without Content-Length", async () => {
-      const body = scriptedStream(["--b\r\n", "x".repeat(8192)], { endless: true });
-      const response = handler(request("POST", "/uploads/", {
-        body: body.stream,
-        headers: { "content-type": "multipart/form-data; boundary=b" },
-      }));
-      assert.equal(await status(response), 413);
+    await t.step("the body is cancelled when the form is refused midway", async () => {
+      const body = scriptedStream(["--b\r\nX-A: ", "a".repeat(8192)], { endless: true });
+      assert.equal(await status(handler(rawForm(body.stream))), 400);
       assert.equal(body.cancelled, true);
     });
-    assert.deepEqual(await namesIn(dir), []);
+    await t.step("a form that breaks after a stored file still reports it", async () => {
+      const raw =
+        '--b\r\nContent-Disposition: form-data; name="file"; filename="kept.txt"\r\n\r\n' +
+        'kept\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="cut.txt"\r\n\r\ncu';
+      const result = await formJson(handler, rawForm(raw));
+      assert.equal(result.status, 200);
+      assert.deepEqual(result.files.map((f) => f.status), [201, 400]);
+      assert.match(result.files[1]!.error!, /closing boundary/);
+    });
+    assert.deepEqual(await namesIn(dir), ["kept.txt"], "no temp files, nothing else");
   });
 });
 
@@ -687,7 +915,11 @@ Deno.test("the list shows files, escaped and linked, with the upload form; JSON 
     const page = await response.text();
     assert.match(
       page,
-      /<form method="post" enctype="multipart\/form-data" action="\/uploads\/">/,
+      /<form id="upload-form" method="post" enctype="multipart\/form-data" action="\/uploads\/"\s+data-max-bytes="1024">/,
+    );
+    assert.match(
+      response.headers.get("content-security-policy") ?? "",
+      /default-src 'none'.*; script-src 'sha256-[A-Za-z0-9+\/]+=*'; connect-src 'self'$/,
     );
     assert.match(page, /<input id="file" type="file" name="file" multiple required>/);
     assert.ok(!page.includes("<img"), "a file name is never markup");
@@ -764,4 +996,199 @@ Deno.test("an uploaded template is served as the bytes that were uploaded", asyn
     assert.equal(ranged.status, 206);
     assert.equal(await ranged.text(), "<p>");
   });
+});
+
+/** partsLeft lists the temp files in `dir`: there must be none after a refused upload. */
+async function partsLeft(dir: string): Promise<string[]> {
+  return (await namesIn(dir)).filter((n) => n.endsWith(".part"));
+}
+
+Deno.test("quota: a declared length over the room left is refused with 507 before reading", async () => {
+  await withUploads(async (handler, dir) => {
+    assert.equal((await put(handler, "/uploads/a.bin", "x".repeat(600))).status, 201);
+    const body = untouchableStream();
+    const err = await handler(request("PUT", "/uploads/b.bin", {
+      body: body.stream,
+      headers: { "content-length": "401" },
+    })).then(() => undefined, (e) => e);
+    assert.ok(err instanceof HttpError);
+    assert.equal(err.status, 507);
+    assert.equal(err.expose, true, "the client is told why");
+    assert.match(err.message, /quota is 1000 B/);
+    assert.equal(body.pulls, 0);
+    // The same for a form, whose Content-Length covers all its files.
+    const form = untouchableStream();
+    assert.equal(
+      await status(handler(request("POST", "/uploads/", {
+        body: form.stream,
+        headers: { "content-type": "multipart/form-data; boundary=b", "content-length": "500" },
+      }))),
+      507,
+    );
+    assert.equal(form.pulls, 0);
+    // Exactly the room left fits.
+    assert.equal((await put(handler, "/uploads/c.bin", "y".repeat(400))).status, 201);
+    assert.deepEqual(await namesIn(dir), ["a.bin", "c.bin"]);
+  }, { maxBytes: 10_000, quotaBytes: 1000 });
+});
+
+Deno.test("quota: a body without a length is stopped as it crosses the quota; no temp file stays", async () => {
+  await withUploads(async (handler, dir) => {
+    const body = scriptedStream(["z".repeat(300)], { endless: true });
+    await assert.rejects(put(handler, "/uploads/stream.bin", body.stream), isStatus(507));
+    assert.equal(body.cancelled, true);
+    assert.equal(body.pulls, 4, "stopped at the chunk that crosses 1000 bytes");
+    assert.deepEqual(await namesIn(dir), []);
+    // The bytes of the refused upload no longer count.
+    assert.equal((await put(handler, "/uploads/after.bin", "a".repeat(1000))).status, 201);
+  }, { maxBytes: 10_000, quotaBytes: 1000 });
+});
+
+Deno.test("quota: a form stops at the file that does not fit, keeps the ones before, says why", async () => {
+  await withUploads(async (handler, dir) => {
+    const result = await formJson(
+      handler,
+      formOf(["one.bin", "1".repeat(400)], ["two.bin", "2".repeat(400)], [
+        "three.bin",
+        "3".repeat(400),
+      ]),
+    );
+    assert.equal(result.status, 200);
+    assert.deepEqual(result.files.map((f) => [f.submitted, f.status]), [
+      ["one.bin", 201],
+      ["two.bin", 201],
+      ["three.bin", 507],
+    ]);
+    assert.match(result.files[2]!.error!, /The upload folder is full: its quota is 1000 B/);
+    assert.deepEqual(await namesIn(dir), ["one.bin", "two.bin"]);
+    // A browser gets a page that says so, with a way back.
+    const page = await handler(formRequest(formOf(["four.bin", "4".repeat(400)]), "text/html"));
+    assert.equal(page.status, 507);
+    const text = await page.text();
+    assert.match(text, /four.bin: <span class="err-text">The upload folder is full/);
+    assert.match(text, /<a href="\/uploads\/">Back to the upload page<\/a>/);
+    assert.deepEqual(await partsLeft(dir), []);
+  }, { maxBytes: 10_000, quotaBytes: 1000 });
+});
+
+Deno.test("quota: uploads in flight count together; two that fit alone cannot both pass", async () => {
+  await withUploads(async (handler, dir) => {
+    const gate = Promise.withResolvers<void>();
+    const slow = scriptedStream(["a".repeat(500), "a".repeat(100)], {
+      beforeChunk: async (i) => {
+        if (i === 1) await gate.promise;
+      },
+    });
+    const first = put(handler, "/uploads/first.bin", slow.stream);
+    await waitFor(() => slow.pulls >= 2, 5_000);
+    // 500 bytes of the first are on disk in its temp file; 600 more do not fit.
+    await assert.rejects(
+      put(handler, "/uploads/second.bin", scriptedStream(["b".repeat(600)]).stream),
+      isStatus(507),
+    );
+    gate.resolve();
+    assert.equal((await first).status, 201);
+    assert.deepEqual(await namesIn(dir), ["first.bin"]);
+  }, { maxBytes: 10_000, quotaBytes: 1000 });
+});
+
+Deno.test("free-disk floor: refused before reading, or as the disk fills mid-stream (507)", async () => {
+  let free = 5000;
+  await withUploads(async (handler, dir) => {
+    const unread = untouchableStream();
+    const err = await handler(request("PUT", "/uploads/big.bin", {
+      body: unread.stream,
+      headers: { "content-length": "3001" },
+    })).then(() => undefined, (e) => e);
+    assert.ok(err instanceof HttpError);
+    assert.equal(err.status, 507);
+    assert.match(err.message, /The disk is nearly full: uploads must leave 2.0 KiB free/);
+    assert.equal(unread.pulls, 0);
+
+    // Something else fills the disk while a chunked upload streams: the
+    // floor is asked again every FREE_CHECK_BYTES.
+    free = 2 ** 40;
+    const chunk = FREE_CHECK_BYTES / 4;
+    const body = scriptedStream(["x".repeat(chunk)], {
+      endless: true,
+      beforeChunk: (i) => {
+        if (i === 1) free = 2500;
+      },
+    });
+    await assert.rejects(put(handler, "/uploads/mid.bin", body.stream), isStatus(507));
+    assert.equal(body.cancelled, true);
+    assert.equal(body.pulls, 5, "stopped at the check after FREE_CHECK_BYTES");
+    assert.deepEqual(await namesIn(dir), [], "the temp file is removed");
+
+    free = 1_000_000;
+    assert.equal((await put(handler, "/uploads/ok.bin", "fits")).status, 201);
+  }, { maxBytes: 2 ** 30, minFreeBytes: 2048, freeBytes: () => Promise.resolve(free) });
+});
+
+Deno.test("free-disk floor: not applied when free space cannot be read", async () => {
+  await withUploads(async (handler) => {
+    assert.equal((await put(handler, "/uploads/a.bin", "x")).status, 201);
+  }, { minFreeBytes: 2 ** 40, freeBytes: () => Promise.resolve(undefined) });
+});
+
+Deno.test("statfsFreeBytes reads the free space of a real directory", async () => {
+  const { statfsFreeBytes } = await import("../../lib/pages/upload_space.ts");
+  await withTempDir(async (dir) => {
+    const free = await statfsFreeBytes(dir);
+    if (Deno.permissions.querySync({ name: "sys", kind: "statfs" }).state === "granted") {
+      assert.ok(typeof free === "number" && free > 0, `free: ${free}`);
+    } else {
+      assert.equal(free, undefined, "without --allow-sys=statfs it cannot tell");
+    }
+  });
+});
+
+Deno.test("a refused browser write gets a small page that says why and links back, status and headers kept", async () => {
+  await withUploads(async (handler) => {
+    const browser = "text/html,application/xhtml+xml,*/*;q=0.8";
+    const cases: [name: string, request: Request, status: number, text: RegExp][] = [
+      [
+        "no room, from Content-Length",
+        request("PUT", "/uploads/big.bin", {
+          body: untouchableStream().stream,
+          headers: { accept: browser, "content-length": "2000" },
+        }),
+        507,
+        /The upload folder is full: its quota is 1000 B/,
+      ],
+      [
+        "not a form",
+        request("POST", "/uploads/", {
+          body: "x",
+          headers: { accept: browser, "content-type": "text/plain" },
+        }),
+        415,
+        /Send multipart\/form-data/,
+      ],
+      [
+        "a bad name",
+        request("PUT", "/uploads/.hidden", { body: "x", headers: { accept: browser } }),
+        400,
+        /Invalid file name/,
+      ],
+    ];
+    for (const [name, req, want, text] of cases) {
+      const response = await handler(req);
+      assert.equal(response.status, want, name);
+      const page = await response.text();
+      assert.match(page, text, name);
+      assert.match(page, /<a href="\/uploads\/">Back to the upload page<\/a>/, name);
+      assert.doesNotMatch(page, /minserve_test_|\/tmp\//, `${name}: no server path`);
+      assert.equal(response.headers.get("content-type"), "text/html; charset=utf-8");
+    }
+  }, { maxBytes: 10_000, quotaBytes: 1000 });
+  await withUploads(async (handler) => {
+    const response = await handler(request("PUT", "/uploads/a.txt", {
+      body: "x",
+      headers: { accept: "text/html" },
+    }));
+    assert.equal(response.status, 401);
+    assert.match(response.headers.get("www-authenticate") ?? "", /^Bearer /);
+    assert.match(await response.text(), /Back to the upload page/);
+  }, { token: TOKEN });
 });
