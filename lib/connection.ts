@@ -145,6 +145,8 @@ export class Connection {
   /** Time spent waiting on the client's reads in this response, and the bytes it took after the first window. */
   #sendWaited = 0;
   #sendTaken = 0;
+  /** When the write under way was issued. */
+  #issued = 0;
   #source: ByteSource;
   #sink: ByteSink;
   #parser: HeadParser;
@@ -169,9 +171,10 @@ export class Connection {
     this.#sink = {
       write: (p) => {
         if (this.#phase !== "respond") return this.#conn.write(p);
-        const issued = Date.now();
-        this.#deadline = issued + this.#sendAllowance();
-        return this.#conn.write(p).then((n) => this.#taken(n, issued));
+        // Writes on a connection are one at a time: one field holds when.
+        this.#issued = Date.now();
+        this.#deadline = this.#issued + this.#sendAllowance();
+        return this.#conn.write(p).then(this.#taken);
       },
     };
   }
@@ -310,9 +313,9 @@ export class Connection {
    * one window of slack allowed (the kernel wakes a blocked writer in
    * chunks); a reader that falls behind is cut off.
    */
-  #taken(n: number, issued: number): number {
+  #taken = (n: number): number => {
     const window = this.#settings.requestTimeoutMs;
-    this.#sendWaited += Date.now() - issued;
+    this.#sendWaited += Date.now() - this.#issued;
     if (this.#sendWaited < window) return n;
     this.#sendTaken += n;
     const owed = ((this.#sendWaited - 2 * window) * MIN_SEND_BYTES_PER_SECOND) / 1000;
@@ -321,7 +324,7 @@ export class Connection {
       throw new Deno.errors.Interrupted("The client reads the response too slowly");
     }
     return n;
-  }
+  };
 
   /** A read for the body the handler is reading: stalls and trickles are bounded. */
   async #readBody(p: Uint8Array): Promise<number | null> {
