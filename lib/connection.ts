@@ -174,7 +174,10 @@ export class Connection {
         // Writes on a connection are one at a time: one field holds when.
         this.#issued = Date.now();
         this.#deadline = this.#issued + this.#sendAllowance();
-        return this.#conn.write(p).then(this.#taken);
+        return this.#conn.write(p);
+      },
+      wrote: (n) => {
+        if (this.#phase === "respond") this.#taken(n);
       },
     };
   }
@@ -313,18 +316,17 @@ export class Connection {
    * one window of slack allowed (the kernel wakes a blocked writer in
    * chunks); a reader that falls behind is cut off.
    */
-  #taken = (n: number): number => {
+  #taken(n: number): void {
     const window = this.#settings.requestTimeoutMs;
     this.#sendWaited += Date.now() - this.#issued;
-    if (this.#sendWaited < window) return n;
+    if (this.#sendWaited < window) return;
     this.#sendTaken += n;
     const owed = ((this.#sendWaited - 2 * window) * MIN_SEND_BYTES_PER_SECOND) / 1000;
     if (this.#sendTaken < owed) {
       this.abort();
       throw new Deno.errors.Interrupted("The client reads the response too slowly");
     }
-    return n;
-  };
+  }
 
   /** A read for the body the handler is reading: stalls and trickles are bounded. */
   async #readBody(p: Uint8Array): Promise<number | null> {

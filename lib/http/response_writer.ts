@@ -15,6 +15,12 @@ import { hasNoBody, reasonPhrase } from "./status.ts";
 /** ByteSink is anything that writes bytes like a `Deno.Conn`; a write may be short. */
 export interface ByteSink {
   write(p: Uint8Array): Promise<number>;
+  /**
+   * Told how many bytes each write took, once it has finished (the
+   * connection's send floor counts them); it may throw to stop the writing.
+   * A callback rather than a `.then` on every write: no promise more per write.
+   */
+  wrote?(n: number): void;
 }
 
 /** SMALL_BODY_BYTES: a body of unknown length up to this size is buffered and sent with Content-Length in one write. */
@@ -483,7 +489,11 @@ function concat(parts: Uint8Array[]): Uint8Array {
 /** writeAll writes every byte of `p`, looping over short writes. */
 export async function writeAll(sink: ByteSink, p: Uint8Array): Promise<void> {
   let offset = 0;
-  while (offset < p.length) offset += await sink.write(p.subarray(offset));
+  while (offset < p.length) {
+    const n = await sink.write(p.subarray(offset));
+    sink.wrote?.(n);
+    offset += n;
+  }
 }
 
 /** latin1Bytes encodes a string of code points 0–255 one byte each: header values are ByteStrings. */
