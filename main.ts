@@ -438,16 +438,26 @@ function localUrl(config: Config, addr: Deno.NetAddr): string {
   return `${config.tls ? "https" : "http"}://${host}:${addr.port}/`;
 }
 
-function banner(
-  config: Config,
-  realRoot: string,
-  addr: Deno.NetAddr,
-  permissions: string,
-  env: Record<string, string | undefined>,
-  free: FreeDescriptors | undefined,
-  { users, writers }: { users: number; writers: number },
-  metricsAddr?: Deno.NetAddr,
-): string {
+/** BannerFacts is what the banner tells beyond the config: found at start, not configured. */
+interface BannerFacts {
+  realRoot: string;
+  /** The address bound (the port resolved). */
+  addr: Deno.NetAddr;
+  /** What Deno granted of what minserve uses (grantedSummary). */
+  permissions: string;
+  env: Record<string, string | undefined>;
+  /** The descriptors the connection cap was derived from. */
+  free: FreeDescriptors | undefined;
+  /** The --auth users, and how many of them may write. */
+  users: number;
+  writers: number;
+  /** Where --metrics listens. */
+  metricsAddr: Deno.NetAddr | undefined;
+}
+
+/** banner is what minserve prints once it listens: where, what it serves, and what it may do. */
+function banner(config: Config, facts: BannerFacts): string {
+  const { realRoot, addr, permissions, env, free, users, writers, metricsAddr } = facts;
   const paint = painter(env);
   const lines = [
     `minserve ${VERSION} listening on ${paint.green(paint.bold(localUrl(config, addr)))}`,
@@ -786,13 +796,17 @@ async function main() {
   Deno.addSignalListener("SIGTERM", onSignal);
 
   const permissions = grantedSummary(grants, realRoot);
-  const counts = { users: users.length, writers: users.filter((u) => u.role === "rw").length };
-  await Deno.stdout.write(
-    encoder.encode(
-      banner(config, realRoot, addr, permissions, env, free, counts, instance.metricsServer?.addr) +
-        "\n",
-    ),
-  );
+  const facts: BannerFacts = {
+    realRoot,
+    addr,
+    permissions,
+    env,
+    free,
+    users: users.length,
+    writers: users.filter((u) => u.role === "rw").length,
+    metricsAddr: instance.metricsServer?.addr,
+  };
+  await Deno.stdout.write(encoder.encode(banner(config, facts) + "\n"));
   for (const warning of permissionWarnings(config, realRoot)) warn(warning);
   if (users.length > 0 && config.tls === undefined && !isLoopback(addr.hostname)) {
     warn(
