@@ -2,6 +2,13 @@
  * config.ts — the command line and environment, parsed once into a
  * {@linkcode Config}. Pure: `main.ts` passes `Deno.args` and the environment
  * in, and nothing below it reads either.
+ *
+ * Every option is one row of {@linkcode OPTIONS}: its flag, short alias,
+ * type, default, environment variable, help text, value parser and the
+ * permissions it implies. The `--help` text ({@linkcode USAGE}), the
+ * parseArgs options, {@linkcode ENV_NAMES}, {@linkcode DEFAULTS}, the
+ * assembly of a Config and the permissions that `main.ts` asks for and
+ * `deno task compile` bakes (lib/permissions.ts) are all derived from it.
  */
 
 import { parseArgs } from "node:util";
@@ -87,21 +94,505 @@ export type AuthSource = { kind: "file"; path: string } | { kind: "user"; user: 
 
 /** LogFormat is how access-log lines are written. */
 export type LogFormat = "common" | "combined" | "json";
-const LOG_FORMATS: readonly LogFormat[] = ["common", "combined", "json"];
 
-/** ENV_NAMES are the environment variables read beneath the flags (and NO_COLOR). */
-export const ENV_NAMES = [
-  "MINSERVE_ROOT",
-  "MINSERVE_HOST",
-  "MINSERVE_PORT",
-  "MINSERVE_UPLOAD_DIR",
-  "MINSERVE_MAX_UPLOAD",
-  "MINSERVE_UPLOAD_TOKEN",
-  "MINSERVE_DATA_DIR",
-  "MINSERVE_LOG_FORMAT",
+/** Grant is one permission the options need, as a `--allow-NAME=VALUE` flag would give it. */
+export interface Grant {
+  name: "read" | "write" | "net" | "sys" | "run" | "env";
+  value: string;
+  /** What it lets minserve do, for the error line: `read ROOT "./site"`. */
+  action: string;
+  /** Whether serving goes on without it, losing only a nicety (the LAN URLs, the browser). */
+  optional: boolean;
+}
+
+/** GrantContext is what the permissions depend on beyond the config. */
+export interface GrantContext {
+  /** Whether the port may move to the next free one (see {@linkcode portMayMove}). */
+  portMayMove: boolean;
+  /** The program --open runs on this platform (lib/opener.ts), if any. */
+  opener: string | undefined;
+}
+
+/**
+ * Option is one row of the options table. `K` is the Config field it sets;
+ * an option without `key` is read by the assembly's cross-field step
+ * (--cert, --key), by the subcommand (--cost) or is an action (--help).
+ */
+export interface Option<K extends keyof Config = keyof Config> {
+  /** The long flag without its dashes; "ROOT" for the positional. */
+  name: string;
+  /** The one-letter alias. */
+  short?: string;
+  /** "string" takes a value; "boolean" is a switch. */
+  type: "string" | "boolean";
+  /** Whether the flag may be repeated (its Config field is an array). */
+  multiple?: boolean;
+  /** The value's placeholder in --help: `N`, `BYTES`. */
+  arg?: string;
+  /** The left column of --help instead of the one made from the flag; null: not listed with the options. */
+  usage?: string | null;
+  /** The --help text, one string per line; `{default}` is replaced by the default. */
+  help: string[];
+  /** The environment variable read beneath the flag. */
+  env?: string;
+  /** The Config field the option sets. */
+  key?: K;
+  /** The field's default. */
+  default?: Config[K];
+  /** For a switch, the field's value when it is given (default true). */
+  when?: Config[K];
+  /**
+   * Turns one raw value into the field's value (an element of it, for a
+   * repeatable flag); `name` is the flag or environment variable it came
+   * from, for the message. Throws a TypeError or RangeError.
+   */
+  parse?: (raw: string, name: string) => unknown;
+  /** The permissions the option implies for `config`, at their narrowest. */
+  grants?: (config: Config, context: GrantContext) => Grant[];
+}
+
+/** option types one row of the table by the Config field it sets. */
+function option<K extends keyof Config>(row: Option<K>): Option {
+  return row as unknown as Option;
+}
+
+/** readGrant is read access to `path`, named by the flag that gave it. */
+function readGrant(flag: string, path: string): Grant {
+  return { name: "read", value: path, action: `read ${flag} "${path}"`, optional: false };
+}
+
+/** dirGrants are read and write access to a folder minserve keeps files in. */
+function dirGrants(flag: string, dir: string | undefined): Grant[] {
+  if (dir === undefined) return [];
+  const write: Grant = {
+    name: "write",
+    value: dir,
+    action: `write ${flag} "${dir}"`,
+    optional: false,
+  };
+  return [readGrant(flag, dir), write];
+}
+
+/** DEFAULT_HASH_COST is bcrypt's cost for `hash-password` unless --cost says otherwise. */
+export const DEFAULT_HASH_COST = 10;
+
+/**
+ * OPTIONS is the table of options, in the order --help lists them. The
+ * positional ROOT is its first row, so the root's grant comes first.
+ */
+export const OPTIONS: readonly Option[] = [
+  option({
+    name: "ROOT",
+    type: "string",
+    usage: null,
+    help: ["the folder to serve"],
+    env: "MINSERVE_ROOT",
+    key: "root",
+    default: "./www",
+    parse: (raw, name) => nonEmpty(name, raw, "a directory"),
+    grants: (config) => [readGrant("ROOT", config.root)],
+  }),
+  option({
+    name: "port",
+    short: "p",
+    type: "string",
+    arg: "N",
+    help: [
+      "TCP port to listen on (default {default}, or the next free one up to 8099; 0 picks any free one)",
+    ],
+    env: "MINSERVE_PORT",
+    key: "port",
+    default: 8080,
+    parse: (raw, name) => integer(name, raw, 0, 65535),
+  }),
+  option({
+    name: "host",
+    short: "H",
+    type: "string",
+    arg: "ADDR",
+    help: ["address to listen on (default {default}; 0.0.0.0 or :: for all)"],
+    env: "MINSERVE_HOST",
+    key: "hostname",
+    default: "127.0.0.1",
+    parse: (raw, name) => nonEmpty(name, raw, "an address"),
+    grants: (config, context) => {
+      const host = listenHost(config, context);
+      const grants: Grant[] = [
+        { name: "net", value: host, action: `listen on ${host}`, optional: false },
+      ];
+      if (isWildcard(config.hostname)) {
+        const action = "list the network URLs";
+        grants.push({ name: "sys", value: "networkInterfaces", action, optional: true });
+      }
+      return grants;
+    },
+  }),
+  option({
+    name: "no-listing",
+    type: "boolean",
+    help: ["answer 404 for directories without index.html"],
+    key: "listing",
+    default: true,
+    when: false,
+  }),
+  option({
+    name: "dotfiles",
+    type: "boolean",
+    help: ['serve files and directories whose name starts with "."'],
+    key: "dotfiles",
+    default: false,
+  }),
+  option({
+    name: "cors",
+    type: "boolean",
+    help: ["let any origin read responses (CORS), answer preflights"],
+    key: "cors",
+    default: false,
+  }),
+  option({
+    name: "cache-control",
+    type: "string",
+    arg: "VALUE",
+    help: ['Cache-Control of files and listings (default "{default}")'],
+    key: "cacheControl",
+    default: "no-cache",
+    parse: headerValue,
+  }),
+  option({
+    name: "cache-bytes",
+    type: "string",
+    arg: "BYTES",
+    help: ["memory for files and their compressed forms (default {default})"],
+    key: "cacheBytes",
+    default: 64 * 1024 * 1024,
+    parse: (raw, name) => integer(name, raw, 0, Number.MAX_SAFE_INTEGER),
+  }),
+  option({
+    name: "cache-entries",
+    type: "string",
+    arg: "N",
+    help: ["files (and misses) remembered at most (default {default})"],
+    key: "cacheEntries",
+    default: 10_000,
+    parse: (raw, name) => integer(name, raw, 1, 10_000_000),
+  }),
+  option({
+    name: "quiet",
+    short: "q",
+    type: "boolean",
+    help: ["no access log"],
+    key: "quiet",
+    default: false,
+  }),
+  option({
+    name: "max-connections",
+    type: "string",
+    arg: "N",
+    help: [
+      "connections served at once; more get 503 (default: what the",
+      "descriptor limit allows, 2 per connection, said in the banner)",
+    ],
+    key: "maxConnections",
+    default: undefined,
+    parse: (raw, name) => integer(name, raw, 1, 1_000_000),
+  }),
+  option({
+    name: "max-connections-per-client",
+    type: "string",
+    arg: "N",
+    help: [
+      "connections one client address may hold (default: half of",
+      "--max-connections, at least 8); its others get 503",
+    ],
+    key: "maxConnectionsPerClient",
+    default: undefined,
+    parse: (raw, name) => integer(name, raw, 1, 1_000_000),
+  }),
+  option({
+    name: "max-body",
+    type: "string",
+    arg: "BYTES",
+    help: ["largest request body accepted (default {default})"],
+    key: "maxBodyBytes",
+    default: 1024 * 1024,
+    parse: bytes,
+  }),
+  option({
+    name: "idle-timeout",
+    type: "string",
+    arg: "S",
+    help: ["seconds an idle keep-alive connection is kept (default {default})"],
+    key: "idleTimeoutSeconds",
+    default: 5,
+    parse: seconds,
+  }),
+  option({
+    name: "request-timeout",
+    type: "string",
+    arg: "S",
+    help: [
+      "seconds to receive a request head, and the longest body stall (default {default})",
+    ],
+    key: "requestTimeoutSeconds",
+    default: 10,
+    parse: seconds,
+  }),
+  option({
+    name: "shutdown-grace",
+    type: "string",
+    arg: "S",
+    help: ["seconds to finish responses after SIGINT/SIGTERM (default {default})"],
+    key: "shutdownGraceSeconds",
+    default: 10,
+    parse: seconds,
+  }),
+  option({
+    name: "upload-dir",
+    type: "string",
+    arg: "DIR",
+    help: ["accept POST/PUT /uploads/NAME into DIR (off by default)"],
+    env: "MINSERVE_UPLOAD_DIR",
+    key: "uploadDir",
+    default: undefined,
+    parse: (raw, name) => nonEmpty(name, raw, "not empty"),
+    grants: (config) => dirGrants("--upload-dir", config.uploadDir),
+  }),
+  option({
+    name: "max-upload",
+    type: "string",
+    arg: "BYTES",
+    help: ["largest upload, per file (default {default})"],
+    env: "MINSERVE_MAX_UPLOAD",
+    key: "maxUploadBytes",
+    default: 100 * 1024 * 1024,
+    parse: bytes,
+  }),
+  option({
+    name: "upload-token",
+    type: "string",
+    arg: "TOKEN",
+    help: ['uploads need "Authorization: Bearer TOKEN"'],
+    env: "MINSERVE_UPLOAD_TOKEN",
+    key: "uploadToken",
+    default: undefined,
+    parse: token,
+  }),
+  option({
+    name: "data-dir",
+    type: "string",
+    arg: "DIR",
+    help: ["keep the message board (/board) in DIR (off by default)"],
+    env: "MINSERVE_DATA_DIR",
+    key: "dataDir",
+    default: undefined,
+    parse: (raw, name) => nonEmpty(name, raw, "not empty"),
+    grants: (config) => dirGrants("--data-dir", config.dataDir),
+  }),
+  option({
+    name: "header",
+    type: "string",
+    multiple: true,
+    arg: '"Name: value"',
+    help: ["add a header to every response (repeatable)"],
+    key: "headers",
+    default: [],
+    parse: headerLine,
+  }),
+  option({
+    name: "spa",
+    type: "string",
+    arg: "FILE",
+    help: ["serve FILE (under ROOT) for navigations that match no file"],
+    key: "spa",
+    default: undefined,
+    parse: (raw, name) => nonEmpty(name, raw, "not empty"),
+  }),
+  option({
+    name: "log-format",
+    type: "string",
+    arg: "FORMAT",
+    help: ["common (default), combined or json"],
+    env: "MINSERVE_LOG_FORMAT",
+    key: "logFormat",
+    default: "common",
+    parse: logFormat,
+  }),
+  option({
+    name: "live",
+    type: "boolean",
+    help: ["reload pages in the browser when files under ROOT change"],
+    key: "live",
+    default: false,
+  }),
+  option({
+    name: "open",
+    type: "boolean",
+    help: ["open the served URL in the default browser"],
+    key: "open",
+    default: false,
+    grants: (config, { opener }) =>
+      config.open && opener !== undefined
+        ? [{ name: "run", value: opener, action: "open the browser", optional: true }]
+        : [],
+  }),
+  option({
+    name: "lan",
+    type: "boolean",
+    help: ["listen on every interface (0.0.0.0) and print the network URLs"],
+    key: "lan",
+    default: false,
+  }),
+  option({
+    name: "cert",
+    type: "string",
+    usage: "--cert FILE --key FILE",
+    help: ["serve HTTPS with this PEM certificate and key"],
+    key: "tls",
+    default: undefined,
+    grants: (config, context) => {
+      if (config.tls === undefined) return [];
+      const grants = [readGrant("--cert", config.tls.certFile)];
+      if (listenHost(config, context) !== "127.0.0.1") {
+        // HTTPS is tunnelled to a private TLS listener on loopback (lib/tls_tunnel.ts).
+        const action = "tunnel HTTPS through 127.0.0.1";
+        grants.push({ name: "net", value: "127.0.0.1", action, optional: false });
+      }
+      return grants;
+    },
+  }),
+  option({
+    name: "key",
+    type: "string",
+    usage: null,
+    help: ["the PEM key of --cert"],
+    grants: (config) => config.tls ? [readGrant("--key", config.tls.keyFile)] : [],
+  }),
+  option({
+    name: "workers",
+    type: "string",
+    arg: "N",
+    help: ["N isolates share the port, one per core (default {default}; needs --unstable-net)"],
+    key: "workers",
+    default: 1,
+    parse: (raw, name) => integer(name, raw, 1, 64),
+  }),
+  option({
+    name: "max-zip-bytes",
+    type: "string",
+    arg: "BYTES",
+    help: [
+      "largest folder download (?download=zip), its files added up",
+      "(default {default}; 0 turns folder downloads off)",
+    ],
+    key: "maxZipBytes",
+    default: 16 * 1024 * 1024 * 1024,
+    parse: bytes,
+  }),
+  option({
+    name: "auth",
+    type: "string",
+    multiple: true,
+    arg: "FILE|USER:HASH",
+    help: [
+      "require HTTP Basic sign-in: an htpasswd FILE of bcrypt lines, or one",
+      'user (repeatable); a line or value ending in ":rw" is a writer, who',
+      "may also upload and clear the board; make a HASH with hash-password",
+    ],
+    key: "auth",
+    default: [],
+    parse: authSource,
+    grants: (config) =>
+      config.auth.flatMap((source) =>
+        source.kind === "file" ? [readGrant("--auth", source.path)] : []
+      ),
+  }),
+  option({
+    name: "board-db",
+    type: "string",
+    arg: "URL",
+    help: [
+      "keep the board in PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB",
+      "(instead of --data-dir; better in MINSERVE_BOARD_DB or PGPASSWORD)",
+    ],
+    env: "MINSERVE_BOARD_DB",
+    key: "boardDb",
+    default: undefined,
+    parse: boardDbUrl,
+    grants: (config) => {
+      const db = boardDbHost(config);
+      if (db === undefined) return [];
+      const action = `connect to the board database at ${db}`;
+      // What the PostgreSQL client reads besides its options.
+      return [
+        { name: "net", value: db, action, optional: false },
+        ...POSTGRES_ENV_NAMES.map((name): Grant => ({
+          name: "env",
+          value: name,
+          action: `read ${name}`,
+          optional: false,
+        })),
+      ];
+    },
+  }),
+  option({
+    name: "metrics",
+    type: "string",
+    arg: "ADDR",
+    help: [
+      "serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or PORT,",
+      "host 127.0.0.1), never on the public address",
+    ],
+    key: "metrics",
+    default: undefined,
+    grants: (config) => {
+      if (config.metrics === undefined) return [];
+      const { hostname, port } = config.metrics;
+      const value = hostPart(hostname) + (port === 0 ? "" : `:${port}`);
+      return [{ name: "net", value, action: `listen on ${value} (--metrics)`, optional: false }];
+    },
+  }),
+  option({
+    name: "upload-quota",
+    type: "string",
+    arg: "BYTES",
+    help: ["the upload dir's files may add up to this much (default {default})"],
+    key: "uploadQuotaBytes",
+    default: 10 * 1024 ** 3,
+    parse: bytes,
+  }),
+  option({
+    name: "min-free-disk",
+    type: "string",
+    arg: "BYTES",
+    help: ["uploads must leave this much disk free (default {default}; 0: off)"],
+    key: "minFreeDiskBytes",
+    default: 1024 ** 3,
+    parse: bytes,
+    grants: (config) => {
+      if (config.uploadDir === undefined || config.minFreeDiskBytes === 0) return [];
+      // statfs(2), for the free-disk floor of uploads; without it the floor is not checked (warned).
+      const action = "read the free disk space (--min-free-disk)";
+      return [{ name: "sys", value: "statfs", action, optional: true }];
+    },
+  }),
+  option({ name: "help", short: "h", type: "boolean", help: ["show this help"] }),
+  option({ name: "version", short: "V", type: "boolean", help: ["show the version"] }),
+  option({
+    name: "cost",
+    type: "string",
+    usage: null,
+    help: [
+      "read a password from stdin (asked twice, not shown, at a terminal)",
+      `and print its bcrypt hash for --auth (cost default ${DEFAULT_HASH_COST})`,
+    ],
+  }),
+];
+
+/** ENV_NAMES are the environment variables read beneath the flags (and NO_COLOR), from the table. */
+export const ENV_NAMES: readonly string[] = [
+  ...OPTIONS.flatMap((row) => row.env === undefined ? [] : [row.env]),
   "NO_COLOR",
-  "MINSERVE_BOARD_DB",
-] as const;
+];
 
 /**
  * POSTGRES_ENV_NAMES are the environment variables the PostgreSQL client
@@ -111,48 +602,15 @@ export const ENV_NAMES = [
  */
 export const POSTGRES_ENV_NAMES = ["PGPASSWORD", "PGAPPNAME"] as const;
 
-/** DEFAULTS holds the default of every setting, in one place. */
-export const DEFAULTS: Readonly<Config> = {
-  root: "./www",
-  hostname: "127.0.0.1",
-  port: 8080,
-  listing: true,
-  dotfiles: false,
-  quiet: false,
-  cors: false,
-  cacheControl: "no-cache",
-  cacheBytes: 64 * 1024 * 1024,
-  cacheEntries: 10_000,
-  maxConnections: undefined,
-  maxConnectionsPerClient: undefined,
-  maxBodyBytes: 1024 * 1024,
-  idleTimeoutSeconds: 5,
-  requestTimeoutSeconds: 10,
-  shutdownGraceSeconds: 10,
-  uploadDir: undefined,
-  maxUploadBytes: 100 * 1024 * 1024,
-  uploadToken: undefined,
-  dataDir: undefined,
-  headers: [],
-  spa: undefined,
-  logFormat: "common",
-  lan: false,
-  live: false,
-  open: false,
-  tls: undefined,
-  workers: 1,
-  maxZipBytes: 16 * 1024 * 1024 * 1024,
-  auth: [],
-  boardDb: undefined,
-  metrics: undefined,
-  uploadQuotaBytes: 10 * 1024 ** 3,
-  minFreeDiskBytes: 1024 ** 3,
-};
+/** DEFAULTS holds the default of every setting, from the table. */
+export const DEFAULTS: Readonly<Config> = Object.freeze(
+  Object.fromEntries(
+    OPTIONS.flatMap((row) => row.key === undefined ? [] : [[row.key, row.default]]),
+  ) as unknown as Config,
+);
 
 /** HASH_PASSWORD is the subcommand that prints a bcrypt hash of a password read from stdin. */
 export const HASH_PASSWORD = "hash-password";
-/** DEFAULT_HASH_COST is bcrypt's cost for `hash-password` unless --cost says otherwise. */
-export const DEFAULT_HASH_COST = 10;
 
 /** ConfigRequest is what the command line asks for: run with a config, or print help or the version. */
 export type ConfigRequest =
@@ -161,65 +619,62 @@ export type ConfigRequest =
   | { kind: "version" }
   | { kind: "hash-password"; cost: number };
 
-/** USAGE is the `--help` text. */
-export const USAGE = `Usage: minserve [ROOT] [options]
+/** The column where --help's explanations start. */
+const HELP_COLUMN = 29;
 
-Serve the files under ROOT (default ./www) over HTTP/1.1.
+/** usageEntry lays out one entry of --help: `left`, then its lines at HELP_COLUMN. */
+function usageEntry(left: string, lines: readonly string[]): string[] {
+  const indent = " ".repeat(HELP_COLUMN);
+  const [first = "", ...rest] = lines;
+  const head = left.length < HELP_COLUMN
+    ? [left.padEnd(HELP_COLUMN) + first]
+    : [left, indent + first];
+  return [...head, ...rest.map((line) => indent + line)];
+}
 
-Options:
-  -p, --port N               TCP port to listen on (default ${DEFAULTS.port}, or the next free one up to 8099; 0 picks any free one)
-  -H, --host ADDR            address to listen on (default ${DEFAULTS.hostname}; 0.0.0.0 or :: for all)
-      --no-listing           answer 404 for directories without index.html
-      --dotfiles             serve files and directories whose name starts with "."
-      --cors                 let any origin read responses (CORS), answer preflights
-      --cache-control VALUE  Cache-Control of files and listings (default "${DEFAULTS.cacheControl}")
-      --cache-bytes BYTES    memory for files and their compressed forms (default ${DEFAULTS.cacheBytes})
-      --cache-entries N      files (and misses) remembered at most (default ${DEFAULTS.cacheEntries})
-  -q, --quiet                no access log
-      --max-connections N    connections served at once; more get 503 (default: what the
-                             descriptor limit allows, 2 per connection, said in the banner)
-      --max-connections-per-client N
-                             connections one client address may hold (default: half of
-                             --max-connections, at least 8); its others get 503
-      --max-body BYTES       largest request body accepted (default ${DEFAULTS.maxBodyBytes})
-      --idle-timeout S       seconds an idle keep-alive connection is kept (default ${DEFAULTS.idleTimeoutSeconds})
-      --request-timeout S    seconds to receive a request head, and the longest body stall (default ${DEFAULTS.requestTimeoutSeconds})
-      --shutdown-grace S     seconds to finish responses after SIGINT/SIGTERM (default ${DEFAULTS.shutdownGraceSeconds})
-      --upload-dir DIR       accept POST/PUT /uploads/NAME into DIR (off by default)
-      --max-upload BYTES     largest upload, per file (default ${DEFAULTS.maxUploadBytes})
-      --upload-token TOKEN   uploads need "Authorization: Bearer TOKEN"
-      --data-dir DIR         keep the message board (/board) in DIR (off by default)
-      --header "Name: value" add a header to every response (repeatable)
-      --spa FILE             serve FILE (under ROOT) for navigations that match no file
-      --log-format FORMAT    common (default), combined or json
-      --live                 reload pages in the browser when files under ROOT change
-      --open                 open the served URL in the default browser
-      --lan                  listen on every interface (0.0.0.0) and print the network URLs
-      --cert FILE --key FILE serve HTTPS with this PEM certificate and key
-      --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
-      --max-zip-bytes BYTES  largest folder download (?download=zip), its files added up
-                             (default ${DEFAULTS.maxZipBytes}; 0 turns folder downloads off)
-      --auth FILE|USER:HASH  require HTTP Basic sign-in: an htpasswd FILE of bcrypt lines, or one
-                             user (repeatable); a line or value ending in ":rw" is a writer, who
-                             may also upload and clear the board; make a HASH with hash-password
-      --board-db URL         keep the board in PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
-                             (instead of --data-dir; better in MINSERVE_BOARD_DB or PGPASSWORD)
-      --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or PORT,
-                             host 127.0.0.1), never on the public address
-      --upload-quota BYTES   the upload dir's files may add up to this much (default ${DEFAULTS.uploadQuotaBytes})
-      --min-free-disk BYTES  uploads must leave this much disk free (default ${DEFAULTS.minFreeDiskBytes}; 0: off)
-  -h, --help                 show this help
-  -V, --version              show the version
+/** optionUsage is the --help entry of one row; none when it is not listed with the options. */
+function optionUsage(row: Option): string[] {
+  if (row.usage === null || row.name === "ROOT") return [];
+  const flag = row.usage ?? `--${row.name}${row.arg === undefined ? "" : ` ${row.arg}`}`;
+  const left = `  ${row.short === undefined ? "    " : `-${row.short}, `}${flag}`;
+  const help = row.help.map((line) => line.replaceAll("{default}", String(row.default)));
+  return usageEntry(left, help);
+}
 
-minserve hash-password [--cost N]
-                             read a password from stdin (asked twice, not shown, at a terminal)
-                             and print its bcrypt hash for --auth (cost default ${DEFAULT_HASH_COST})
+/** wrap breaks `text` at spaces into lines of at most `width` characters. */
+function wrap(text: string, width: number): string {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  return [...lines, line].join("\n");
+}
 
-Environment (flags win): MINSERVE_ROOT, MINSERVE_HOST, MINSERVE_PORT, MINSERVE_UPLOAD_DIR,
-MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT,
-MINSERVE_BOARD_DB; NO_COLOR.
+const COST = OPTIONS.find((row) => row.name === "cost")!;
 
-Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
+/** USAGE is the `--help` text, made from the table. */
+export const USAGE = [
+  "Usage: minserve [ROOT] [options]",
+  "",
+  `Serve the files under ROOT (default ${DEFAULTS.root}) over HTTP/1.1.`,
+  "",
+  "Options:",
+  ...OPTIONS.flatMap(optionUsage),
+  "",
+  ...usageEntry(`minserve ${HASH_PASSWORD} [--cost N]`, COST.help),
+  "",
+  wrap(
+    `Environment (flags win): ${ENV_NAMES.filter((n) => n !== "NO_COLOR").join(", ")}; NO_COLOR.`,
+    100,
+  ),
+  "",
+  `Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
 need and nothing more: read of ROOT; read and write of the upload and data dirs (created if
 missing); read of the cert and key and of --auth files; net for the address; sys
 networkInterfaces for the --lan URLs; run of the browser opener for --open. Elsewhere it stops
@@ -232,232 +687,210 @@ Common commands, in the minserve folder:
   deno task serve ./site --live --open       reload pages when files change; open the browser
   deno task serve --lan                      share on the local network; prints the URLs
   deno task serve --upload-dir ./uploads --data-dir ./data   uploads and the board
-  deno task serve --cert cert.pem --key key.pem              HTTPS`;
+  deno task serve --cert cert.pem --key key.pem              HTTPS`,
+].join("\n");
 
-/**
- * parseConfig turns command-line `args` and environment `env` into a
- * {@linkcode ConfigRequest}. Throws a TypeError or RangeError whose message
- * names the flag at fault.
- */
-export function parseConfig(
-  args: string[],
-  env: Readonly<Record<string, string | undefined>> = {},
-): ConfigRequest {
-  let parsed;
+/** The parseArgs options, from the table. */
+const PARSE_OPTIONS = Object.fromEntries(
+  OPTIONS.filter((row) => row.name !== "ROOT").map((row) => [row.name, {
+    type: row.type,
+    ...(row.short === undefined ? {} : { short: row.short }),
+    ...(row.multiple ? { multiple: true } : {}),
+  }]),
+);
+
+/** Values are what parseArgs found: a string, a switch, or a repeatable flag's strings. */
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+/** parseFlags runs node:util's parseArgs over `args`; its errors become one TypeError. */
+function parseFlags(args: string[]): { values: Values; positionals: string[] } {
   try {
-    parsed = parseArgs({
+    const parsed = parseArgs({
       args,
       allowPositionals: true,
       strict: true,
-      options: {
-        port: { type: "string", short: "p" },
-        host: { type: "string", short: "H" },
-        "no-listing": { type: "boolean" },
-        dotfiles: { type: "boolean" },
-        quiet: { type: "boolean", short: "q" },
-        cors: { type: "boolean" },
-        "cache-control": { type: "string" },
-        "cache-bytes": { type: "string" },
-        "cache-entries": { type: "string" },
-        "max-connections": { type: "string" },
-        "max-connections-per-client": { type: "string" },
-        "max-body": { type: "string" },
-        "idle-timeout": { type: "string" },
-        "request-timeout": { type: "string" },
-        "shutdown-grace": { type: "string" },
-        "upload-dir": { type: "string" },
-        "max-upload": { type: "string" },
-        "upload-token": { type: "string" },
-        "data-dir": { type: "string" },
-        header: { type: "string", multiple: true },
-        spa: { type: "string" },
-        "log-format": { type: "string" },
-        lan: { type: "boolean" },
-        live: { type: "boolean" },
-        open: { type: "boolean" },
-        cert: { type: "string" },
-        key: { type: "string" },
-        workers: { type: "string" },
-        "max-zip-bytes": { type: "string" },
-        auth: { type: "string", multiple: true },
-        cost: { type: "string" },
-        "board-db": { type: "string" },
-        metrics: { type: "string" },
-        "upload-quota": { type: "string" },
-        "min-free-disk": { type: "string" },
-        help: { type: "boolean", short: "h" },
-        version: { type: "boolean", short: "V" },
-      },
+      options: PARSE_OPTIONS,
     });
+    // Only string options repeat, so a repeated value is strings.
+    return parsed as { values: Values; positionals: string[] };
   } catch (err) {
     // node:util's messages name the flag; keep their first sentence.
     const message = err instanceof Error ? err.message.split(/\.(?:\s|$)/)[0] : String(err);
     throw new TypeError(`Cannot parse arguments: ${message}`);
   }
-  const { values, positionals } = parsed;
+}
+
+/**
+ * parseConfig turns command-line `args` and environment `env` into a
+ * {@linkcode ConfigRequest}. Throws a TypeError or RangeError whose message
+ * names the flag (or environment variable) at fault.
+ */
+export function parseConfig(
+  args: string[],
+  env: Readonly<Record<string, string | undefined>> = {},
+): ConfigRequest {
+  const { values, positionals } = parseFlags(args);
   if (values.help) return { kind: "help" };
   if (values.version) return { kind: "version" };
+  const cost = values.cost as string | undefined;
   // A subcommand anywhere among the positionals: a compiled binary puts its baked ROOT first.
   if (positionals.includes(HASH_PASSWORD)) {
     return {
       kind: "hash-password",
-      cost: integer("--cost", values.cost, DEFAULT_HASH_COST, 4, 31),
+      cost: cost === undefined ? DEFAULT_HASH_COST : integer("--cost", cost, 4, 31),
     };
   }
-  if (values.cost !== undefined) {
-    throw new TypeError(`Cannot use --cost without ${HASH_PASSWORD}`);
-  }
+  if (cost !== undefined) throw new TypeError(`Cannot use --cost without ${HASH_PASSWORD}`);
   if (positionals.length > 1) {
     throw new TypeError(`Cannot use more than one ROOT: got "${positionals.join('", "')}"`);
   }
+  // A fresh array for each repeatable flag: the config is the caller's to change.
+  const config: Record<string, unknown> = { ...DEFAULTS };
+  for (const row of OPTIONS) if (row.multiple && row.key !== undefined) config[row.key] = [];
+  const given = new Set<string>();
+  for (const row of OPTIONS) {
+    if (row.key === undefined) continue;
+    const raw = row.name === "ROOT" ? positionals[0] : values[row.name];
+    const fromEnv = raw === undefined && row.env !== undefined ? env[row.env] : undefined;
+    if (raw === undefined && fromEnv === undefined) continue;
+    given.add(row.key);
+    const name = raw === undefined ? row.env! : row.name === "ROOT" ? "ROOT" : `--${row.name}`;
+    if (row.type === "boolean") config[row.key] = row.when ?? true;
+    else if (row.parse === undefined) continue; // assembled below, from several flags
+    else if (Array.isArray(raw)) config[row.key] = raw.map((one) => row.parse!(one, name));
+    else config[row.key] = row.parse(String(raw ?? fromEnv), name);
+  }
+  return { kind: "serve", config: together(config as unknown as Config, values, given) };
+}
 
-  const root = positionals[0] ?? env.MINSERVE_ROOT ?? DEFAULTS.root;
-  if (root === "") throw new TypeError('Cannot use ROOT "": value must be a directory');
-  const lan = values.lan ?? false;
-  const hostname = values.host ?? env.MINSERVE_HOST ?? (lan ? "0.0.0.0" : DEFAULTS.hostname);
-  if (hostname === "") throw new TypeError('Cannot use --host "": value must be an address');
-  if (values.cert === undefined !== (values.key === undefined)) {
+/**
+ * together fills in what takes several flags (--cert with --key, --lan's
+ * address, --metrics beside the public address) and refuses flags that
+ * cannot go together.
+ */
+function together(config: Config, values: Values, given: Set<string>): Config {
+  const cert = values.cert as string | undefined;
+  const key = values.key as string | undefined;
+  if (cert === undefined !== (key === undefined)) {
     throw new TypeError(
-      `Cannot use ${values.cert ? "--cert" : "--key"} alone: give both --cert and --key`,
+      `Cannot use ${cert ? "--cert" : "--key"} alone: give both --cert and --key`,
     );
   }
-  const logFormat = values["log-format"] ?? env.MINSERVE_LOG_FORMAT ?? DEFAULTS.logFormat;
-  if (!LOG_FORMATS.includes(logFormat as LogFormat)) {
-    throw new TypeError(
-      `Cannot use --log-format "${logFormat}": value must be common, combined or json`,
-    );
-  }
-  const dataDir = nonEmpty("--data-dir", values["data-dir"] ?? env.MINSERVE_DATA_DIR);
-  const boardDb = boardDbUrl(
-    values["board-db"] === undefined && env.MINSERVE_BOARD_DB !== undefined
-      ? "MINSERVE_BOARD_DB"
-      : "--board-db",
-    values["board-db"] ?? env.MINSERVE_BOARD_DB,
-  );
-  if (boardDb !== undefined && dataDir !== undefined) {
+  if (cert !== undefined && key !== undefined) config.tls = { certFile: cert, keyFile: key };
+  if (config.lan && !given.has("hostname")) config.hostname = "0.0.0.0";
+  if (config.boardDb !== undefined && config.dataDir !== undefined) {
     throw new TypeError(
       "Cannot use --board-db with --data-dir: the board lives in PostgreSQL or in SQLite, not both",
     );
   }
-  const port = integer(
-    values.port === undefined && env.MINSERVE_PORT !== undefined ? "MINSERVE_PORT" : "--port",
-    values.port ?? env.MINSERVE_PORT,
-    DEFAULTS.port,
-    0,
-    65535,
-  );
-  const metrics = metricsAddress(values.metrics, hostname, port);
-  if (metrics !== undefined && values.workers !== undefined && values.workers !== "1") {
-    throw new TypeError(
-      "Cannot use --metrics with --workers: each isolate counts only its own requests",
+  const metrics = values.metrics as string | undefined;
+  if (metrics !== undefined) {
+    if (config.workers !== 1) {
+      throw new TypeError(
+        "Cannot use --metrics with --workers: each isolate counts only its own requests",
+      );
+    }
+    config.metrics = metricsAddress(metrics, config.hostname, config.port);
+  }
+  return config;
+}
+
+/**
+ * portMayMove tells whether the port is the default, chosen by neither
+ * --port nor MINSERVE_PORT: only then may minserve move to a free one. The
+ * one parser answers: with MINSERVE_PORT=0 beneath the flags, only --port
+ * keeps the port from becoming 0.
+ */
+export function portMayMove(
+  args: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  config: Config,
+): boolean {
+  if (config.port !== DEFAULTS.port || env.MINSERVE_PORT !== undefined) return false;
+  const probe = parseConfig([...args], { ...env, MINSERVE_PORT: "0" });
+  return probe.kind === "serve" && probe.config.port === 0;
+}
+
+/** isWildcard tells whether `hostname` means every interface. */
+export function isWildcard(hostname: string): boolean {
+  return hostname === "0.0.0.0" || hostname === "::";
+}
+
+/** hostPart writes `hostname` as a URL or Deno's net permission wants it: IPv6 in brackets. */
+export function hostPart(hostname: string): string {
+  return hostname.includes(":") ? `[${hostname}]` : hostname;
+}
+
+/**
+ * listenHost is what `--allow-net` must name to listen as `config` says:
+ * the host with its port, or, when the port may move or the OS picks it,
+ * the host alone (every port).
+ */
+export function listenHost(config: Config, context: GrantContext): string {
+  const fixed = !context.portMayMove && config.port !== 0;
+  return hostPart(config.hostname) + (fixed ? `:${config.port}` : "");
+}
+
+/** boardDbHost is the board database's `host:port` (never its user or password), when it is PostgreSQL. */
+export function boardDbHost(config: Pick<Config, "boardDb">): string | undefined {
+  if (config.boardDb === undefined) return undefined;
+  const url = new URL(config.boardDb);
+  return `${url.hostname}:${url.port === "" ? "5432" : url.port}`;
+}
+
+// ---------------------------------------------------------------------------
+// Value parsers: each takes the raw text and the name it came under, and
+// throws a TypeError or RangeError that names it.
+
+/** integer reads a whole number from `min` to `max`, digits only. */
+function integer(name: string, raw: string, min: number, max: number): number {
+  const value = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
+  if (!(value >= min && value <= max)) {
+    throw new RangeError(
+      `Cannot use ${name} "${raw}": value must be an integer from ${min} to ${max}`,
     );
   }
-  const uploadToken = values["upload-token"] ?? env.MINSERVE_UPLOAD_TOKEN;
-  if (uploadToken !== undefined && !/^[\x21-\x7e]+$/.test(uploadToken)) {
-    throw new TypeError("Cannot use --upload-token: value must be visible ASCII characters");
-  }
+  return value;
+}
 
-  return {
-    kind: "serve",
-    config: {
-      root,
-      hostname,
-      port,
-      listing: !values["no-listing"],
-      dotfiles: values.dotfiles ?? false,
-      quiet: values.quiet ?? false,
-      cors: values.cors ?? false,
-      cacheControl: headerValue("--cache-control", values["cache-control"], DEFAULTS.cacheControl),
-      cacheBytes: integer(
-        "--cache-bytes",
-        values["cache-bytes"],
-        DEFAULTS.cacheBytes,
-        0,
-        Number.MAX_SAFE_INTEGER,
-      ),
-      cacheEntries: integer(
-        "--cache-entries",
-        values["cache-entries"],
-        DEFAULTS.cacheEntries,
-        1,
-        10_000_000,
-      ),
-      maxConnections: values["max-connections"] === undefined
-        ? undefined
-        : integer("--max-connections", values["max-connections"], 1, 1, 1_000_000),
-      maxConnectionsPerClient: values["max-connections-per-client"] === undefined
-        ? undefined
-        : integer(
-          "--max-connections-per-client",
-          values["max-connections-per-client"],
-          1,
-          1,
-          1_000_000,
-        ),
-      maxBodyBytes: integer("--max-body", values["max-body"], DEFAULTS.maxBodyBytes, 0, 2 ** 50),
-      idleTimeoutSeconds: seconds(
-        "--idle-timeout",
-        values["idle-timeout"],
-        DEFAULTS.idleTimeoutSeconds,
-      ),
-      requestTimeoutSeconds: seconds(
-        "--request-timeout",
-        values["request-timeout"],
-        DEFAULTS.requestTimeoutSeconds,
-      ),
-      shutdownGraceSeconds: seconds(
-        "--shutdown-grace",
-        values["shutdown-grace"],
-        DEFAULTS.shutdownGraceSeconds,
-      ),
-      uploadDir: nonEmpty("--upload-dir", values["upload-dir"] ?? env.MINSERVE_UPLOAD_DIR),
-      maxUploadBytes: integer(
-        values["max-upload"] === undefined && env.MINSERVE_MAX_UPLOAD !== undefined
-          ? "MINSERVE_MAX_UPLOAD"
-          : "--max-upload",
-        values["max-upload"] ?? env.MINSERVE_MAX_UPLOAD,
-        DEFAULTS.maxUploadBytes,
-        0,
-        2 ** 50,
-      ),
-      uploadToken,
-      dataDir,
-      headers: (values.header ?? []).map(headerLine),
-      spa: nonEmpty("--spa", values.spa),
-      logFormat: logFormat as LogFormat,
-      lan,
-      live: values.live ?? false,
-      open: values.open ?? false,
-      tls: values.cert !== undefined && values.key !== undefined
-        ? { certFile: values.cert, keyFile: values.key }
-        : undefined,
-      workers: integer("--workers", values.workers, DEFAULTS.workers, 1, 64),
-      maxZipBytes: integer(
-        "--max-zip-bytes",
-        values["max-zip-bytes"],
-        DEFAULTS.maxZipBytes,
-        0,
-        2 ** 50,
-      ),
-      auth: (values.auth ?? []).map(authSource),
-      boardDb,
-      metrics,
-      uploadQuotaBytes: integer(
-        "--upload-quota",
-        values["upload-quota"],
-        DEFAULTS.uploadQuotaBytes,
-        0,
-        2 ** 50,
-      ),
-      minFreeDiskBytes: integer(
-        "--min-free-disk",
-        values["min-free-disk"],
-        DEFAULTS.minFreeDiskBytes,
-        0,
-        2 ** 50,
-      ),
-    },
-  };
+/** bytes reads a size in bytes, up to 2^50 (a PiB). */
+function bytes(raw: string, name: string): number {
+  return integer(name, raw, 0, 2 ** 50);
+}
+
+/** seconds reads a positive number of seconds, up to a day. */
+function seconds(raw: string, name: string): number {
+  const value = /^[0-9]+(\.[0-9]+)?$/.test(raw) ? Number(raw) : NaN;
+  if (!(value > 0 && value <= 86_400)) {
+    throw new RangeError(
+      `Cannot use ${name} "${raw}": value must be a number of seconds from 0 to 86400`,
+    );
+  }
+  return value;
+}
+
+/** nonEmpty refuses an empty value; `must` says what it must be instead. */
+function nonEmpty(name: string, raw: string, must: string): string {
+  if (raw === "") throw new TypeError(`Cannot use ${name} "": value must ${must}`);
+  return raw;
+}
+
+/** token reads a bearer token: visible ASCII. Never quoted back: it is a secret. */
+function token(raw: string, name: string): string {
+  if (!/^[\x21-\x7e]+$/.test(raw)) {
+    throw new TypeError(`Cannot use ${name}: value must be visible ASCII characters`);
+  }
+  return raw;
+}
+
+const LOG_FORMATS: readonly LogFormat[] = ["common", "combined", "json"];
+
+/** logFormat reads an access-log format. */
+function logFormat(raw: string, name: string): LogFormat {
+  if (!LOG_FORMATS.includes(raw as LogFormat)) {
+    throw new TypeError(`Cannot use ${name} "${raw}": value must be common, combined or json`);
+  }
+  return raw as LogFormat;
 }
 
 /** authSource reads one --auth value: an inline `user:HASH[:rw]`, else a file. */
@@ -470,28 +903,6 @@ function authSource(raw: string): AuthSource {
     // The message names the user, never the hash.
     throw new TypeError(`Cannot use --auth: ${(err as Error).message}`);
   }
-}
-
-function integer(
-  flag: string,
-  raw: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (raw === undefined) return fallback;
-  const value = /^[0-9]+$/.test(raw) ? Number(raw) : NaN;
-  if (!(value >= min && value <= max)) {
-    throw new RangeError(
-      `Cannot use ${flag} "${raw}": value must be an integer from ${min} to ${max}`,
-    );
-  }
-  return value;
-}
-
-function nonEmpty(flag: string, raw: string | undefined): string | undefined {
-  if (raw === "") throw new TypeError(`Cannot use ${flag} "": value must not be empty`);
-  return raw;
 }
 
 /** Headers the server owns: a --header may not set them. */
@@ -515,27 +926,15 @@ function headerLine(raw: string): [string, string] {
   if (RESERVED_HEADERS.has(m[1]!.toLowerCase())) {
     throw new TypeError(`Cannot use --header "${raw}": ${m[1]} is set by the server`);
   }
-  return [m[1]!, headerValue("--header", m[2], "")];
+  return [m[1]!, m[2] === "" ? "" : headerValue(m[2]!, "--header")];
 }
 
-function headerValue(flag: string, raw: string | undefined, fallback: string): string {
-  if (raw === undefined) return fallback;
-  // A field value: visible ASCII and spaces, no line breaks (RFC 9110 §5.5).
+/** headerValue reads a field value: visible ASCII and spaces, on one line (RFC 9110 §5.5). */
+function headerValue(raw: string, name: string): string {
   if (!/^[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?$/.test(raw)) {
-    throw new TypeError(`Cannot use ${flag} "${raw}": value must be a header value on one line`);
+    throw new TypeError(`Cannot use ${name} "${raw}": value must be a header value on one line`);
   }
   return raw;
-}
-
-function seconds(flag: string, raw: string | undefined, fallback: number): number {
-  if (raw === undefined) return fallback;
-  const value = /^[0-9]+(\.[0-9]+)?$/.test(raw) ? Number(raw) : NaN;
-  if (!(value > 0 && value <= 86_400)) {
-    throw new RangeError(
-      `Cannot use ${flag} "${raw}": value must be a number of seconds from 0 to 86400`,
-    );
-  }
-  return value;
 }
 
 /**
@@ -543,10 +942,9 @@ function seconds(flag: string, raw: string | undefined, fallback: number): numbe
  * user, a host and a database named. The value is never quoted back: it
  * may hold a password.
  */
-function boardDbUrl(flag: string, raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined;
+function boardDbUrl(raw: string, name: string): string {
   const wanted =
-    `Cannot use ${flag}: value must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`;
+    `Cannot use ${name}: value must be postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`;
   let url: URL;
   try {
     url = new URL(raw);
@@ -564,8 +962,7 @@ function boardDbUrl(flag: string, raw: string | undefined): string | undefined {
 
 /** A wildcard listens on every interface, so it overlaps any address. */
 function overlaps(a: string, b: string): boolean {
-  const wild = (h: string) => h === "0.0.0.0" || h === "::";
-  return a === b || wild(a) || wild(b);
+  return a === b || isWildcard(a) || isWildcard(b);
 }
 
 /**
@@ -573,17 +970,16 @@ function overlaps(a: string, b: string): boolean {
  * 127.0.0.1). It may not be the public address: metrics are for operators.
  */
 function metricsAddress(
-  raw: string | undefined,
+  raw: string,
   publicHost: string,
   publicPort: number,
-): { hostname: string; port: number } | undefined {
-  if (raw === undefined) return undefined;
+): { hostname: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:.]+)\]:|([^:\s\[\]]+):)?([0-9]+)$/.exec(raw);
   if (m === null) {
     throw new TypeError(`Cannot use --metrics "${raw}": value must be HOST:PORT or PORT`);
   }
   const hostname = m[1] ?? m[2] ?? "127.0.0.1";
-  const port = integer("--metrics", m[3], 0, 0, 65535);
+  const port = integer("--metrics", m[3]!, 0, 65535);
   if (port !== 0 && port === publicPort && overlaps(hostname, publicHost)) {
     throw new TypeError(
       `Cannot use --metrics "${raw}": it is the public address; give metrics a port of their own`,
