@@ -111,6 +111,11 @@ export interface GrantContext {
   portMayMove: boolean;
   /** The program --open runs on this platform (lib/opener.ts), if any. */
   opener: string | undefined;
+  /**
+   * Whether to grant every port of each host, whatever the config says: a
+   * compiled binary may be given another --port when it runs.
+   */
+  anyPort?: boolean;
 }
 
 /**
@@ -544,10 +549,10 @@ export const OPTIONS: readonly Option[] = [
     ],
     key: "metrics",
     default: undefined,
-    grants: (config) => {
+    grants: (config, context) => {
       if (config.metrics === undefined) return [];
       const { hostname, port } = config.metrics;
-      const value = hostPart(hostname) + (port === 0 ? "" : `:${port}`);
+      const value = hostPart(hostname) + (port === 0 || context.anyPort ? "" : `:${port}`);
       return [{ name: "net", value, action: `listen on ${value} (--metrics)`, optional: false }];
     },
   }),
@@ -827,7 +832,7 @@ export function hostPart(hostname: string): string {
  * the host alone (every port).
  */
 export function listenHost(config: Config, context: GrantContext): string {
-  const fixed = !context.portMayMove && config.port !== 0;
+  const fixed = !context.anyPort && !context.portMayMove && config.port !== 0;
   return hostPart(config.hostname) + (fixed ? `:${config.port}` : "");
 }
 

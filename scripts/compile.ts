@@ -1,10 +1,12 @@
 /**
  * compile.ts — `deno task compile [ROOT] [minserve flags…]` builds `./minserve`,
  * a standalone executable with its permissions baked in at their narrowest
- * for those flags: read of the root (and of the upload and data dirs, the
- * certificate and key, the --auth files), write of the upload and data dirs only when given,
- * net for the listening address. The flags are baked in too, so the binary
- * serves that configuration when run without arguments.
+ * for those flags, exactly those `main.ts` asks for (lib/permissions.ts,
+ * from the options table): read of the root (and of the upload and data
+ * dirs, the certificate and key, the --auth files), write of the upload and
+ * data dirs only when given, net for the listening address. The flags are
+ * baked in too, so the binary serves that configuration when run without
+ * arguments.
  *
  * Paths are baked as given: relative ones are resolved against the working
  * directory the binary runs in. `deno compile` downloads Deno's runtime
@@ -16,8 +18,9 @@
  * Rust backtrace.
  */
 
-import { ENV_NAMES, parseConfig, POSTGRES_ENV_NAMES, USAGE } from "../lib/config.ts";
+import { parseConfig, USAGE } from "../lib/config.ts";
 import { openerFor } from "../lib/opener.ts";
+import { bakedFlags } from "../lib/permissions.ts";
 
 /**
  * CompileFailure sorts what a failed `deno compile` wrote to stderr: Deno
@@ -102,44 +105,18 @@ async function main() {
     Deno.exit(request.kind === "help" ? 0 : 1);
   }
   const config = request.config;
-  const read = [
-    config.root,
-    config.uploadDir,
-    config.dataDir,
-    config.tls?.certFile,
-    config.tls?.keyFile,
-    ...config.auth.map((source) => source.kind === "file" ? source.path : undefined),
-  ]
-    .filter((p): p is string => p !== undefined);
-  const write = [config.uploadDir, config.dataDir].filter((p): p is string => p !== undefined);
-  const bracket = (h: string) => h.includes(":") ? `[${h}]` : h;
-  const host = bracket(config.hostname);
-  const net = [host];
-  if (config.metrics !== undefined) net.push(bracket(config.metrics.hostname));
-  // HTTPS is tunnelled to a private TLS listener on loopback (lib/tls_tunnel.ts).
-  if (config.tls !== undefined && !net.includes("127.0.0.1")) net.push("127.0.0.1");
-  const env: string[] = [...ENV_NAMES];
-  if (config.boardDb !== undefined) {
-    const db = new URL(config.boardDb);
-    net.push(`${db.hostname}:${db.port === "" ? "5432" : db.port}`);
-    env.push(...POSTGRES_ENV_NAMES);
-  }
-  // networkInterfaces for the --lan URLs; statfs for the free-disk floor of uploads.
-  const sys = [
-    ...(config.lan ? ["networkInterfaces"] : []),
-    ...(config.uploadDir !== undefined && config.minFreeDiskBytes > 0 ? ["statfs"] : []),
-  ];
-
-  const opener = openerFor(Deno.build.os);
+  const opener = config.open ? openerFor(Deno.build.os) : undefined;
+  // The same permissions `main.ts` asks for (lib/permissions.ts), with every
+  // environment variable minserve reads and every port of each host: the
+  // binary reads the environment, and may be given another --port, when it runs.
+  const permissions = bakedFlags(config, {
+    portMayMove: true,
+    opener: opener?.command,
+    anyPort: true,
+  });
   const flags = [
     "compile",
-    `--allow-read=${read.join(",")}`,
-    ...(write.length > 0 ? [`--allow-write=${write.join(",")}`] : []),
-    `--allow-net=${net.join(",")}`,
-    `--allow-env=${env.join(",")}`,
-    ...(sys.length > 0 ? [`--allow-sys=${sys.join(",")}`] : []),
-    // --open runs the platform's opener, and nothing else.
-    ...(config.open && opener !== undefined ? [`--allow-run=${opener.command}`] : []),
+    ...permissions,
     ...(config.workers > 1 ? ["--unstable-net"] : []),
     // A 1 MiB young generation: resident memory stays near idle after load.
     "--v8-flags=--max-semi-space-size=1",

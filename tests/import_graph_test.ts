@@ -257,7 +257,7 @@ Deno.test("no module in lib/ imports from a layer above it", async () => {
       { from: "lib/app.ts", to: "lib/http/handler.ts" }, // import type
       { from: "lib/server.ts", to: "lib/http/handler.ts" }, // export type … from
       { from: "lib/http/body.ts", to: "lib/http/http_error.ts" },
-      { from: "main.ts", to: "lib/instance.ts" },
+      { from: "main.ts", to: "lib/config.ts" },
     ]
   ) {
     assert.ok(
