@@ -7,6 +7,7 @@
  * minserve's own HTTP/1.1 engine.
  */
 
+import { DEFAULTS } from "./config.ts";
 import { Connection, type ConnectionSettings, type ResponseCounter } from "./connection.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "./descriptor_budget.ts";
 import { errorResponse } from "./error_page.ts";
@@ -29,6 +30,7 @@ export interface ServerOptions {
   maxConnections?: number | undefined;
   /** Connections one client address may hold at once; half of maxConnections (at least 8) when undefined. */
   maxConnectionsPerClient?: number | undefined;
+  /** The four below default to those of the command line (DEFAULTS in config.ts). */
   maxBodyBytes?: number;
   idleTimeoutSeconds?: number;
   requestTimeoutSeconds?: number;
@@ -108,9 +110,9 @@ export function startServer(
   }
   const settings: ConnectionSettings = {
     headLimits: DEFAULT_HEAD_LIMITS,
-    maxBodyBytes: options.maxBodyBytes ?? 1024 * 1024,
-    idleTimeoutMs: (options.idleTimeoutSeconds ?? 5) * 1000,
-    requestTimeoutMs: (options.requestTimeoutSeconds ?? 10) * 1000,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
+    idleTimeoutMs: (options.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds) * 1000,
+    requestTimeoutMs: (options.requestTimeoutSeconds ?? DEFAULTS.requestTimeoutSeconds) * 1000,
     serverName: SERVER_NAME,
     scheme: options.tls ? "https" : "http",
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
@@ -120,7 +122,7 @@ export function startServer(
   const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   const maxPerClient = perClientCapFor(maxConnections, options.maxConnectionsPerClient);
   const perClient = new Map<string, number>();
-  const graceMs = (options.shutdownGraceSeconds ?? 10) * 1000;
+  const graceMs = (options.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds) * 1000;
   /** Open connections, each with its client's address. */
   const connections = new Map<Connection, string>();
   let stopping = false;
