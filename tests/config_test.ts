@@ -4,7 +4,17 @@
  */
 
 import assert from "node:assert/strict";
-import { type AuthSource, type Config, DEFAULTS, parseConfig, USAGE } from "../lib/config.ts";
+import {
+  type AuthSource,
+  type Config,
+  DEFAULTS,
+  ENV_NAMES,
+  OPTIONS,
+  parseConfig,
+  USAGE,
+} from "../lib/config.ts";
+import { join } from "node:path";
+import { REPO_ROOT } from "./_support/paths.ts";
 
 /** serve parses `args` and `env` and returns the config, failing on help or version. */
 function serve(args: string[], env: Record<string, string> = {}): Config {
@@ -428,4 +438,183 @@ Deno.test("parseConfig: --metrics takes HOST:PORT or PORT, never the public addr
     port: 8080,
   });
   assert.throws(() => parseConfig(["--metrics", "9464", "--workers", "2"]), /--workers/);
+});
+
+/**
+ * The --help text as it was before the options table (issue 14), but for
+ * the order of MINSERVE_PORT and MINSERVE_HOST, which now follow the table.
+ * A change to --help is a change here, made on purpose.
+ */
+const WANTED_USAGE = `Usage: minserve [ROOT] [options]
+
+Serve the files under ROOT (default ./www) over HTTP/1.1.
+
+Options:
+  -p, --port N               TCP port to listen on (default 8080, or the next free one up to 8099; 0 picks any free one)
+  -H, --host ADDR            address to listen on (default 127.0.0.1; 0.0.0.0 or :: for all)
+      --no-listing           answer 404 for directories without index.html
+      --dotfiles             serve files and directories whose name starts with "."
+      --cors                 let any origin read responses (CORS), answer preflights
+      --cache-control VALUE  Cache-Control of files and listings (default "no-cache")
+      --cache-bytes BYTES    memory for files and their compressed forms (default 67108864)
+      --cache-entries N      files (and misses) remembered at most (default 10000)
+  -q, --quiet                no access log
+      --max-connections N    connections served at once; more get 503 (default: what the
+                             descriptor limit allows, 2 per connection, said in the banner)
+      --max-connections-per-client N
+                             connections one client address may hold (default: half of
+                             --max-connections, at least 8); its others get 503
+      --max-body BYTES       largest request body accepted (default 1048576)
+      --idle-timeout S       seconds an idle keep-alive connection is kept (default 5)
+      --request-timeout S    seconds to receive a request head, and the longest body stall (default 10)
+      --shutdown-grace S     seconds to finish responses after SIGINT/SIGTERM (default 10)
+      --upload-dir DIR       accept POST/PUT /uploads/NAME into DIR (off by default)
+      --max-upload BYTES     largest upload, per file (default 104857600)
+      --upload-token TOKEN   uploads need "Authorization: Bearer TOKEN"
+      --data-dir DIR         keep the message board (/board) in DIR (off by default)
+      --header "Name: value" add a header to every response (repeatable)
+      --spa FILE             serve FILE (under ROOT) for navigations that match no file
+      --log-format FORMAT    common (default), combined or json
+      --live                 reload pages in the browser when files under ROOT change
+      --open                 open the served URL in the default browser
+      --lan                  listen on every interface (0.0.0.0) and print the network URLs
+      --cert FILE --key FILE serve HTTPS with this PEM certificate and key
+      --workers N            N isolates share the port, one per core (default 1; needs --unstable-net)
+      --max-zip-bytes BYTES  largest folder download (?download=zip), its files added up
+                             (default 17179869184; 0 turns folder downloads off)
+      --auth FILE|USER:HASH  require HTTP Basic sign-in: an htpasswd FILE of bcrypt lines, or one
+                             user (repeatable); a line or value ending in ":rw" is a writer, who
+                             may also upload and clear the board; make a HASH with hash-password
+      --board-db URL         keep the board in PostgreSQL: postgres://USER[:PASSWORD]@HOST[:PORT]/DB
+                             (instead of --data-dir; better in MINSERVE_BOARD_DB or PGPASSWORD)
+      --metrics ADDR         serve Prometheus metrics at http://ADDR/metrics (HOST:PORT or PORT,
+                             host 127.0.0.1), never on the public address
+      --upload-quota BYTES   the upload dir's files may add up to this much (default 10737418240)
+      --min-free-disk BYTES  uploads must leave this much disk free (default 1073741824; 0: off)
+  -h, --help                 show this help
+  -V, --version              show the version
+
+minserve hash-password [--cost N]
+                             read a password from stdin (asked twice, not shown, at a terminal)
+                             and print its bcrypt hash for --auth (cost default 10)
+
+Environment (flags win): MINSERVE_ROOT, MINSERVE_PORT, MINSERVE_HOST, MINSERVE_UPLOAD_DIR,
+MINSERVE_MAX_UPLOAD, MINSERVE_UPLOAD_TOKEN, MINSERVE_DATA_DIR, MINSERVE_LOG_FORMAT,
+MINSERVE_BOARD_DB; NO_COLOR.
+
+Permissions: at a terminal minserve asks, through Deno's prompt, for exactly what the options
+need and nothing more: read of ROOT; read and write of the upload and data dirs (created if
+missing); read of the cert and key and of --auth files; net for the address; sys
+networkInterfaces for the --lan URLs; run of the browser opener for --open. Elsewhere it stops
+with one line naming the deno run command that grants them.
+
+Install: git clone <this repository's URL> minserve && cd minserve && npm install -g deno@2.9.6
+
+Common commands, in the minserve folder:
+  deno task serve ./site                     serve a folder (answer y when Deno asks to read it)
+  deno task serve ./site --live --open       reload pages when files change; open the browser
+  deno task serve --lan                      share on the local network; prints the URLs
+  deno task serve --upload-dir ./uploads --data-dir ./data   uploads and the board
+  deno task serve --cert cert.pem --key key.pem              HTTPS`;
+
+Deno.test("USAGE: made from the table, the same text as before", () => {
+  assert.equal(USAGE, WANTED_USAGE);
+});
+
+Deno.test("the options table, USAGE, parsing and ENV_NAMES agree", async (t) => {
+  const listed = OPTIONS.filter((row) => row.usage !== null && row.name !== "ROOT");
+  await t.step("every listed option is in USAGE, with its short alias", () => {
+    for (const row of listed) {
+      assert.ok(USAGE.includes(`--${row.name}`), `--${row.name}`);
+      if (row.short) assert.ok(USAGE.includes(`-${row.short}, --${row.name}`), `-${row.short}`);
+    }
+  });
+  await t.step("every option is parsed: a switch given, or a value refused", () => {
+    for (const row of OPTIONS.filter((row) => row.name !== "ROOT")) {
+      const args = row.type === "boolean" ? [`--${row.name}`] : [`--${row.name}=`];
+      // An unknown option would throw "Cannot parse arguments: Unknown option".
+      try {
+        parseConfig(args);
+      } catch (err) {
+        assert.doesNotMatch(String(err), /Unknown option/, `--${row.name}`);
+      }
+    }
+  });
+  await t.step("DEFAULTS has exactly the fields the table sets", () => {
+    const keys = OPTIONS.flatMap((row) => row.key === undefined ? [] : [row.key]);
+    assert.deepEqual(Object.keys(DEFAULTS).sort(), [...new Set(keys)].sort());
+    assert.equal(keys.length, new Set(keys).size, "one row per field");
+  });
+  await t.step("ENV_NAMES are the table's variables and NO_COLOR, each in USAGE", () => {
+    const fromTable = OPTIONS.flatMap((row) => row.env === undefined ? [] : [row.env]);
+    assert.deepEqual(ENV_NAMES, [...fromTable, "NO_COLOR"]);
+    const paragraph = USAGE.slice(USAGE.indexOf("Environment (flags win):")).split("\n\n")[0]!;
+    for (const name of ENV_NAMES) assert.ok(paragraph.includes(name), name);
+  });
+});
+
+/** For each environment variable: a valid value, its field and parsed value, and a flag's value. */
+const ENV_SAMPLES: Record<
+  string,
+  [value: string, field: keyof Config, want: unknown, flag: string]
+> = {
+  MINSERVE_ROOT: ["/srv/site", "root", "/srv/site", "site"],
+  MINSERVE_PORT: ["9001", "port", 9001, "1"],
+  MINSERVE_HOST: ["::1", "hostname", "::1", "::"],
+  MINSERVE_UPLOAD_DIR: ["up", "uploadDir", "up", "up2"],
+  MINSERVE_MAX_UPLOAD: ["7", "maxUploadBytes", 7, "8"],
+  MINSERVE_UPLOAD_TOKEN: ["t0ken", "uploadToken", "t0ken", "other"],
+  MINSERVE_DATA_DIR: ["data", "dataDir", "data", "d2"],
+  MINSERVE_LOG_FORMAT: ["json", "logFormat", "json", "combined"],
+  MINSERVE_BOARD_DB: ["postgres://u@db/b", "boardDb", "postgres://u@db/b", "postgres://v@db/c"],
+};
+
+Deno.test("every environment variable is read, beneath its flag, and named in its errors", async (t) => {
+  assert.deepEqual(
+    Object.keys(ENV_SAMPLES).sort(),
+    ENV_NAMES.filter((name) => name !== "NO_COLOR").sort(),
+    "a sample for each variable",
+  );
+  for (const [name, [value, field, want, flagValue]] of Object.entries(ENV_SAMPLES)) {
+    await t.step(name, () => {
+      assert.notDeepEqual(DEFAULTS[field], want);
+      assert.deepEqual(serve([], { [name]: value })[field], want);
+      const row = OPTIONS.find((row) => row.env === name)!;
+      const args = row.name === "ROOT" ? [flagValue] : [`--${row.name}`, flagValue];
+      assert.equal(String(serve(args, { [name]: value })[field]), flagValue, "the flag wins");
+    });
+  }
+  await t.step("a bad value names the variable it came from", () => {
+    for (const [name, value] of [["MINSERVE_HOST", ""], ["MINSERVE_LOG_FORMAT", "xml"]]) {
+      assert.throws(() => parseConfig([], { [name!]: value }), new RegExp(name!));
+    }
+  });
+});
+
+Deno.test("parseConfig: each config has its own arrays; DEFAULTS stay as they were", () => {
+  const config = serve([]);
+  config.headers.push(["X-A", "a"]);
+  config.auth.push({ kind: "file", path: "f" });
+  assert.deepEqual(DEFAULTS.headers, []);
+  assert.deepEqual(DEFAULTS.auth, []);
+  assert.deepEqual(serve([]).headers, []);
+});
+
+Deno.test("README's flag table lists every option, and no other", async () => {
+  const readme = await Deno.readTextFile(join(REPO_ROOT, "README.md"));
+  const section = readme.slice(readme.indexOf("\n## Command line"));
+  const table = section.slice(0, section.indexOf("\n## ", 1)).split("\n")
+    .filter((line) => line.startsWith("| `"));
+  const inReadme = new Set(
+    table.flatMap((line) => line.split("|")[1]!.match(/(?<=`)-{1,2}[A-Za-z][\w-]*/g) ?? []),
+  );
+  const inTable = new Set(
+    OPTIONS.filter((row) => row.name !== "ROOT" && row.name !== "cost").flatMap((row) => [
+      `--${row.name}`,
+      ...(row.short ? [`-${row.short}`] : []),
+    ]),
+  );
+  // --key shares its row with --cert: `--cert FILE --key FILE`.
+  if (table.some((line) => line.includes("--key FILE"))) inReadme.add("--key");
+  assert.deepEqual([...inReadme].sort(), [...inTable].sort());
 });
