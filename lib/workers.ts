@@ -70,7 +70,8 @@ export function runWorker(scope: WorkerScope): void {
 /**
  * startWorkers starts `count` worker isolates, one after another, each
  * serving `config` with `options`. Resolves with them once all listen;
- * rejects with the first one's failure (its error message).
+ * rejects with the first one's failure (its error message), after
+ * terminating every isolate it started.
  */
 export async function startWorkers(
   count: number,
@@ -91,7 +92,13 @@ export async function startWorkers(
       };
     });
     worker.postMessage({ kind: "start", config, options } satisfies ToWorker);
-    await ready;
+    try {
+      await ready;
+    } catch (err) {
+      // Nothing of a failed start may outlive it: this isolate, nor those started before.
+      for (const started of [...workers, worker]) started.terminate();
+      throw err;
+    }
     workers.push(worker);
   }
   return workers;

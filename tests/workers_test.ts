@@ -1,12 +1,23 @@
 /**
  * --workers N: N isolates listen on one port (SO_REUSEPORT), each with its
  * own cache; every request is answered correctly, and SIGTERM stops them all.
+ * Below, lib/workers.ts on its own: the worker side with a scripted scope,
+ * and real isolates started and stopped in this process.
  */
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { copy } from "./_support/fs.ts";
 import { withTempDir } from "./_support/server.ts";
+import { DEFAULTS } from "../lib/config.ts";
+import {
+  type FromWorker,
+  inWorker,
+  runWorker,
+  startWorkers,
+  stopWorkers,
+  type ToWorker,
+} from "../lib/workers.ts";
 
 const REPO = new URL("../", import.meta.url).pathname;
 
@@ -76,6 +87,98 @@ Deno.test("--workers 2: two listeners on one port, every request answered, one S
       assert.equal(status.code, 0, errors);
       assert.ok(Date.now() - started < 5000, "shut down promptly");
       assert.equal(await listeners(port), 0, "every isolate stopped listening");
+    }
+  });
+});
+
+/** scriptedScope is a worker scope that records what the worker posts. */
+function scriptedScope() {
+  const posted: FromWorker[] = [];
+  const scope = {
+    onmessage: undefined as unknown,
+    closed: false,
+    posted,
+    postMessage(message: FromWorker) {
+      posted.push(message);
+    },
+    close() {
+      scope.closed = true;
+    },
+    /** send delivers `message` as the main isolate would, and waits for its handling. */
+    async send(message: ToWorker) {
+      await (scope.onmessage as (e: MessageEvent<ToWorker>) => Promise<void>)(
+        new MessageEvent("message", { data: message }),
+      );
+    },
+  };
+  return scope;
+}
+
+Deno.test("runWorker: start answers ready, shutdown answers done and closes", async () => {
+  await withTempDir(async (dir) => {
+    const scope = scriptedScope();
+    runWorker(scope);
+    const config = { ...DEFAULTS, root: dir, port: 0, quiet: true, maxConnections: 8 };
+    await scope.send({ kind: "start", config, options: { realRoot: await Deno.realPath(dir) } });
+    assert.deepEqual(scope.posted, [{ kind: "ready" }]);
+    assert.equal(scope.closed, false);
+    await scope.send({ kind: "shutdown" });
+    assert.deepEqual(scope.posted, [{ kind: "ready" }, { kind: "done" }]);
+    assert.equal(scope.closed, true);
+  });
+});
+
+Deno.test("runWorker: a start that fails answers failed with the message", async () => {
+  await withTempDir(async (dir) => {
+    const scope = scriptedScope();
+    runWorker(scope);
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const config = { ...DEFAULTS, root: dir, port: taken.addr.port, quiet: true };
+      await scope.send({ kind: "start", config, options: { realRoot: await Deno.realPath(dir) } });
+    } finally {
+      taken.close();
+    }
+    assert.equal(scope.posted.length, 1);
+    assert.equal(scope.posted[0]!.kind, "failed");
+    assert.match((scope.posted[0] as { message: string }).message, /in use/i);
+    await scope.send({ kind: "shutdown" }); // nothing started: still done
+    assert.deepEqual(scope.posted.at(-1), { kind: "done" });
+  });
+});
+
+Deno.test("startWorkers and stopWorkers: real isolates serve, then stop when told", async () => {
+  await withTempDir(async (dir) => {
+    await copy(join(REPO, "tests/fixtures/root"), dir);
+    assert.equal(inWorker(), false, "the test runs in the main isolate");
+    // One worker on a port of its own (no SO_REUSEPORT needed for one).
+    const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = probe.addr.port;
+    probe.close();
+    const config = { ...DEFAULTS, root: dir, port, quiet: true, maxConnections: 8 };
+    const workers = await startWorkers(1, config, { realRoot: await Deno.realPath(dir) });
+    try {
+      assert.equal(workers.length, 1);
+      const res = await fetch(`http://127.0.0.1:${port}/hello.txt`);
+      assert.equal(await res.text(), "hello, world\n");
+    } finally {
+      await stopWorkers(workers, 5000);
+    }
+    await assert.rejects(fetch(`http://127.0.0.1:${port}/hello.txt`), "stopped listening");
+  });
+});
+
+Deno.test("startWorkers: a worker that cannot listen rejects with its message", async () => {
+  await withTempDir(async (dir) => {
+    const taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    try {
+      const config = { ...DEFAULTS, root: dir, port: taken.addr.port, quiet: true };
+      await assert.rejects(
+        startWorkers(1, config, { realRoot: await Deno.realPath(dir) }),
+        /in use/i,
+      );
+    } finally {
+      taken.close();
     }
   });
 });
