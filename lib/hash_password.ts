@@ -84,11 +84,12 @@ async function readHidden(prompt: string): Promise<string> {
 }
 
 /**
- * typeLine applies the keys of `chunk` to the line typed so far (`bytes`):
- * printable bytes are added, Backspace deletes one character. Returns true
- * at Enter or Ctrl-D; throws a CommandError (code 130) at Ctrl-C.
+ * typeLine applies the keys of `chunk` to the line typed so far (`bytes`,
+ * changed in place): printable bytes are added, Backspace deletes one
+ * character (a whole UTF-8 sequence). Returns true at Enter or Ctrl-D;
+ * throws a CommandError (code 130, no message) at Ctrl-C.
  */
-function typeLine(bytes: number[], chunk: Uint8Array): boolean {
+export function typeLine(bytes: number[], chunk: Uint8Array): boolean {
   for (const b of chunk) {
     if (b === 0x0d || b === 0x0a || b === 0x04) return true;
     if (b === 0x03) throw new CommandError("", { code: 130 });
