@@ -53,6 +53,7 @@ export function localUrl(config: Pick<Config, "tls">, addr: Deno.NetAddr): strin
 
 /** BannerFacts is what the banner tells beyond the config: found at start, not configured. */
 export interface BannerFacts {
+  /** The root's real path. */
   realRoot: string;
   /** The address bound (the port resolved). */
   addr: Deno.NetAddr;
@@ -62,8 +63,9 @@ export interface BannerFacts {
   noColor: string | undefined;
   /** The descriptors the connection cap was derived from. */
   free: FreeDescriptors | undefined;
-  /** The --auth users, and how many of them may write. */
+  /** How many --auth users there are. */
   users: number;
+  /** How many of them may write. */
   writers: number;
   /** Where --metrics listens. */
   metricsAddr: Deno.NetAddr | undefined;

@@ -97,7 +97,9 @@ export type LogFormat = "common" | "combined" | "json";
 
 /** Grant is one permission the options need, as a `--allow-NAME=VALUE` flag would give it. */
 export interface Grant {
+  /** The kind of permission: `--allow-read`, `--allow-net`, … */
   name: "read" | "write" | "net" | "sys" | "run" | "env";
+  /** What it is granted for: a path, `host[:port]`, a sys kind, a program or a variable. */
   value: string;
   /** What it lets minserve do, for the error line: `read ROOT "./site"`. */
   action: string;
@@ -664,7 +666,7 @@ function wrap(text: string, width: number): string {
 const COST = OPTIONS.find((row) => row.name === "cost")!;
 
 /** USAGE is the `--help` text, made from the table. */
-export const USAGE = [
+export const USAGE: string = [
   "Usage: minserve [ROOT] [options]",
   "",
   `Serve the files under ROOT (default ${DEFAULTS.root}) over HTTP/1.1.`,

@@ -145,10 +145,13 @@ export function withConnectionCap(
 export interface Prepared {
   /** The config with the connection cap filled in. */
   config: Config;
+  /** What every instance gets: real paths, PEM text, the users. */
   options: InstanceOptions;
+  /** The root's real path. */
   realRoot: string;
   /** The descriptors the cap was derived from. */
   free: FreeDescriptors | undefined;
+  /** The --auth users, read from files and flags. */
   users: AuthUser[];
 }
 
@@ -244,7 +247,9 @@ async function startOnPort(
 
 /** Serving is the running instance and its workers. */
 export interface Serving {
+  /** The instance of the main isolate, on the port it got. */
   instance: Instance;
+  /** The worker isolates serving the same port (none without --workers). */
   workers: Worker[];
 }
 

@@ -27,8 +27,11 @@ export type FromWorker =
 
 /** WorkerScope is what a worker needs of its global scope (a test passes its own). */
 export interface WorkerScope {
+  /** Set by runWorker to its handler of {@linkcode ToWorker} messages. */
   onmessage: unknown;
+  /** Answers the main isolate. */
   postMessage(message: FromWorker): void;
+  /** Ends the worker. */
   close(): void;
 }
 
