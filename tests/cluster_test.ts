@@ -161,8 +161,12 @@ if (skip !== undefined) {
             status: 503,
             error: "Message board unavailable, try again shortly",
           });
-          // The cause is in the error log, rate-limited, never in the page.
-          assert.match(b.stderrText(), /PostgreSQL board store unavailable/);
+          // The cause is in the error log, rate-limited, never in the page. The
+          // log is written after the reply, so the line may arrive a moment later.
+          assert.ok(
+            await waitFor(() => /PostgreSQL board store unavailable/.test(b.stderrText()), 5_000),
+            `the cause in the error log; stderr: ${b.stderrText()}`,
+          );
           // Static files are served all the same.
           assert.equal(await fetch(`${b.url}/index.html`).then((r) => r.status), 200);
 
