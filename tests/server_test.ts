@@ -12,22 +12,25 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { concat, decode, encode } from "./_support/bytes.ts";
-import { DENO_JSON, FIXTURE_ROOT, MAIN_TS } from "./_support/paths.ts";
+import { decode, encode } from "./_support/bytes.ts";
+import { Client } from "./_support/client.ts";
+import { copy } from "./_support/fs.ts";
+import { FIXTURE_ROOT } from "./_support/paths.ts";
 import { cpuSeconds, hasProc } from "./_support/proc.ts";
 import bcrypt from "bcryptjs";
 import {
   type ParsedResponse,
   parseResponses,
   rawRequest,
+  runMain,
+  type RunResult,
   spawnServer,
   withTempDir,
 } from "./_support/server.ts";
+import { delay, waitFor } from "./_support/wait.ts";
 
 /** How long a client read waits unless told otherwise. Past it the test fails. */
 const READ_TIMEOUT_MS = 3_000;
-/** How long a start-up-error run of main.ts may take before it is killed. */
-const RUN_TIMEOUT_MS = 15_000;
 /** Size of the large file used for aborted and slow downloads. */
 const BIG_FILE_BYTES = 4 * 1024 * 1024;
 /** RFC 9110 §5.6.7 IMF-fixdate. */
@@ -46,22 +49,11 @@ interface Site {
   canary: string;
 }
 
-/** copyTree copies the directory `from` to `to`, recursively. */
-async function copyTree(from: string, to: string): Promise<void> {
-  await Deno.mkdir(to, { recursive: true });
-  for await (const entry of Deno.readDir(from)) {
-    const source = join(from, entry.name);
-    const target = join(to, entry.name);
-    if (entry.isDirectory) await copyTree(source, target);
-    else if (entry.isFile) await Deno.copyFile(source, target);
-  }
-}
-
 /** withSite builds `<tmp>/root` (a copy of the fixtures) and `<tmp>/secret.txt`, then calls `fn`. */
 function withSite<T>(fn: (site: Site) => Promise<T>): Promise<T> {
   return withTempDir(async (dir) => {
     const root = join(dir, "root");
-    await copyTree(FIXTURE_ROOT, root);
+    await copy(FIXTURE_ROOT, root);
     const canary = `CANARY-${crypto.randomUUID()}`;
     await Deno.writeTextFile(join(dir, "secret.txt"), `${canary}\n`);
     return await fn({ dir, root, canary });
@@ -94,187 +86,9 @@ function getOne(port: number, target: string): Promise<ParsedResponse> {
   return fetchOne(port, get(target, "Connection: close\r\n"));
 }
 
-/** delay waits `ms` milliseconds. */
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** waitFor polls `check` every 20 ms for up to `ms`; returns whether it ever held. */
-async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    if (check()) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(20);
-  }
-}
-
-/** isPeerGone reports whether a socket error means the server closed or reset the connection. */
-function isPeerGone(err: unknown): boolean {
-  return err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.BrokenPipe ||
-    err instanceof Deno.errors.ConnectionAborted ||
-    err instanceof Deno.errors.NotConnected;
-}
-
-/**
- * Client is one raw connection kept open across exchanges: it records every
- * byte received, so responses are parsed from the start of the stream.
- */
-class Client implements Disposable {
-  #conn: Deno.Conn;
-  #parts: Uint8Array[] = [];
-  #closed = false;
-  #eof = false;
-
-  private constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  /** connect opens a connection to 127.0.0.1:`port`. */
-  static async connect(port: number): Promise<Client> {
-    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  /** Whether the server has ended the stream (EOF or reset). */
-  get eof(): boolean {
-    return this.#eof;
-  }
-
-  /** Everything received so far. */
-  get bytes(): Uint8Array {
-    return concat(this.#parts);
-  }
-
-  /** send writes all of `data` (latin1 for strings). */
-  async send(data: string | Uint8Array): Promise<void> {
-    const bytes = typeof data === "string" ? encode(data) : data;
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.#conn.write(bytes.subarray(offset));
-    }
-  }
-
-  /**
-   * read reads once, up to `max` bytes, and returns how many arrived, or
-   * null when the server ended the stream. Throws if nothing arrives within
-   * `timeoutMs` (the connection is then closed).
-   */
-  async read(max = 64 * 1024, timeoutMs = READ_TIMEOUT_MS): Promise<number | null> {
-    if (this.#eof) return null;
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.close();
-    }, Math.max(timeoutMs, 1));
-    const buf = new Uint8Array(max);
-    let n: number | null;
-    try {
-      n = await this.#conn.read(buf);
-    } catch (err) {
-      if (timedOut) throw new Error(`Cannot read: nothing arrived within ${timeoutMs} ms`);
-      if (!isPeerGone(err)) throw err;
-      n = null; // a reset ends the stream as EOF does
-    } finally {
-      clearTimeout(timer);
-    }
-    if (n === null) {
-      this.#eof = true;
-      return null;
-    }
-    this.#parts.push(buf.subarray(0, n));
-    return n;
-  }
-
-  /**
-   * responses reads until the bytes received so far parse as at least
-   * `count` whole responses, and returns them all. Throws on timeout or on
-   * EOF before that.
-   */
-  async responses(
-    count: number,
-    options: { headMethods?: readonly string[]; timeoutMs?: number } = {},
-  ): Promise<ParsedResponse[]> {
-    const { headMethods = [], timeoutMs = READ_TIMEOUT_MS } = options;
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const parsed = parseResponses(this.bytes, { headMethods });
-        if (parsed.length >= count) return parsed;
-      } catch (err) {
-        if (!(err instanceof SyntaxError)) throw err;
-      }
-      if ((await this.read(64 * 1024, deadline - Date.now())) === null) {
-        throw new Error(
-          `Cannot read ${count} responses: the server closed the connection after:\n${
-            decode(this.bytes)
-          }`,
-        );
-      }
-    }
-  }
-
-  /** untilEof reads until the server ends the stream and returns how long that took. Throws on timeout. */
-  async untilEof(timeoutMs = READ_TIMEOUT_MS): Promise<number> {
-    const start = Date.now();
-    const deadline = start + timeoutMs;
-    while ((await this.read(64 * 1024, deadline - Date.now())) !== null) {
-      // Keep reading: only the end matters here.
-    }
-    return Date.now() - start;
-  }
-
-  /** close closes the connection; it is safe to call twice. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
-
-/** RunResult is what a finished `main.ts` run printed and how it exited. */
-interface RunResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** runMain runs main.ts with narrow permissions (`--allow-read=readDir`) until it exits. */
-async function runMain(args: readonly string[], readDir: string): Promise<RunResult> {
-  const abort = new AbortController();
-  const timer = setTimeout(() => abort.abort(), RUN_TIMEOUT_MS);
-  try {
-    const output = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        `--config=${DENO_JSON}`,
-        "--allow-net=127.0.0.1",
-        `--allow-read=${readDir}`,
-        MAIN_TS,
-        ...args,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-      signal: abort.signal,
-    }).output();
-    const text = new TextDecoder();
-    return {
-      code: output.code,
-      stdout: text.decode(output.stdout),
-      stderr: text.decode(output.stderr),
-    };
-  } finally {
-    clearTimeout(timer);
-  }
+/** connect opens a raw client whose reads wait READ_TIMEOUT_MS unless told otherwise. */
+function connect(port: number): Promise<Client> {
+  return Client.connect(port, { readTimeoutMs: READ_TIMEOUT_MS });
 }
 
 /** assertOneLineError checks a start-up failure: exit 1, one `minserve:` line on stderr, no trace. */
@@ -319,7 +133,7 @@ Deno.test("keep-alive: HTTP/1.1 persists; HTTP/1.0 closes unless it asks for kee
     await using server = await spawnServer({ root });
 
     await t.step("three requests in turn on one HTTP/1.1 connection", async () => {
-      using client = await Client.connect(server.port);
+      using client = await connect(server.port);
       const targets = ["/hello.txt", "/data.json", "/sub/page.html"];
       for (const [i, target] of targets.entries()) {
         await client.send(get(target));
@@ -344,7 +158,7 @@ Deno.test("keep-alive: HTTP/1.1 persists; HTTP/1.0 closes unless it asks for kee
     });
 
     await t.step("HTTP/1.0 with Connection: keep-alive persists and says so", async () => {
-      using client = await Client.connect(server.port);
+      using client = await connect(server.port);
       await client.send("GET /hello.txt HTTP/1.0\r\nConnection: keep-alive\r\n\r\n");
       const [first] = await client.responses(1);
       assert.equal(first?.status, 200);
@@ -375,7 +189,7 @@ Deno.test("pipelining: ten requests in one write are answered in order", async (
         ["GET", "/UPPER.TXT", 200],
         ["GET", "/with%20space.txt", 200],
       ];
-      using client = await Client.connect(server.port);
+      using client = await connect(server.port);
       await client.send(
         requests.map(([method, target]) => `${method} ${target} HTTP/1.1\r\nHost: a\r\n\r\n`)
           .join(""),
@@ -662,7 +476,7 @@ Deno.test("--max-body 100: the route decides first (405 for a file); a route tha
       allowWrite: [data],
     });
     for (const [target, status] of [["/hello.txt", 405], ["/board", 413]] as const) {
-      using client = await Client.connect(server.port);
+      using client = await connect(server.port);
       await client.send(
         `POST ${target} HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n` +
           "Content-Type: application/x-www-form-urlencoded\r\n\r\n",
@@ -679,7 +493,7 @@ Deno.test("--max-body 100: the route decides first (405 for a file); a route tha
 Deno.test("Expect: 100-continue to a static file: a final 405, no 100, and the connection closes", async () => {
   await withSite(async ({ root }) => {
     await using server = await spawnServer({ root });
-    using client = await Client.connect(server.port);
+    using client = await connect(server.port);
     await client.send(
       "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\nExpect: 100-continue\r\n\r\n",
     );
@@ -704,7 +518,7 @@ Deno.test("timeouts: a stalled head gets 408 without delaying others; an idle co
     await t.step(
       "half a head: 408 and close within ~3 s; another client is served at once",
       async () => {
-        using slow = await Client.connect(server.port);
+        using slow = await connect(server.port);
         const start = Date.now();
         await slow.send("GET /hello.txt HTTP/1.1\r\nHo");
         await delay(100);
@@ -733,7 +547,7 @@ Deno.test("timeouts: a stalled head gets 408 without delaying others; an idle co
     });
 
     await t.step("a connection that sends nothing is closed within ~3 s", async () => {
-      using idle = await Client.connect(server.port);
+      using idle = await connect(server.port);
       const elapsed = await idle.untilEof(5_000);
       assert.ok(elapsed < 3_000, `the idle connection lasted ${elapsed} ms`);
       assert.equal(idle.bytes.length, 0, decode(idle.bytes));
@@ -742,7 +556,7 @@ Deno.test("timeouts: a stalled head gets 408 without delaying others; an idle co
     await t.step(
       "a body shorter than its Content-Length does not hang the connection",
       async () => {
-        using short = await Client.connect(server.port);
+        using short = await connect(server.port);
         await short.send(
           "POST /hello.txt HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n0123456789",
         );
@@ -760,8 +574,8 @@ Deno.test("--max-connections 2, both busy: a third connection gets 503 with Retr
     await Deno.writeFile(join(root, "big.bin"), new Uint8Array(0));
     await Deno.truncate(join(root, "big.bin"), 256 * 1024 * 1024); // sparse
     await using server = await spawnServer({ root, args: ["--max-connections", "2"] });
-    using a = await Client.connect(server.port);
-    using b = await Client.connect(server.port);
+    using a = await connect(server.port);
+    using b = await connect(server.port);
     for (const client of [a, b]) await client.send(get("/big.bin"));
     await delay(300);
 
@@ -812,7 +626,7 @@ Deno.test("clients that give up mid-request or mid-download leave the server hea
     );
     await Promise.all(
       Array.from({ length: 10 }, async () => {
-        using client = await Client.connect(server.port);
+        using client = await connect(server.port);
         await client.send(get("/big.bin"));
         assert.notEqual(await client.read(1024), null);
         // Closing with unread data makes the kernel send a reset.
@@ -835,11 +649,11 @@ Deno.test("graceful shutdown: a download in flight completes, idle connections c
     const big = await writeBigFile(join(root, "big.bin"));
     await using server = await spawnServer({ root, args: ["--shutdown-grace", "10"] });
 
-    using idle = await Client.connect(server.port);
+    using idle = await connect(server.port);
     await idle.send(get("/hello.txt"));
     assert.equal((await idle.responses(1))[0]?.status, 200);
 
-    using download = await Client.connect(server.port);
+    using download = await connect(server.port);
     await download.send(get("/big.bin"));
     assert.notEqual(await download.read(16 * 1024), null);
 
@@ -897,7 +711,7 @@ Deno.test("graceful shutdown: a download in flight completes, idle connections c
 Deno.test("SIGINT stops an idle server with exit code 0", async () => {
   await withSite(async ({ root }) => {
     await using server = await spawnServer({ root });
-    using idle = await Client.connect(server.port);
+    using idle = await connect(server.port);
     await idle.send(get("/hello.txt"));
     assert.equal((await idle.responses(1))[0]?.status, 200);
     server.signal("SIGINT");
@@ -919,30 +733,39 @@ Deno.test("start-up errors exit 1 with one line; --help and --version exit 0", a
     await Deno.writeTextFile(join(dir, "file.txt"), "not a directory\n");
 
     await t.step("missing root", async () => {
-      const result = await runMain([join(dir, "nope"), "--port", "0"], dir);
+      const result = await runMain([join(dir, "nope"), "--port", "0"], {
+        allowNet: "127.0.0.1",
+        allowRead: [dir],
+      });
       assertOneLineError(result, /no such directory/);
     });
     await t.step("root is a file", async () => {
-      const result = await runMain([join(dir, "file.txt"), "--port", "0"], dir);
+      const result = await runMain([join(dir, "file.txt"), "--port", "0"], {
+        allowNet: "127.0.0.1",
+        allowRead: [dir],
+      });
       assertOneLineError(result, /not a directory/);
     });
     await t.step("port already in use", async () => {
       using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const port = String((listener.addr as Deno.NetAddr).port);
-      const result = await runMain([dir, "--port", port, "--host", "127.0.0.1"], dir);
+      const result = await runMain([dir, "--port", port, "--host", "127.0.0.1"], {
+        allowNet: "127.0.0.1",
+        allowRead: [dir],
+      });
       assertOneLineError(result, /in use/);
     });
     await t.step("unknown flag", async () => {
-      const result = await runMain([dir, "--bogus"], dir);
+      const result = await runMain([dir, "--bogus"], { allowNet: "127.0.0.1", allowRead: [dir] });
       assertOneLineError(result, /--bogus/);
     });
     await t.step("--help", async () => {
-      const result = await runMain(["--help"], dir);
+      const result = await runMain(["--help"], { allowNet: "127.0.0.1", allowRead: [dir] });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^Usage: minserve/);
     });
     await t.step("--version", async () => {
-      const result = await runMain(["--version"], dir);
+      const result = await runMain(["--version"], { allowNet: "127.0.0.1", allowRead: [dir] });
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stdout, /^minserve \d+\.\d+\.\d+\s*$/);
     });
@@ -951,32 +774,13 @@ Deno.test("start-up errors exit 1 with one line; --help and --version exit 0", a
 
 Deno.test("run with -A, the server warns that it may read outside its root", async () => {
   await withSite(async ({ root }) => {
-    const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "-A", `--config=${DENO_JSON}`, MAIN_TS, root, "--port", "0"],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    let stdout = "";
-    let stderr = "";
-    const collect = async (stream: ReadableStream<Uint8Array>, add: (s: string) => void) => {
-      for await (const text of stream.pipeThrough(new TextDecoderStream())) add(text);
-    };
-    const drained = Promise.all([
-      collect(child.stdout, (s) => (stdout += s)),
-      collect(child.stderr, (s) => (stderr += s)),
-    ]);
-    try {
-      const started = await waitFor(() => /listening on/.test(stdout), 15_000);
-      assert.ok(started, `the server did not start:\n${stderr}`);
-      const warned = await waitFor(() => /warning:.*read/.test(stderr), 1_000);
-      assert.ok(warned, `no warning on stderr:\n${stderr}`);
-    } finally {
-      child.kill("SIGTERM");
-      const status = await child.status;
-      await drained;
-      assert.equal(status.code, 0, stderr);
-    }
+    await using server = await spawnServer({ root, listenArgs: ["--port", "0"], allowAll: true });
+    const warned = await waitFor(() => /warning:.*read/.test(server.stderrText()), 1_000);
+    assert.ok(warned, `no warning on stderr:\n${server.stderrText()}`);
+    server.signal("SIGTERM");
+    const status = await server.status;
+    const stderr = server.stderrText();
+    assert.equal(status.code, 0, stderr);
     assert.doesNotMatch(stderr, / {4}at /);
   });
 });
@@ -1131,7 +935,10 @@ Deno.test("--auth: a bad file or entry is one line at start, naming the user, ne
     ];
     for (const [name, args, what] of CASES) {
       await t.step(name, async () => {
-        const result = await runMain([root, "--port", "0", ...args], dir);
+        const result = await runMain([root, "--port", "0", ...args], {
+          allowNet: "127.0.0.1",
+          allowRead: [dir],
+        });
         assertOneLineError(result, what);
         assert.ok(!result.stderr.includes(AUTH_HASH), "the hash is shown");
         assert.ok(!result.stderr.includes("secret"), "the plain password is shown");
@@ -1139,7 +946,10 @@ Deno.test("--auth: a bad file or entry is one line at start, naming the user, ne
     }
     await t.step("a file it may not read: the command that grants it", async () => {
       const users = await write("users", `${AUTH_USER}:${AUTH_HASH}\n`);
-      const result = await runMain([root, "--port", "0", "--auth", users], root);
+      const result = await runMain([root, "--port", "0", "--auth", users], {
+        allowNet: "127.0.0.1",
+        allowRead: [root],
+      });
       assertOneLineError(
         result,
         /cannot read --auth ".*users": not permitted; run: deno run .*--allow-read=[^ ]*users/,
@@ -1168,23 +978,8 @@ Deno.test("--auth: a warning on stderr when passwords would cross a network in p
 });
 
 /** hashPasswordRun runs `main.ts hash-password ...args` with no permissions, `input` on stdin. */
-async function hashPasswordRun(input: string, args: string[] = []): Promise<RunResult> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", `--config=${DENO_JSON}`, MAIN_TS, "hash-password", ...args],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
-  }).spawn();
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(input));
-  await writer.close();
-  const output = await child.output();
-  return {
-    code: output.code,
-    stdout: decode(output.stdout),
-    stderr: decode(output.stderr),
-  };
+function hashPasswordRun(input: string, args: string[] = []): Promise<RunResult> {
+  return runMain(["hash-password", ...args], { input });
 }
 
 Deno.test("hash-password: a hash from stdin, with no permissions, that --auth then accepts", async (t) => {

@@ -4,11 +4,8 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { copy } from "./_support/fs.ts";
-import { withTempDir } from "./_support/server.ts";
-
-const REPO = new URL("../", import.meta.url).pathname;
+import { FIXTURE_ROOT, REPO_ROOT } from "./_support/paths.ts";
+import { spawnServer, withCopyOf } from "./_support/server.ts";
 
 /**
  * Listening TCP sockets on `port`, from /proc/net/tcp (state 0A is LISTEN).
@@ -22,40 +19,18 @@ async function listeners(port: number): Promise<number> {
 }
 
 Deno.test("--workers 2: two listeners on one port, every request answered, one SIGTERM stops all", async () => {
-  await withTempDir(async (dir) => {
-    const root = join(dir, "www");
-    await copy(join(REPO, "tests/fixtures/root"), root);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--unstable-net",
-        `--config=${join(REPO, "deno.json")}`,
-        "--allow-net=127.0.0.1",
-        `--allow-read=${root},${REPO}`,
-        join(REPO, "main.ts"),
-        root,
-        "--port",
-        "0",
-        "--workers",
-        "2",
-        "--quiet",
-      ],
-      stdout: "piped",
-      stderr: "piped",
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
+    await using server = await spawnServer({
+      root,
+      listenArgs: ["--port", "0"],
+      args: ["--workers", "2", "--quiet"],
+      allowRead: [REPO_ROOT],
+      denoFlags: ["--unstable-net"],
       env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    let port = 0;
-    while (port === 0) {
-      const { done, value } = await reader.read();
-      if (done) assert.fail(`exited early: ${await stderr}`);
-      out += value;
-      port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1] ?? 0);
-    }
+    });
+    const { port } = server;
     try {
+      assert.match(server.stdoutText(), /listening on http:\/\/127\.0\.0\.1:\d+\//);
       assert.equal(await listeners(port), 2, "one listening socket per isolate");
       const bodies = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
         const res = await fetch(`http://127.0.0.1:${port}/hello.txt?${i % 2 === 0 ? "" : "x"}`, {
@@ -68,12 +43,10 @@ Deno.test("--workers 2: two listeners on one port, every request answered, one S
         assert.equal(body, "hello, world\n");
       }
     } finally {
-      child.kill("SIGTERM");
+      server.signal("SIGTERM");
       const started = Date.now();
-      const status = await child.status;
-      await reader.cancel();
-      const errors = await stderr;
-      assert.equal(status.code, 0, errors);
+      const status = await server.status;
+      assert.equal(status.code, 0, server.stderrText());
       assert.ok(Date.now() - started < 5000, "shut down promptly");
       assert.equal(await listeners(port), 0, "every isolate stopped listening");
     }
