@@ -16,6 +16,7 @@ import {
   removeStaleParts,
 } from "../lib/atomic_write.ts";
 import { HttpError } from "../lib/http/http_error.ts";
+import { DENO_JSON } from "./_support/paths.ts";
 import { withTempDir } from "./_support/server.ts";
 import { readLines, scriptedStream } from "./_support/streams.ts";
 
@@ -265,7 +266,7 @@ Deno.test({
         args: [
           "run",
           "--no-prompt",
-          `--config=${fileURLToPath(new URL("../deno.json", import.meta.url))}`,
+          `--config=${DENO_JSON}`,
           `--allow-read=${dir}`,
           `--allow-write=${dir}`,
           fileURLToPath(new URL("./_support/atomic_write_child.ts", import.meta.url)),

@@ -23,7 +23,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { Client } from "./_support/client.ts";
-import { FIXTURE_ROOT, REPO_ROOT } from "./_support/paths.ts";
+import { FIXTURE_ROOT, WWW_ROOT } from "./_support/paths.ts";
 import { HAVE_OPENSSL, makeCertificate } from "./_support/tls.ts";
 import {
   HAVE_SCRIPT,
@@ -34,9 +34,6 @@ import {
   withCopyOf,
 } from "./_support/server.ts";
 import { delay, waitFor } from "./_support/wait.ts";
-
-/** The repository's own site, with its templates. */
-const WWW_ROOT = join(REPO_ROOT, "www");
 
 /** How long a client waits for one response. Past it the test fails. */
 const READ_TIMEOUT_MS = 5_000;

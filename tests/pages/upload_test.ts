@@ -1131,18 +1131,6 @@ Deno.test("free-disk floor: not applied when free space cannot be read", async (
   }, { minFreeBytes: 2 ** 40, freeBytes: () => Promise.resolve(undefined) });
 });
 
-Deno.test("statfsFreeBytes reads the free space of a real directory", async () => {
-  const { statfsFreeBytes } = await import("../../lib/pages/upload_space.ts");
-  await withTempDir(async (dir) => {
-    const free = await statfsFreeBytes(dir);
-    if (Deno.permissions.querySync({ name: "sys", kind: "statfs" }).state === "granted") {
-      assert.ok(typeof free === "number" && free > 0, `free: ${free}`);
-    } else {
-      assert.equal(free, undefined, "without --allow-sys=statfs it cannot tell");
-    }
-  });
-});
-
 Deno.test("a refused browser write gets a small page that says why and links back, status and headers kept", async () => {
   await withUploads(async (handler) => {
     const browser = "text/html,application/xhtml+xml,*/*;q=0.8";
