@@ -1,5 +1,5 @@
 /**
- * server_test.ts — the real server as a subprocess, with the narrow
+ * system_test.ts — the whole system: the real server (`main.ts`) as a subprocess, with the narrow
  * permissions a user would give it (`--allow-net=127.0.0.1
  * --allow-read=<root>`), spoken to over raw sockets.
  *
