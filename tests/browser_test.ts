@@ -26,7 +26,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Locator, Page } from "playwright-core";
 import { BOARD_PAGE_SIZE } from "../lib/pages/board.ts";
-import { copy } from "./_support/fs.ts";
+import { copy, namesIn } from "./_support/fs.ts";
 import { WWW_ROOT } from "./_support/paths.ts";
 import { decodePixels } from "./_support/qr.ts";
 import { spawnServer, withTempDir } from "./_support/server.ts";
@@ -681,13 +681,6 @@ async function uploadSite(dir: string): Promise<{ root: string; uploads: string;
 /** emptyDir removes everything in `dir`. */
 async function emptyDir(dir: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) await Deno.remove(join(dir, entry.name));
-}
-
-/** namesIn lists a directory's entries, sorted. */
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
 }
 
 /** writePattern writes `bytes` bytes of a non-repeating-per-MiB pattern to `path`, 1 MiB at a time. */

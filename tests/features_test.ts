@@ -23,6 +23,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { Client } from "./_support/client.ts";
+import { namesIn } from "./_support/fs.ts";
 import { FIXTURE_ROOT, WWW_ROOT } from "./_support/paths.ts";
 import { HAVE_OPENSSL, makeCertificate } from "./_support/tls.ts";
 import {
@@ -69,16 +70,9 @@ function pattern(size: number, seed: number): Uint8Array {
   return bytes;
 }
 
-/** names lists the entries of `dir`, sorted. */
-async function names(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const entry of Deno.readDir(dir)) out.push(entry.name);
-  return out.sort();
-}
-
 /** partFiles lists the `.*.part` temp files of `dir`. */
 async function partFiles(dir: string): Promise<string[]> {
-  return (await names(dir)).filter((n) => n.startsWith(".") && n.endsWith(".part"));
+  return (await namesIn(dir)).filter((n) => n.startsWith(".") && n.endsWith(".part"));
 }
 
 /** sameBytes compares two byte arrays without printing a megabyte on failure. */
@@ -263,7 +257,7 @@ async function startTornUpload(
     async () => (await partFiles(up)).some((n) => n.startsWith(`.${name}.`)),
     READ_TIMEOUT_MS,
   );
-  assert.ok(writing, `the server never started writing ${name}: ${await names(up)}`);
+  assert.ok(writing, `the server never started writing ${name}: ${await namesIn(up)}`);
   return client;
 }
 
@@ -297,14 +291,14 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
       v2,
       "GET after replace",
     );
-    assert.deepEqual(await names(up), ["blob.png"]);
+    assert.deepEqual(await namesIn(up), ["blob.png"]);
 
     // A client that declares 4 MiB, sends 1 MiB and vanishes: no new file, no temp file.
     const torn = await startTornUpload(server.port, up, "torn.bin", 4 * MIB, pattern(MIB, 3));
     torn.close();
     assert.ok(
-      await waitFor(async () => (await names(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
-      `a torn new upload left: ${await names(up)}`,
+      await waitFor(async () => (await namesIn(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
+      `a torn new upload left: ${await namesIn(up)}`,
     );
 
     // The same, replacing blob.png: the old version stays whole.
@@ -318,8 +312,8 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
     );
     tornReplace.close();
     assert.ok(
-      await waitFor(async () => (await names(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
-      `a torn replacement left: ${await names(up)}`,
+      await waitFor(async () => (await namesIn(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
+      `a torn replacement left: ${await namesIn(up)}`,
     );
     assertSameBytes(await Deno.readFile(join(up, "blob.png")), v2, "blob.png after a torn replace");
     assertSameBytes(
@@ -347,7 +341,7 @@ Deno.test("uploads: --max-upload 1000 answers 413 to Content-Length 5000 before 
     // At the limit is fine.
     const ok = await put(server.port, "ok.txt", pattern(1000, 5));
     assert.equal(ok.status, 201, ok.text());
-    assert.deepEqual(await names(up), ["ok.txt"]);
+    assert.deepEqual(await namesIn(up), ["ok.txt"]);
   });
 });
 
@@ -377,7 +371,7 @@ Deno.test("uploads: with --upload-token, a PUT without the token gets 401 even w
       "Authorization: Bearer sesame\r\n",
     );
     assert.equal(big.status, 413, big.text());
-    assert.deepEqual(await names(up), []);
+    assert.deepEqual(await namesIn(up), []);
   });
 });
 
@@ -393,9 +387,13 @@ async function tryNames(port: number, targets: readonly string[]): Promise<strin
 
 /** assertNothingWritten checks that the upload dir is empty and nothing appeared beside it or in the root. */
 async function assertNothingWritten(dir: string, root: string, up: string): Promise<void> {
-  assert.deepEqual(await names(up), [], "nothing in the upload dir");
-  assert.deepEqual(await names(dir), ["root", "up"], "nothing written beside the upload dir");
-  assert.deepEqual(await names(root), await names(FIXTURE_ROOT), "nothing written into the root");
+  assert.deepEqual(await namesIn(up), [], "nothing in the upload dir");
+  assert.deepEqual(await namesIn(dir), ["root", "up"], "nothing written beside the upload dir");
+  assert.deepEqual(
+    await namesIn(root),
+    await namesIn(FIXTURE_ROOT),
+    "nothing written into the root",
+  );
 }
 
 Deno.test("uploads: hostile names are refused with 400 and nothing is written", async () => {
@@ -446,7 +444,7 @@ Deno.test("uploads: --upload-token needs the right bearer token", async () => {
     assert.equal(wrong.status, 401);
     const basic = await put(server.port, "a.txt", body, "Authorization: Basic czNjcmV0\r\n");
     assert.equal(basic.status, 401);
-    assert.deepEqual(await names(up), []);
+    assert.deepEqual(await namesIn(up), []);
 
     const right = await put(server.port, "a.txt", body, "Authorization: Bearer s3cret\r\n");
     assert.equal(right.status, 201, right.text());
@@ -480,13 +478,13 @@ Deno.test("uploads: SIGKILL of the server mid-upload leaves no partial file; res
       replacing.close();
     }
     // The crash left its temp files, and nothing at the target names.
-    assert.equal((await partFiles(up)).length, 2, `after the kill: ${await names(up)}`);
-    assert.ok(!(await names(up)).includes("new.bin"));
+    assert.equal((await partFiles(up)).length, 2, `after the kill: ${await namesIn(up)}`);
+    assert.ok(!(await namesIn(up)).includes("new.bin"));
     assertSameBytes(await Deno.readFile(join(up, "keep.bin")), kept, "keep.bin after the kill");
 
     const { server: s } = await uploadServer(dir, root);
     await using server = s;
-    assert.deepEqual(await names(up), ["keep.bin"], "stale .part files removed at start");
+    assert.deepEqual(await namesIn(up), ["keep.bin"], "stale .part files removed at start");
     const missing = await fetchOne(server.port, get("/uploads/new.bin"));
     assert.equal(missing.status, 404);
     const list = await fetchOne(server.port, get("/uploads/", "Accept: application/json\r\n"));

@@ -5,20 +5,15 @@
  */
 
 import assert from "node:assert/strict";
-import { HttpError } from "../../lib/http/http_error.ts";
 import { assertContentLength, readBody } from "../../lib/pages/read_body.ts";
 import { decode } from "../_support/bytes.ts";
+import { isStatus } from "../_support/errors.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
 
 /** request builds a POST whose body is `stream`, declaring `length` when given. */
 function request(stream: ReadableStream<Uint8Array> | null, length?: string): Request {
   const headers: Record<string, string> = length === undefined ? {} : { "content-length": length };
   return new Request("http://x/board", { method: "POST", body: stream, headers });
-}
-
-/** is413 matches the HttpError readBody and assertContentLength throw past the limit. */
-function is413(err: unknown): boolean {
-  return err instanceof HttpError && err.status === 413;
 }
 
 Deno.test("assertContentLength refuses only a declared length over the limit", async (t) => {
@@ -39,7 +34,7 @@ Deno.test("assertContentLength refuses only a declared length over the limit", a
         method: "POST",
         headers: length === undefined ? {} : { "content-length": length },
       });
-      if (refused) assert.throws(() => assertContentLength(req, max), is413);
+      if (refused) assert.throws(() => assertContentLength(req, max), isStatus(413));
       else assertContentLength(req, max);
     });
   }
@@ -47,7 +42,7 @@ Deno.test("assertContentLength refuses only a declared length over the limit", a
 
 Deno.test("readBody refuses a declared length over the limit without reading a byte", async () => {
   const body = untouchableStream();
-  await assert.rejects(readBody(request(body.stream, "101"), 100), is413);
+  await assert.rejects(readBody(request(body.stream, "101"), 100), isStatus(413));
   assert.equal(body.pulls, 0);
 });
 
@@ -61,7 +56,7 @@ Deno.test("readBody reads a body of exactly the limit, in one chunk or many", as
 
 Deno.test("readBody stops a chunked body at the chunk that crosses the limit and cancels it", async () => {
   const body = scriptedStream(["12345", "67890", "x"], { endless: true });
-  await assert.rejects(readBody(request(body.stream), 10), is413);
+  await assert.rejects(readBody(request(body.stream), 10), isStatus(413));
   assert.equal(body.pulls, 3, "nothing read past the chunk that crossed");
   assert.equal(body.cancelled, true);
 });

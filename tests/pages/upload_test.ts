@@ -20,6 +20,8 @@ import {
 import { withTempDir } from "../_support/server.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
 import { waitFor } from "../_support/wait.ts";
+import { namesIn } from "../_support/fs.ts";
+import { isStatus } from "../_support/errors.ts";
 import { FREE_CHECK_BYTES } from "../../lib/pages/upload_space.ts";
 
 const ORIGIN = "http://localhost:8000";
@@ -77,16 +79,6 @@ async function status(response: Promise<Response>): Promise<number> {
     if (err instanceof HttpError) return err.status;
     throw err;
   }
-}
-
-function isStatus(code: number): (err: unknown) => boolean {
-  return (err) => err instanceof HttpError && err.status === code;
-}
-
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
 }
 
 Deno.test("createUploads refuses a token no header can carry, and a bad maxBytes", () => {
