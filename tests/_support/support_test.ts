@@ -415,17 +415,20 @@ Deno.test({
     const peer: Peer = async (conn) => {
       await readHead(conn);
       await conn.write(encode("HTTP/1.1 100 Continue\r\n\r\n"));
-      await delay(50);
-      await conn.write(encode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n" + OK_HELLO));
+      await delay(100);
+      await conn.write(encode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"));
+      await delay(100);
+      await conn.write(encode(OK_HELLO));
     };
     await withPeer(peer, async (port) => {
       using client = await Client.connect(port);
       await client.send("HEAD / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
-      const interimFirst = await client.responses(1, { headMethods: ["HEAD", "GET"] });
-      assert.ok(interimFirst.length >= 1);
-      assert.equal(interimFirst[0]?.status, 100);
-      const got = await client.responses(2, { headMethods: ["HEAD", "GET"], finalOnly: true });
-      assert.deepEqual(got.map((r) => [r.status, r.text()]), [[100, ""], [200, ""], [
+      const methods = { headMethods: ["HEAD", "GET"] };
+      // The 100 arrives alone; counting only final responses waits past it.
+      const first = await client.responses(1, { ...methods, finalOnly: true });
+      assert.deepEqual(first.map((r) => [r.status, r.text()]), [[100, ""], [200, ""]]);
+      const all = await client.responses(3, methods);
+      assert.deepEqual(all.map((r) => [r.status, r.text()]), [[100, ""], [200, ""], [
         200,
         "hello",
       ]]);
@@ -493,6 +496,26 @@ Deno.test({
       await assert.rejects(client.responses(1), /Cannot read 1 responses: the server closed/);
       assert.equal(client.parsed(), undefined, "a cut response does not parse");
       assert.equal(client.eof, true);
+    });
+  },
+});
+
+Deno.test({
+  name: "Client: a peer that closes with bytes unread (a reset) ends the stream as EOF does",
+  ignore: !CAN_NET,
+  async fn() {
+    const peer: Peer = async (conn) => {
+      await conn.read(new Uint8Array(1)); // the request arrived; most of it stays unread
+      await conn.write(encode("bye"));
+      conn.close(); // closing with unread bytes makes the kernel send a reset
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      await client.send(new Uint8Array(32 * 1024));
+      await delay(100);
+      await client.untilEof(2_000);
+      assert.equal(client.eof, true);
+      assert.ok(["", "bye"].includes(decode(client.bytes)), decode(client.bytes));
     });
   },
 });
