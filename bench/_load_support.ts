@@ -407,6 +407,13 @@ export async function decodeBody(
   );
 }
 
+/** pattern returns `length` bytes that do not repeat with a short period, varied by `salt`: file contents for the benchmarks. */
+export function pattern(length: number, salt: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = 0; i < length; i++) out[i] = (i * 31 + salt + (i >>> 10)) & 0xff;
+  return out;
+}
+
 /** sameBytes tells whether `a` and `b` hold the same bytes. */
 export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   if (a.length !== b.length) return false;

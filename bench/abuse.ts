@@ -35,9 +35,11 @@ import { delay } from "../tests/_support/wait.ts";
 import {
   Client,
   flatVerdict,
+  pattern,
   percentile,
   type ProcessSample,
   row,
+  sameBytes,
   sampleProcess,
   type Verdict,
 } from "./_load_support.ts";
@@ -105,18 +107,6 @@ interface Normal {
   connects: number[];
   posts: string[];
   uploads: Map<string, string>;
-}
-
-function pattern(length: number, salt: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i * 31 + salt + (i >>> 10)) & 0xff;
-  return out;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 async function sha256(bytes: Uint8Array<ArrayBuffer>): Promise<string> {

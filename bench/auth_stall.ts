@@ -16,6 +16,7 @@ import { join } from "node:path";
 import bcrypt from "bcryptjs";
 import { rssKiB } from "../tests/_support/proc.ts";
 import { spawnServer, withTempDir } from "../tests/_support/server.ts";
+import { delay } from "../tests/_support/wait.ts";
 
 /** The pause between the signed-in client's requests. */
 const PACE_MS = 5;
@@ -23,10 +24,6 @@ const PACE_MS = 5;
 const QUIET_MS = 1_500;
 /** Wrong passwords per round: under the 10 a minute that would lock the address out. */
 const GUESSES = 9;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function basic(user: string, password: string): string {
   return "Basic " + btoa(`${user}:${password}`);

@@ -14,15 +14,12 @@
 import { join } from "node:path";
 import { openFdCount, rssKiB } from "../tests/_support/proc.ts";
 import { parseResponses, rawRequest, spawnServer, withTempDir } from "../tests/_support/server.ts";
+import { delay } from "../tests/_support/wait.ts";
 
 /** Connections opened at once while ramping up. */
 const CONNECT_BATCH = 250;
 /** How long the idle connections sit before the second RSS reading. */
 const SETTLE_MS = 2_000;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function mib(kib: number): string {
   return (kib / 1024).toFixed(1);

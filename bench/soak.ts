@@ -20,7 +20,14 @@ import { parseArgs } from "node:util";
 import { parseResponses, spawnServer, withTempDir } from "../tests/_support/server.ts";
 import { delay } from "../tests/_support/wait.ts";
 import { mulberry32 as prng } from "../tests/_support/random.ts";
-import { Client, flatVerdict, type ProcessSample, row, sampleProcess } from "./_load_support.ts";
+import {
+  Client,
+  flatVerdict,
+  pattern,
+  type ProcessSample,
+  row,
+  sampleProcess,
+} from "./_load_support.ts";
 
 /** How often RSS and descriptors are sampled. */
 const SAMPLE_MS = 5_000;
@@ -54,12 +61,6 @@ interface Stats {
   errors: number;
   byScenario: Record<Scenario, number>;
   lastError: string;
-}
-
-function pattern(length: number, salt: number): Uint8Array {
-  const out = new Uint8Array(length);
-  for (let i = 0; i < length; i++) out[i] = (i * 31 + salt + (i >>> 10)) & 0xff;
-  return out;
 }
 
 function expect(condition: boolean, message: string) {

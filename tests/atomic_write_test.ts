@@ -15,28 +15,19 @@ import {
   PART_SUFFIX,
   removeStaleParts,
 } from "../lib/atomic_write.ts";
-import { HttpError } from "../lib/http/http_error.ts";
+import { DENO_JSON } from "./_support/paths.ts";
 import { withTempDir } from "./_support/server.ts";
 import { readLines, scriptedStream } from "./_support/streams.ts";
+import { namesIn } from "./_support/fs.ts";
+import { isStatus } from "./_support/errors.ts";
 
 const encoder = new TextEncoder();
 /** How long the crash test's child may take to get midway before it is killed anyway. */
 const CHILD_TIMEOUT_MS = 30_000;
 
-/** namesIn lists a directory's entries, sorted. */
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
-
 /** partsIn lists the temp files in a directory. */
 async function partsIn(dir: string): Promise<string[]> {
   return (await namesIn(dir)).filter((n) => n.startsWith(".") && n.endsWith(PART_SUFFIX));
-}
-
-function isStatus(status: number): (err: unknown) => boolean {
-  return (err) => err instanceof HttpError && err.status === status;
 }
 
 Deno.test("atomicWrite writes a new file from bytes and from a stream", async () => {
@@ -265,7 +256,7 @@ Deno.test({
         args: [
           "run",
           "--no-prompt",
-          `--config=${fileURLToPath(new URL("../deno.json", import.meta.url))}`,
+          `--config=${DENO_JSON}`,
           `--allow-read=${dir}`,
           `--allow-write=${dir}`,
           fileURLToPath(new URL("./_support/atomic_write_child.ts", import.meta.url)),

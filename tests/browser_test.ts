@@ -26,15 +26,14 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Browser, Locator, Page } from "playwright-core";
 import { BOARD_PAGE_SIZE } from "../lib/pages/board.ts";
-import { copy } from "./_support/fs.ts";
+import { copy, namesIn } from "./_support/fs.ts";
+import { WWW_ROOT } from "./_support/paths.ts";
 import { decodePixels } from "./_support/qr.ts";
 import { spawnServer, withTempDir } from "./_support/server.ts";
-import { waitFor } from "./_support/wait.ts";
+import { delay, waitFor } from "./_support/wait.ts";
 
 /** Debian's chromium package puts its launcher here. */
 const CHROMIUM_PATH = "/usr/bin/chromium";
-/** The repository's default site, copied for the template test. */
-const WWW = fileURLToPath(new URL("../www/", import.meta.url));
 /** Where screenshots go (listed in .gitignore). */
 const SCREENSHOT_DIR = fileURLToPath(new URL("./_screenshots/", import.meta.url));
 /** How long one playwright action or wait may take before the test fails. */
@@ -684,13 +683,6 @@ async function emptyDir(dir: string): Promise<void> {
   for await (const entry of Deno.readDir(dir)) await Deno.remove(join(dir, entry.name));
 }
 
-/** namesIn lists a directory's entries, sorted. */
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
-}
-
 /** writePattern writes `bytes` bytes of a non-repeating-per-MiB pattern to `path`, 1 MiB at a time. */
 async function writePattern(path: string, bytes: number): Promise<void> {
   const chunk = new Uint8Array(1024 * 1024);
@@ -976,7 +968,7 @@ browserTest("template: greets by name, typed markup shown as text, no script run
 ) => {
   await withTempDir(async (dir) => {
     const root = join(dir, "www");
-    await copy(WWW, root);
+    await copy(WWW_ROOT, root);
     await using server = await spawnServer({ root, args: ["--quiet"] });
     const origin = server.url;
 
@@ -1073,7 +1065,7 @@ browserTest("look: no sideways scrolling and readable text on every page", async
     const root = join(dir, "www");
     const data = join(dir, "data");
     const uploads = join(dir, "uploads");
-    await copy(WWW, root);
+    await copy(WWW_ROOT, root);
     await makeListingTree(root, "files");
     await Deno.mkdir(data);
     await Deno.mkdir(uploads);
@@ -1121,7 +1113,7 @@ browserTest("look: long names and links wrap instead of scrolling sideways", asy
     const root = join(dir, "www");
     const data = join(dir, "data");
     const uploads = join(dir, "uploads");
-    await copy(WWW, root);
+    await copy(WWW_ROOT, root);
     await Deno.mkdir(join(root, "photos"));
     await Deno.writeTextFile(join(root, "photos", LONG_FILE_NAME), "jpeg");
     await Deno.mkdir(data);
@@ -1171,7 +1163,7 @@ async function liveChange(
   while (performance.now() - started < LIVE_LIMIT_MS) {
     const seen = await page.evaluate(appeared).catch(() => false);
     if (seen === true) return Math.round(performance.now() - started);
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
   assert.fail(`not on screen within ${LIVE_LIMIT_MS} ms: ${appeared}`);
 }
@@ -1184,7 +1176,7 @@ async function liveConnected(page: Page): Promise<void> {
       "globalThis.__minserveLive?.connected === true",
     ).catch(() => false);
     if (connected === true) return;
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
   assert.fail("the page never connected to the live-reload stream");
 }

@@ -9,10 +9,10 @@
 
 import assert from "node:assert/strict";
 import { copy } from "./_support/fs.ts";
+import { WWW_ROOT } from "./_support/paths.ts";
 import { spawnServer, withTempDir } from "./_support/server.ts";
 
 const SUITE = new URL("../../shared/conformance/run.py", import.meta.url).pathname;
-const WWW = new URL("../www/", import.meta.url).pathname;
 
 function available(): string | undefined {
   try {
@@ -38,7 +38,7 @@ Deno.test({
   async fn() {
     await withTempDir(async (dir) => {
       const root = `${dir}/www`;
-      await copy(WWW, root);
+      await copy(WWW_ROOT, root);
       await using server = await spawnServer({ root, args: ["--quiet"] });
       const run = await new Deno.Command("python3", {
         args: [SUITE, "--host", "127.0.0.1", "--port", String(server.port), "--root", root],

@@ -6,7 +6,6 @@
  */
 
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 import {
   parseClientArgs,
   readReply,
@@ -16,8 +15,8 @@ import {
 } from "../examples/tcp_client.ts";
 import { countBytes, parsePort, READ_CHUNK_BYTES, serveCounts } from "../examples/tcp_server.ts";
 import { ByteSink, concat, encode, ScriptedReader } from "./_support/bytes.ts";
+import { REPO_ROOT } from "./_support/paths.ts";
 
-const REPO_ROOT = fileURLToPath(new URL("../", import.meta.url));
 const CAN_NET = Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state ===
   "granted";
 const CAN_RUN = CAN_NET && Deno.permissions.querySync({ name: "run" }).state === "granted";

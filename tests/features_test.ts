@@ -22,28 +22,22 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { concat, decode, encode } from "./_support/bytes.ts";
-import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts";
-import { copy } from "./_support/fs.ts";
+import { Client } from "./_support/client.ts";
+import { namesIn } from "./_support/fs.ts";
+import { FIXTURE_ROOT, WWW_ROOT } from "./_support/paths.ts";
 import { HAVE_OPENSSL, makeCertificate } from "./_support/tls.ts";
 import {
-  drain,
+  HAVE_SCRIPT,
   type ParsedResponse,
   parseResponses,
   rawRequest,
   spawnServer,
-  withTempDir,
+  withCopyOf,
 } from "./_support/server.ts";
 import { delay, waitFor } from "./_support/wait.ts";
 
-/** The repository's own site, with its templates. */
-const WWW_ROOT = join(REPO_ROOT, "www");
-
 /** How long a client waits for one response. Past it the test fails. */
 const READ_TIMEOUT_MS = 5_000;
-/** How long the server may take to print its "listening on" line. */
-const START_TIMEOUT_MS = 15_000;
-/** How long dispose waits after SIGTERM before SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
 /** How long a torn upload may take to be cleaned up (the brief says about a second). */
 const CLEANUP_TIMEOUT_MS = 2_000;
 /** How long the access log may take to reach stdout (it flushes every 50 ms). */
@@ -66,17 +60,6 @@ const HAVE_IPV6 = (() => {
   }
 })();
 
-/** Whether util-linux `script` is here, to give the server a pseudo-terminal as stdout. */
-const HAVE_SCRIPT = (() => {
-  try {
-    const out = new Deno.Command("script", { args: ["--version"], stdout: "piped", stderr: "null" })
-      .outputSync();
-    return out.success && decode(out.stdout).includes("util-linux");
-  } catch {
-    return false;
-  }
-})();
-
 // ---------------------------------------------------------------------------
 // Small helpers.
 
@@ -87,16 +70,9 @@ function pattern(size: number, seed: number): Uint8Array {
   return bytes;
 }
 
-/** names lists the entries of `dir`, sorted. */
-async function names(dir: string): Promise<string[]> {
-  const out: string[] = [];
-  for await (const entry of Deno.readDir(dir)) out.push(entry.name);
-  return out.sort();
-}
-
 /** partFiles lists the `.*.part` temp files of `dir`. */
 async function partFiles(dir: string): Promise<string[]> {
-  return (await names(dir)).filter((n) => n.startsWith(".") && n.endsWith(".part"));
+  return (await namesIn(dir)).filter((n) => n.startsWith(".") && n.endsWith(".part"));
 }
 
 /** sameBytes compares two byte arrays without printing a megabyte on failure. */
@@ -130,312 +106,13 @@ function withBody(method: string, target: string, body: Uint8Array, extra = ""):
   return concat([encode(head), body]);
 }
 
-/** isPeerGone reports whether a socket error means the other side closed or reset the connection. */
-function isPeerGone(err: unknown): boolean {
-  return err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.BrokenPipe ||
-    err instanceof Deno.errors.ConnectionAborted ||
-    err instanceof Deno.errors.NotConnected ||
-    err instanceof Deno.errors.UnexpectedEof;
-}
-
-/**
- * Client is one raw connection (TCP or TLS) that records every byte it
- * receives, so responses are parsed from the start of the stream.
- */
-class Client implements Disposable {
-  #conn: Deno.Conn;
-  #parts: Uint8Array[] = [];
-  #closed = false;
-
-  constructor(conn: Deno.Conn) {
-    this.#conn = conn;
-  }
-
-  /** connect opens a TCP connection to `hostname`:`port`. */
-  static async connect(port: number, hostname = "127.0.0.1"): Promise<Client> {
-    return new Client(await Deno.connect({ hostname, port }));
-  }
-
-  /** Everything received so far. */
-  get bytes(): Uint8Array {
-    return concat(this.#parts);
-  }
-
-  /** send writes all of `data` (latin1 for strings). */
-  async send(data: string | Uint8Array): Promise<void> {
-    const bytes = typeof data === "string" ? encode(data) : data;
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.#conn.write(bytes.subarray(offset));
-    }
-  }
-
-  /**
-   * response reads until the bytes received parse as one final (non-1xx)
-   * response and returns every response so far, interim ones included.
-   * Throws on timeout or on EOF before that.
-   */
-  async responses(timeoutMs = READ_TIMEOUT_MS): Promise<ParsedResponse[]> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      try {
-        const parsed = parseResponses(this.bytes);
-        if (parsed.some((r) => r.status >= 200)) return parsed;
-      } catch (err) {
-        if (!(err instanceof SyntaxError)) throw err;
-      }
-      if ((await this.#read(deadline - Date.now())) === null) {
-        throw new Error(`Cannot read a response: the server closed after:\n${decode(this.bytes)}`);
-      }
-    }
-  }
-
-  /** untilEof reads until the server ends the stream. Throws on timeout. */
-  async untilEof(timeoutMs = READ_TIMEOUT_MS): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((await this.#read(deadline - Date.now())) !== null) {
-      // Only the end matters.
-    }
-  }
-
-  async #read(timeoutMs: number): Promise<number | null> {
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      this.close();
-    }, Math.max(timeoutMs, 1));
-    const buf = new Uint8Array(64 * 1024);
-    try {
-      const n = await this.#conn.read(buf);
-      if (n === null) return null;
-      this.#parts.push(buf.subarray(0, n));
-      return n;
-    } catch (err) {
-      if (timedOut) throw new Error(`Cannot read: nothing arrived within ${timeoutMs} ms`);
-      if (isPeerGone(err)) return null;
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
-  }
-
-  /** close closes the connection; safe to call twice. */
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.#conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-
-  [Symbol.dispose](): void {
-    this.close();
-  }
-}
-
 /** exchangeOn sends `request` on a fresh connection `conn` and returns its one final response. */
 async function exchangeOn(conn: Deno.Conn, request: string | Uint8Array): Promise<ParsedResponse> {
   using client = new Client(conn);
   await client.send(request);
-  const responses = await client.responses();
+  const responses = await client.responses(1, { finalOnly: true });
   assert.equal(responses.length, 1, `expected one response, got:\n${decode(client.bytes)}`);
   return responses[0]!;
-}
-
-// ---------------------------------------------------------------------------
-// A server spawned by hand, for what spawnServer cannot do: https:// banners,
-// IPv6, no --port, a pseudo-terminal.
-
-/** HandSpawnOptions: the whole command line of `deno run … main.ts …`. */
-interface HandSpawnOptions {
-  /** Arguments after main.ts. */
-  args: readonly string[];
-  /** --allow-net value. */
-  allowNet: string;
-  allowRead: readonly string[];
-  allowEnv?: readonly string[];
-  /** Variables for the child, added to the parent's. */
-  env?: Readonly<Record<string, string>>;
-}
-
-/** Listening is what a "listening on" line says. */
-interface Listening {
-  scheme: string;
-  hostname: string;
-  port: number;
-}
-
-/** The banner's first line; the URL may be wrapped in colour escapes. */
-// deno-lint-ignore no-control-regex
-const LISTENING = /listening on (?:\x1b\[[0-9;]*m)*(https?):\/\/(\[[^\]\s]+\]|[^\s:/]+):(\d+)\//;
-
-/**
- * HandServer is a `main.ts` child started with {@linkcode startByHand} or
- * {@linkcode startOnTerminal}; dispose it to stop it (SIGTERM, then
- * SIGKILL) and wait for its exit and pipes.
- */
-class HandServer implements AsyncDisposable {
-  readonly status: Promise<Deno.CommandStatus>;
-  readonly listening: Promise<Listening>;
-  #child: Deno.ChildProcess;
-  #exited = false;
-  #stdout = "";
-  #stderr = "";
-  #drained: Promise<unknown>;
-  /** The pid to signal: the server itself (under `script`, not `script`). */
-  #serverPid: number | undefined;
-
-  constructor(child: Deno.ChildProcess, serverPid?: number) {
-    this.#child = child;
-    this.#serverPid = serverPid;
-    this.status = child.status.then((s) => {
-      this.#exited = true;
-      return s;
-    });
-    const listening = Promise.withResolvers<Listening>();
-    this.listening = listening.promise;
-    this.listening.catch(() => {});
-    const timer = setTimeout(
-      () => listening.reject(new Error(`no "listening on" line within ${START_TIMEOUT_MS} ms`)),
-      START_TIMEOUT_MS,
-    );
-    const onText = (text: string) => {
-      this.#stdout += text;
-      if (this.#serverPid === undefined) {
-        const pid = /^PID (\d+)\r?$/m.exec(this.#stdout);
-        if (pid !== null) this.#serverPid = Number(pid[1]);
-      }
-      const match = LISTENING.exec(this.#stdout);
-      if (match !== null) {
-        clearTimeout(timer);
-        listening.resolve({ scheme: match[1]!, hostname: match[2]!, port: Number(match[3]) });
-      }
-    };
-    const stdoutDone = drain(child.stdout, onText);
-    const stderrDone = drain(child.stderr, (text) => void (this.#stderr += text));
-    this.#drained = Promise.all([stdoutDone, stderrDone]);
-    stdoutDone.then(async () => {
-      const status = await this.status;
-      clearTimeout(timer);
-      listening.reject(new Error(`the server exited with code ${status.code} before listening`));
-    });
-  }
-
-  get exited(): boolean {
-    return this.#exited;
-  }
-
-  stdoutText(): string {
-    return this.#stdout;
-  }
-
-  stderrText(): string {
-    return this.#stderr;
-  }
-
-  /** started waits for the banner, or throws with the server's stderr. */
-  async started(): Promise<Listening> {
-    try {
-      return await this.listening;
-    } catch (err) {
-      await this[Symbol.asyncDispose]();
-      throw new Error(
-        `Cannot start server: ${err instanceof Error ? err.message : String(err)}\n` +
-          `--- stdout ---\n${this.#stdout}\n--- stderr ---\n${this.#stderr || "(empty)"}`,
-      );
-    }
-  }
-
-  #signal(sig: Deno.Signal): void {
-    if (this.#exited) return;
-    try {
-      if (this.#serverPid !== undefined) Deno.kill(this.#serverPid, sig);
-      else this.#child.kill(sig);
-    } catch {
-      // Exited between the check and the kill.
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#exited) {
-      this.#signal("SIGTERM");
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const gaveUp = new Promise<"timeout">((resolve) => {
-        timer = setTimeout(() => resolve("timeout"), STOP_TIMEOUT_MS);
-      });
-      const outcome = await Promise.race([this.status, gaveUp]);
-      clearTimeout(timer);
-      if (outcome === "timeout") {
-        this.#signal("SIGKILL");
-        if (this.#serverPid !== undefined) {
-          try {
-            this.#child.kill("SIGKILL"); // and `script` itself
-          } catch {
-            // Already gone.
-          }
-        }
-      }
-    }
-    await this.status;
-    await this.#drained;
-  }
-}
-
-/** denoRunFlags are the `deno run` flags for `options`, up to and including main.ts. */
-function denoRunFlags(options: HandSpawnOptions): string[] {
-  const flags = [
-    "run",
-    "--no-prompt",
-    `--config=${DENO_JSON}`,
-    `--allow-net=${options.allowNet}`,
-    `--allow-read=${options.allowRead.join(",")}`,
-  ];
-  if (options.allowEnv !== undefined) flags.push(`--allow-env=${options.allowEnv.join(",")}`);
-  return [...flags, MAIN_TS];
-}
-
-/** startByHand runs `deno run <flags> main.ts <args>` with piped output and waits for its banner. */
-async function startByHand(options: HandSpawnOptions): Promise<[HandServer, Listening]> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...denoRunFlags(options), ...options.args],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    ...(options.env === undefined ? {} : { env: { ...options.env } }),
-  }).spawn();
-  const server = new HandServer(child);
-  return [server, await server.started()];
-}
-
-/** shellQuote quotes `s` for sh. */
-function shellQuote(s: string): string {
-  return `'${s.replaceAll("'", `'\\''`)}'`;
-}
-
-/**
- * startOnTerminal runs the server under util-linux `script`, so its stdout is
- * a pseudo-terminal, with exactly the environment `env` (nothing inherited
- * but what is listed). The shell prints its pid and then execs deno, so the
- * pid is the server's own and dispose can signal it directly.
- */
-async function startOnTerminal(
-  options: HandSpawnOptions,
-  env: Record<string, string>,
-): Promise<[HandServer, Listening]> {
-  const command = [Deno.execPath(), ...denoRunFlags(options), ...options.args]
-    .map(shellQuote).join(" ");
-  const child = new Deno.Command("script", {
-    args: ["-q", "-e", "-c", `echo PID $$; exec ${command}`, "/dev/null"],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    clearEnv: true,
-    env,
-  }).spawn();
-  const server = new HandServer(child);
-  return [server, await server.started()];
 }
 
 /** freePort asks the OS for a free port on 127.0.0.1 and releases it. */
@@ -444,18 +121,6 @@ function freePort(): number {
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
   return port;
-}
-
-/** withRoot copies `from` into `<tmp>/root` and calls `fn` with the temp dir and the root. */
-function withRoot<T>(
-  from: string,
-  fn: (dir: string, root: string) => Promise<T>,
-): Promise<T> {
-  return withTempDir(async (dir) => {
-    const root = join(dir, "root");
-    await copy(from, root);
-    return await fn(dir, root);
-  });
 }
 
 /** accessLines are the stdout lines that are not the start-up banner. */
@@ -495,7 +160,7 @@ async function boardMessages(port: number): Promise<string[]> {
 }
 
 Deno.test("board: 20 acknowledged posts survive SIGKILL of the server; escaped, cleared, CSRF-proof", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const data = join(dir, "data");
     await Deno.mkdir(data);
     const spawnBoard = () =>
@@ -592,12 +257,12 @@ async function startTornUpload(
     async () => (await partFiles(up)).some((n) => n.startsWith(`.${name}.`)),
     READ_TIMEOUT_MS,
   );
-  assert.ok(writing, `the server never started writing ${name}: ${await names(up)}`);
+  assert.ok(writing, `the server never started writing ${name}: ${await namesIn(up)}`);
   return client;
 }
 
 Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing behind", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const { server: s, up } = await uploadServer(dir, root);
     await using server = s;
     const v1 = pattern(MIB, 1);
@@ -626,14 +291,14 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
       v2,
       "GET after replace",
     );
-    assert.deepEqual(await names(up), ["blob.png"]);
+    assert.deepEqual(await namesIn(up), ["blob.png"]);
 
     // A client that declares 4 MiB, sends 1 MiB and vanishes: no new file, no temp file.
     const torn = await startTornUpload(server.port, up, "torn.bin", 4 * MIB, pattern(MIB, 3));
     torn.close();
     assert.ok(
-      await waitFor(async () => (await names(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
-      `a torn new upload left: ${await names(up)}`,
+      await waitFor(async () => (await namesIn(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
+      `a torn new upload left: ${await namesIn(up)}`,
     );
 
     // The same, replacing blob.png: the old version stays whole.
@@ -647,8 +312,8 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
     );
     tornReplace.close();
     assert.ok(
-      await waitFor(async () => (await names(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
-      `a torn replacement left: ${await names(up)}`,
+      await waitFor(async () => (await namesIn(up)).join() === "blob.png", CLEANUP_TIMEOUT_MS),
+      `a torn replacement left: ${await namesIn(up)}`,
     );
     assertSameBytes(await Deno.readFile(join(up, "blob.png")), v2, "blob.png after a torn replace");
     assertSameBytes(
@@ -661,7 +326,7 @@ Deno.test("uploads: 1 MiB round trip, replace, and torn uploads leave nothing be
 });
 
 Deno.test("uploads: --max-upload 1000 answers 413 to Content-Length 5000 before the body is sent", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const { server: s, up } = await uploadServer(dir, root, ["--max-upload", "1000"]);
     await using server = s;
     using client = await Client.connect(server.port);
@@ -669,19 +334,19 @@ Deno.test("uploads: --max-upload 1000 answers 413 to Content-Length 5000 before 
     await client.send(
       "PUT /uploads/big.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: 5000\r\n\r\n",
     );
-    const responses = await client.responses();
+    const responses = await client.responses(1, { finalOnly: true });
     assert.deepEqual(responses.map((r) => r.status), [413], decode(client.bytes));
     client.close();
 
     // At the limit is fine.
     const ok = await put(server.port, "ok.txt", pattern(1000, 5));
     assert.equal(ok.status, 201, ok.text());
-    assert.deepEqual(await names(up), ["ok.txt"]);
+    assert.deepEqual(await namesIn(up), ["ok.txt"]);
   });
 });
 
 Deno.test("uploads: with --upload-token, a PUT without the token gets 401 even when its length is over every limit", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const { server: s, up } = await uploadServer(dir, root, [
       "--max-upload",
       "1000",
@@ -694,7 +359,7 @@ Deno.test("uploads: with --upload-token, a PUT without the token gets 401 even w
       await client.send(
         `PUT /uploads/big.txt HTTP/1.1\r\nHost: localhost\r\nContent-Length: ${length}\r\n\r\n`,
       );
-      const responses = await client.responses();
+      const responses = await client.responses(1, { finalOnly: true });
       assert.deepEqual(responses.map((r) => r.status), [401], decode(client.bytes));
       assert.match(responses[0]?.header("www-authenticate") ?? "", /^Bearer/);
     }
@@ -706,7 +371,7 @@ Deno.test("uploads: with --upload-token, a PUT without the token gets 401 even w
       "Authorization: Bearer sesame\r\n",
     );
     assert.equal(big.status, 413, big.text());
-    assert.deepEqual(await names(up), []);
+    assert.deepEqual(await namesIn(up), []);
   });
 });
 
@@ -722,13 +387,17 @@ async function tryNames(port: number, targets: readonly string[]): Promise<strin
 
 /** assertNothingWritten checks that the upload dir is empty and nothing appeared beside it or in the root. */
 async function assertNothingWritten(dir: string, root: string, up: string): Promise<void> {
-  assert.deepEqual(await names(up), [], "nothing in the upload dir");
-  assert.deepEqual(await names(dir), ["root", "up"], "nothing written beside the upload dir");
-  assert.deepEqual(await names(root), await names(FIXTURE_ROOT), "nothing written into the root");
+  assert.deepEqual(await namesIn(up), [], "nothing in the upload dir");
+  assert.deepEqual(await namesIn(dir), ["root", "up"], "nothing written beside the upload dir");
+  assert.deepEqual(
+    await namesIn(root),
+    await namesIn(FIXTURE_ROOT),
+    "nothing written into the root",
+  );
 }
 
 Deno.test("uploads: hostile names are refused with 400 and nothing is written", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const { server: s, up } = await uploadServer(dir, root);
     await using server = s;
     const results = await tryNames(server.port, [
@@ -753,7 +422,7 @@ Deno.test("uploads: hostile names are refused with 400 and nothing is written", 
  * these targets never reach the uploads handler as written.
  */
 Deno.test("uploads: dot-segment names (.., %2e%2e, x/../y) are refused with 400 and nothing is written", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const { server: s, up } = await uploadServer(dir, root);
     await using server = s;
     const results = await tryNames(server.port, ["..", "%2e%2e", "%2E%2e", ".%2e", "x/../y.txt"]);
@@ -763,7 +432,7 @@ Deno.test("uploads: dot-segment names (.., %2e%2e, x/../y) are refused with 400 
 });
 
 Deno.test("uploads: --upload-token needs the right bearer token", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const { server: s, up } = await uploadServer(dir, root, ["--upload-token", "s3cret"]);
     await using server = s;
     const body = encode("hello\n");
@@ -775,7 +444,7 @@ Deno.test("uploads: --upload-token needs the right bearer token", async () => {
     assert.equal(wrong.status, 401);
     const basic = await put(server.port, "a.txt", body, "Authorization: Basic czNjcmV0\r\n");
     assert.equal(basic.status, 401);
-    assert.deepEqual(await names(up), []);
+    assert.deepEqual(await namesIn(up), []);
 
     const right = await put(server.port, "a.txt", body, "Authorization: Bearer s3cret\r\n");
     assert.equal(right.status, 201, right.text());
@@ -784,7 +453,7 @@ Deno.test("uploads: --upload-token needs the right bearer token", async () => {
 });
 
 Deno.test("uploads: SIGKILL of the server mid-upload leaves no partial file; restart removes .part files", async () => {
-  await withRoot(FIXTURE_ROOT, async (dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     const kept = pattern(MIB, 6);
     let up: string;
     {
@@ -809,13 +478,13 @@ Deno.test("uploads: SIGKILL of the server mid-upload leaves no partial file; res
       replacing.close();
     }
     // The crash left its temp files, and nothing at the target names.
-    assert.equal((await partFiles(up)).length, 2, `after the kill: ${await names(up)}`);
-    assert.ok(!(await names(up)).includes("new.bin"));
+    assert.equal((await partFiles(up)).length, 2, `after the kill: ${await namesIn(up)}`);
+    assert.ok(!(await namesIn(up)).includes("new.bin"));
     assertSameBytes(await Deno.readFile(join(up, "keep.bin")), kept, "keep.bin after the kill");
 
     const { server: s } = await uploadServer(dir, root);
     await using server = s;
-    assert.deepEqual(await names(up), ["keep.bin"], "stale .part files removed at start");
+    assert.deepEqual(await namesIn(up), ["keep.bin"], "stale .part files removed at start");
     const missing = await fetchOne(server.port, get("/uploads/new.bin"));
     assert.equal(missing.status, 404);
     const list = await fetchOne(server.port, get("/uploads/", "Accept: application/json\r\n"));
@@ -840,18 +509,18 @@ Deno.test({
     : "tls: SKIPPED, openssl is not installed (needed to make a self-signed certificate)",
   ignore: !HAVE_OPENSSL,
   fn: async () => {
-    await withRoot(FIXTURE_ROOT, async (dir, root) => {
+    await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
       const { certFile, keyFile, certPem } = await makeCertificate(dir);
 
-      const [s, listening] = await startByHand({
-        args: [root, "--port", "0", "--cert", certFile, "--key", keyFile],
-        allowNet: "127.0.0.1",
-        allowRead: [root, certFile, keyFile],
+      await using server = await spawnServer({
+        root,
+        listenArgs: ["--port", "0"],
+        args: ["--cert", certFile, "--key", keyFile],
+        allowRead: [certFile, keyFile],
       });
-      await using server = s;
-      assert.equal(listening.scheme, "https", server.stdoutText());
+      assert.equal(server.scheme, "https", server.stdoutText());
       assert.match(server.stdoutText(), /listening on https:\/\/127\.0\.0\.1:\d+\//);
-      const { port } = listening;
+      const { port } = server;
       const tlsGet = async () =>
         await exchangeOn(
           await Deno.connectTls({ hostname: "127.0.0.1", port, caCerts: [certPem] }),
@@ -894,7 +563,7 @@ Deno.test({
 // 4. Options.
 
 Deno.test("options: --header is on 200, 304 and 404 responses", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root, args: ["--header", "X-Test: yes"] });
     const ok = await fetchOne(server.port, get("/hello.txt"));
     assert.equal(ok.status, 200);
@@ -919,7 +588,7 @@ Deno.test("options: --header is on 200, 304 and 404 responses", async () => {
 });
 
 Deno.test("options: --spa serves the app for navigations only", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     const index = await Deno.readTextFile(join(root, "index.html"));
     await using server = await spawnServer({ root, args: ["--spa", "index.html"] });
 
@@ -939,7 +608,7 @@ Deno.test("options: --spa serves the app for navigations only", async () => {
 });
 
 Deno.test("options: a 404.html in the root is the 404 page for browsers", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     const page = "<!doctype html><title>Lost</title><p>custom not found</p>\n";
     await Deno.writeTextFile(join(root, "404.html"), page);
     await using server = await spawnServer({ root });
@@ -959,7 +628,7 @@ Deno.test("options: a 404.html in the root is the 404 page for browsers", async 
 });
 
 Deno.test("options: --log-format json writes one JSON object per access line", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root, args: ["--log-format", "json"] });
     await fetchOne(server.port, get("/hello.txt"));
     await fetchOne(server.port, get("/nope.txt"));
@@ -987,7 +656,7 @@ Deno.test("options: --log-format json writes one JSON object per access line", a
 });
 
 Deno.test("options: --log-format combined quotes the referer and user agent", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root, args: ["--log-format", "combined"] });
     await fetchOne(
       server.port,
@@ -1008,7 +677,7 @@ Deno.test("options: --log-format combined quotes the referer and user agent", as
 });
 
 Deno.test("options: --quiet prints no access lines", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root, args: ["--quiet"] });
     assert.equal((await fetchOne(server.port, get("/hello.txt"))).status, 200);
     assert.equal((await fetchOne(server.port, get("/nope"))).status, 404);
@@ -1019,7 +688,7 @@ Deno.test("options: --quiet prints no access lines", async () => {
 });
 
 Deno.test("options: --cors lets any origin read responses", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root, args: ["--cors"] });
     const ok = await fetchOne(
       server.port,
@@ -1030,7 +699,7 @@ Deno.test("options: --cors lets any origin read responses", async () => {
     const missing = await fetchOne(server.port, get("/nope.txt"));
     assert.equal(missing.header("access-control-allow-origin"), "*");
   });
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root });
     const plain = await fetchOne(
       server.port,
@@ -1046,17 +715,16 @@ Deno.test({
     : "options: --host ::1 SKIPPED, this host cannot listen on the IPv6 loopback",
   ignore: !HAVE_IPV6,
   fn: async () => {
-    await withRoot(FIXTURE_ROOT, async (_dir, root) => {
-      const [s, listening] = await startByHand({
-        args: [root, "--port", "0", "--host", "::1"],
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
+      await using server = await spawnServer({
+        root,
+        listenArgs: ["--port", "0", "--host", "::1"],
         allowNet: "[::1]",
-        allowRead: [root],
       });
-      await using server = s;
-      assert.equal(listening.hostname, "[::1]", server.stdoutText());
+      assert.equal(server.hostname, "[::1]", server.stdoutText());
       const response = await exchangeOn(
-        await Deno.connect({ hostname: "::1", port: listening.port }),
-        `GET /hello.txt HTTP/1.1\r\nHost: [::1]:${listening.port}\r\nConnection: close\r\n\r\n`,
+        await Deno.connect({ hostname: "::1", port: server.port }),
+        `GET /hello.txt HTTP/1.1\r\nHost: [::1]:${server.port}\r\nConnection: close\r\n\r\n`,
       );
       assert.equal(response.status, 200);
       assert.equal(response.text(), "hello, world\n");
@@ -1065,17 +733,15 @@ Deno.test({
 });
 
 Deno.test("options: MINSERVE_PORT is used without --port and ignored with it", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
-    const base = { allowNet: "127.0.0.1", allowRead: [root], allowEnv: ["MINSERVE_PORT"] };
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     {
       const port = freePort();
-      const [s, listening] = await startByHand({
-        ...base,
-        args: [root],
+      await using server = await spawnServer({
+        root,
+        listenArgs: [],
         env: { MINSERVE_PORT: String(port) },
       });
-      await using server = s;
-      assert.equal(listening.port, port, server.stdoutText());
+      assert.equal(server.port, port, server.stdoutText());
       const response = await fetchOne(port, get("/hello.txt"));
       assert.equal(response.status, 200);
     }
@@ -1083,20 +749,19 @@ Deno.test("options: MINSERVE_PORT is used without --port and ignored with it", a
       // The variable names a port that is taken: the server can start only if it ignores it.
       using taken = Deno.listen({ hostname: "127.0.0.1", port: 0 });
       const takenPort = (taken.addr as Deno.NetAddr).port;
-      const [s, listening] = await startByHand({
-        ...base,
-        args: [root, "--port", "0"],
+      await using server = await spawnServer({
+        root,
+        listenArgs: ["--port", "0"],
         env: { MINSERVE_PORT: String(takenPort) },
       });
-      await using server = s;
-      assert.notEqual(listening.port, takenPort, server.stdoutText());
-      assert.equal((await fetchOne(listening.port, get("/hello.txt"))).status, 200);
+      assert.notEqual(server.port, takenPort, server.stdoutText());
+      assert.equal((await fetchOne(server.port, get("/hello.txt"))).status, 200);
     }
   });
 });
 
 Deno.test("options: NO_COLOR=1 keeps escape codes out of the banner", async () => {
-  await withRoot(FIXTURE_ROOT, async (_dir, root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({ root, env: { NO_COLOR: "1" } });
     assert.doesNotMatch(server.stdoutText(), ESCAPE);
   });
@@ -1108,26 +773,22 @@ Deno.test({
     : "options: NO_COLOR on a terminal SKIPPED, util-linux `script` is not installed",
   ignore: !HAVE_SCRIPT,
   fn: async () => {
-    await withRoot(FIXTURE_ROOT, async (_dir, root) => {
-      const env = Deno.env.toObject();
-      delete env.NO_COLOR;
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
       const options = {
-        args: [root, "--port", "0"],
-        allowNet: "127.0.0.1",
-        allowRead: [root],
-        allowEnv: ["NO_COLOR"],
+        root,
+        listenArgs: ["--port", "0"],
+        terminal: true,
+        unsetEnv: ["NO_COLOR"],
       };
       {
         // The control: on a terminal, without NO_COLOR, the URL is coloured.
-        const [s] = await startOnTerminal(options, env);
-        await using server = s;
+        await using server = await spawnServer({ ...options, allowEnv: ["NO_COLOR"] });
         assert.match(server.stdoutText(), ESCAPE, "colour on a terminal");
       }
       {
-        const [s, listening] = await startOnTerminal(options, { ...env, NO_COLOR: "1" });
-        await using server = s;
+        await using server = await spawnServer({ ...options, env: { NO_COLOR: "1" } });
         assert.doesNotMatch(server.stdoutText(), ESCAPE);
-        assert.equal((await fetchOne(listening.port, get("/hello.txt"))).status, 200);
+        assert.equal((await fetchOne(server.port, get("/hello.txt"))).status, 200);
       }
     });
   },
@@ -1137,7 +798,7 @@ Deno.test({
 // 5. /time and templates.
 
 Deno.test("pages: /time is never cached; templates escape query values", async () => {
-  await withRoot(WWW_ROOT, async (_dir, root) => {
+  await withCopyOf(WWW_ROOT, async (root) => {
     await using server = await spawnServer({ root });
     const time = await fetchOne(server.port, get("/time"));
     assert.equal(time.status, 200);

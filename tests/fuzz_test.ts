@@ -12,11 +12,11 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { concat, decode, encode } from "./_support/bytes.ts";
-import { copy } from "./_support/fs.ts";
+import { FIXTURE_ROOT } from "./_support/paths.ts";
 import { fdTargets, hasProc, openFdCount, PROC_MISSING } from "./_support/proc.ts";
-import { parseResponses, rawRequest, spawnServer, withTempDir } from "./_support/server.ts";
+import { parseResponses, rawRequest, spawnServer, withCopyOf } from "./_support/server.ts";
+import { delay } from "./_support/wait.ts";
 import { mulberry32 } from "./_support/random.ts";
 
 /** The seed unless FUZZ_SEED says otherwise. */
@@ -38,7 +38,6 @@ const FD_SLACK = 2;
 /** How long descriptors get to settle after the campaign (after the idle timeout). */
 const FD_SETTLE_MS = SERVER_TIMEOUT_S * 1_000 + 5_000;
 
-const FIXTURE_ROOT = fileURLToPath(new URL("./fixtures/root/", import.meta.url));
 /** A stack-trace line on stderr. */
 const STACK_TRACE = /^\s+at \S/m;
 /** A 500 status line anywhere in what a connection received. */
@@ -255,52 +254,11 @@ function campaign(seed: number, v: Validators): Probe[] {
  * exchange sends one probe on a new connection and returns every byte
  * received until EOF, a reset, or EXCHANGE_TIMEOUT_MS.
  */
-async function exchange(port: number, probe: Probe): Promise<Uint8Array> {
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  let closed = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    conn.close();
-  };
-  const timer = setTimeout(close, EXCHANGE_TIMEOUT_MS);
-  const received: Uint8Array[] = [];
-  try {
-    try {
-      for (let offset = 0; offset < probe.bytes.length && !closed;) {
-        offset += await conn.write(probe.bytes.subarray(offset));
-      }
-      if (probe.halfClose && !closed) await conn.closeWrite();
-    } catch (err) {
-      if (!closed && !isPeerGone(err)) throw err;
-    }
-    const buf = new Uint8Array(64 * 1024);
-    while (!closed) {
-      let n: number | null;
-      try {
-        n = await conn.read(buf);
-      } catch (err) {
-        if (closed || isPeerGone(err)) break;
-        throw err;
-      }
-      if (n === null) break;
-      received.push(buf.slice(0, n));
-    }
-  } finally {
-    clearTimeout(timer);
-    close();
-  }
-  return concat(received);
-}
-
-function isPeerGone(err: unknown): boolean {
-  return err instanceof Deno.errors.ConnectionReset || err instanceof Deno.errors.BrokenPipe ||
-    err instanceof Deno.errors.ConnectionAborted || err instanceof Deno.errors.NotConnected ||
-    err instanceof Deno.errors.BadResource || err instanceof Deno.errors.Interrupted;
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+function exchange(port: number, probe: Probe): Promise<Uint8Array> {
+  return rawRequest(port, probe.bytes, {
+    halfClose: probe.halfClose,
+    timeoutMs: EXCHANGE_TIMEOUT_MS,
+  });
 }
 
 /** quote shows a request for a failure message, cut short. */
@@ -325,9 +283,7 @@ async function plainGet(port: number, want: Uint8Array, what: string) {
 }
 
 Deno.test(`fuzz: ${REQUESTS} mutated requests leave the server healthy (FUZZ_SEED=${SEED})`, async () => {
-  await withTempDir(async (dir) => {
-    const root = join(dir, "root");
-    await copy(FIXTURE_ROOT, root);
+  await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
     await Deno.writeFile(join(root, "big.bin"), new Random(1).bytes(300 * 1024));
     await Deno.writeTextFile(join(root, "text.txt"), "minserve fuzz text\n".repeat(300));
     await Deno.writeTextFile(join(dir, "secret.txt"), "SECRET\n");

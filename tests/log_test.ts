@@ -15,6 +15,7 @@ import {
   Logger,
   type LogSink,
 } from "../lib/log.ts";
+import { delay } from "./_support/wait.ts";
 
 const DATE = new Date(Date.UTC(2000, 9, 10, 13, 55, 36));
 const CLF_LINE =
@@ -115,7 +116,7 @@ Deno.test("Logger flushes by itself after FLUSH_INTERVAL_MS", async () => {
   const logger = new Logger({ access, errors: new MemorySink() });
   logger.access({ remote: "127.0.0.1", requestLine: "GET / HTTP/1.1", status: 200, bytes: 1 });
   for (let i = 0; i < 100 && access.text() === ""; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await delay(10);
   }
   assert.match(access.text(), /"GET \/ HTTP\/1\.1" 200 1\n$/);
   await logger.flush();
@@ -155,7 +156,7 @@ Deno.test("Logger.error writes the message and cause to the error sink, in order
   logger.error("GET / HTTP/1.1: handler failed", new Error("boom"));
   logger.error("plain");
   // Lines are chained so they stay whole and in order: let the chain run.
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await delay(0);
   const text = errors.text();
   assert.match(text, /^minserve: GET \/ HTTP\/1\.1: handler failed: Error: boom/);
   assert.ok(text.endsWith("minserve: plain\n"), text);
@@ -169,7 +170,7 @@ Deno.test("Logger.error follows an error's causes, a few levels deep, on indente
   let cause: Error = new Error("level 9");
   for (let level = 8; level >= 0; level--) cause = new Error(`level ${level}`, { cause });
   logger.error("POST /board HTTP/1.1: handler failed", cause);
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await delay(0);
   const text = errors.text();
   assert.match(text, /handler failed: Error: level 0\n/);
   for (let level = 1; level <= 4; level++) {
@@ -382,7 +383,7 @@ Deno.test("error log: a count is written once the window ends, before the next e
   for (let i = 0; i < 3; i++) logger.error("POST /board HTTP/1.1: handler failed", failure("full"));
   now += ERROR_WINDOW_MS + 1;
   logger.error("POST /board HTTP/1.1: handler failed", failure("full"));
-  await new Promise((resolve) => setTimeout(resolve, 0));
+  await delay(0);
   const entries = errors.text().split("\n").filter((line) => line.startsWith("minserve:"));
   assert.deepEqual(entries.slice(1), [
     "minserve: POST /board HTTP/1.1: handler failed (and 2 more like it in the last 10 s)",

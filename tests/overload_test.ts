@@ -8,22 +8,15 @@
 import assert from "node:assert/strict";
 import net from "node:net";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { WRITE_TIMEOUT_MS } from "../lib/connection.ts";
 import { concat, decode, encode } from "./_support/bytes.ts";
-import { copy } from "./_support/fs.ts";
+import { Client } from "./_support/client.ts";
+import { FIXTURE_ROOT } from "./_support/paths.ts";
 import { HAVE_OPENSSL, makeCertificate } from "./_support/tls.ts";
 import { delay, waitFor } from "./_support/wait.ts";
 import { fdTargets, hasProc, openFdCount, PROC_MISSING, rssKiB } from "./_support/proc.ts";
-import {
-  type ParsedResponse,
-  parseResponses,
-  rawRequest,
-  spawnServer,
-  withTempDir,
-} from "./_support/server.ts";
+import { parseResponses, rawRequest, spawnServer, withCopyOf } from "./_support/server.ts";
 
-const FIXTURE_ROOT = fileURLToPath(new URL("./fixtures/root/", import.meta.url));
 /** The connection cap under test. */
 const MAX_CONNECTIONS = 50;
 /** Connections opened at once. */
@@ -44,100 +37,8 @@ const OTHERS_WITHIN_MS = 1_000;
 const HELLO = "GET /hello.txt HTTP/1.1\r\nHost: a\r\n\r\n";
 const HELLO_CLOSE = "GET /hello.txt HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n";
 
-/** withRoot copies the fixtures to `<tmp>/root` and calls `fn` with its path. */
-function withRoot<T>(fn: (root: string) => Promise<T>): Promise<T> {
-  return withTempDir(async (dir) => {
-    const root = join(dir, "root");
-    await copy(FIXTURE_ROOT, root);
-    return await fn(root);
-  });
-}
-
-/**
- * Client is a connection whose bytes are read in the background from the
- * start, so the test can see a 503 and EOF it never asked for, and later
- * send a request on the same connection.
- */
-class Client implements Disposable {
-  readonly conn: Deno.TcpConn;
-  readonly connectedAt: number;
-  #chunks: Uint8Array[] = [];
-  #closed = false;
-  /** When EOF (or a reset) arrived, in ms since the epoch; undefined while open. */
-  endedAt: number | undefined;
-  readonly ended: Promise<void>;
-
-  constructor(conn: Deno.TcpConn) {
-    this.conn = conn;
-    this.connectedAt = Date.now();
-    this.ended = this.#pump();
-  }
-
-  static async connect(port: number): Promise<Client> {
-    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
-  }
-
-  async #pump(): Promise<void> {
-    const buf = new Uint8Array(16 * 1024);
-    try {
-      for (;;) {
-        const n = await this.conn.read(buf);
-        if (n === null) break;
-        this.#chunks.push(buf.slice(0, n));
-      }
-    } catch {
-      // A reset, or our own close: either way the stream has ended.
-    }
-    this.endedAt = Date.now();
-  }
-
-  bytes(): Uint8Array {
-    return concat(this.#chunks);
-  }
-
-  /** responses parses what arrived so far, or returns undefined while it is incomplete. */
-  responses(): ParsedResponse[] | undefined {
-    try {
-      return parseResponses(this.bytes());
-    } catch {
-      return undefined;
-    }
-  }
-
-  async send(text: string) {
-    const bytes = encode(text);
-    for (let offset = 0; offset < bytes.length;) {
-      offset += await this.conn.write(bytes.subarray(offset));
-    }
-  }
-
-  /** waitFor polls `test` until it holds or `ms` pass; returns whether it held. */
-  async waitFor(test: () => boolean, ms: number): Promise<boolean> {
-    const deadline = Date.now() + ms;
-    while (!test()) {
-      if (Date.now() > deadline || this.endedAt !== undefined) return test();
-      await delay(10);
-    }
-    return true;
-  }
-
-  close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    try {
-      this.conn.close();
-    } catch {
-      // Already closed.
-    }
-  }
-
-  [Symbol.dispose]() {
-    this.close();
-  }
-}
-
 Deno.test(`--max-connections ${MAX_CONNECTIONS}: ${CLIENTS} clients at once, the rest get a fast 503`, async () => {
-  await withRoot(async (root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     await using server = await spawnServer({
       root,
       args: ["--max-connections", String(MAX_CONNECTIONS), "--idle-timeout", "30", "--quiet"],
@@ -145,23 +46,27 @@ Deno.test(`--max-connections ${MAX_CONNECTIONS}: ${CLIENTS} clients at once, the
     const clients = await Promise.all(
       Array.from({ length: CLIENTS }, () => Client.connect(server.port)),
     );
+    // Read from the start, so each sees a 503 and EOF it never asked for.
+    const ended = clients.map((c) => c.readInBackground());
     try {
       // Refused clients get their 503 without sending anything; served
       // ones sit idle. Wait until the refusals stop coming.
       const deadline = Date.now() + REFUSE_WITHIN_MS;
-      let ended = 0;
+      let endedCount = 0;
       for (;;) {
         await delay(100);
-        const now = clients.filter((c) => c.endedAt !== undefined).length;
-        if ((now === ended && now >= CLIENTS - MAX_CONNECTIONS) || Date.now() > deadline) break;
-        ended = now;
+        const now = clients.filter((c) => c.eof).length;
+        if ((now === endedCount && now >= CLIENTS - MAX_CONNECTIONS) || Date.now() > deadline) {
+          break;
+        }
+        endedCount = now;
       }
-      const refused = clients.filter((c) => c.endedAt !== undefined);
-      const open = clients.filter((c) => c.endedAt === undefined);
+      const refused = clients.filter((c) => c.eof);
+      const open = clients.filter((c) => !c.eof);
 
       for (const [i, client] of refused.entries()) {
-        const what = `refused client ${i}: ${JSON.stringify(decode(client.bytes()).slice(0, 200))}`;
-        const responses = client.responses();
+        const what = `refused client ${i}: ${JSON.stringify(decode(client.bytes).slice(0, 200))}`;
+        const responses = client.parsed();
         assert.equal(responses?.length, 1, what);
         assert.equal(responses[0]!.status, 503, what);
         assert.match(responses[0]!.header("retry-after") ?? "", /^[0-9]+$/, what);
@@ -177,9 +82,10 @@ Deno.test(`--max-connections ${MAX_CONNECTIONS}: ${CLIENTS} clients at once, the
       // The held ones are really served: each answers a GET and stays open.
       await Promise.all(open.map((c) => c.send(HELLO)));
       for (const [i, client] of open.entries()) {
-        const ok = await client.waitFor(() => client.responses()?.length === 1, 3_000);
-        assert.ok(ok, `served client ${i} got ${JSON.stringify(decode(client.bytes()))}`);
-        assert.equal(client.responses()![0]!.status, 200);
+        const answered = () => client.parsed()?.length === 1;
+        const ok = (await waitFor(() => answered() || client.eof, 3_000)) && answered();
+        assert.ok(ok, `served client ${i} got ${JSON.stringify(decode(client.bytes))}`);
+        assert.equal(client.parsed()![0]!.status, 200);
       }
       console.log(`${open.length} served, ${refused.length} refused with 503`);
     } finally {
@@ -187,7 +93,7 @@ Deno.test(`--max-connections ${MAX_CONNECTIONS}: ${CLIENTS} clients at once, the
     }
 
     // With the idle ones gone, a fresh connection is served again.
-    await Promise.all(clients.map((c) => c.ended));
+    await Promise.all(ended);
     let status = 0;
     const deadline = Date.now() + 2_000;
     while (status !== 200 && Date.now() < deadline) {
@@ -205,7 +111,7 @@ Deno.test({
   name: "a client that stalls on a 16 MiB download costs bounded memory and blocks no one",
   ignore: !PROC,
 }, async () => {
-  await withRoot(async (root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     const big = new Uint8Array(BIG_FILE_BYTES);
     for (let i = 0; i < big.length; i++) big[i] = (i * 131 + (i >>> 11)) & 0xff;
     await Deno.writeFile(join(root, "big.bin"), big);
@@ -305,7 +211,7 @@ Deno.test({
     }`,
   ignore: !CURL_OTHER,
   async fn() {
-    await withRoot(async (root) => {
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
       // The default caps: 1024 connections, half of them per client.
       await using server = await spawnServer({ root, args: ["--quiet"] });
       const hog: Deno.Conn[] = [];
@@ -396,7 +302,7 @@ Deno.test({
   }`,
   ignore: !CURL_OTHER,
   async fn() {
-    await withRoot(async (root) => {
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
       await using server = await spawnServer({
         root,
         args: [
@@ -494,7 +400,7 @@ Deno.test({
     }`,
   ignore: !PRLIMIT || !PROC,
   async fn() {
-    await withRoot(async (root) => {
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
       // Sparse: more than the kernel's socket buffers take, no disk used.
       await Deno.writeFile(join(root, "big.bin"), new Uint8Array(0));
       await Deno.truncate(join(root, "big.bin"), 256 * 1024 * 1024);
@@ -584,7 +490,7 @@ Deno.test({
   name: "a client reading a response under 1 KiB/s is cut off; one reading faster is not",
   ignore: !PROC,
 }, async () => {
-  await withRoot(async (root) => {
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
     const big = join(root, "big.bin");
     await Deno.writeFile(big, new Uint8Array(0));
     await Deno.truncate(big, 256 * 1024 * 1024); // sparse
@@ -640,9 +546,7 @@ Deno.test({
   }`,
   ignore: !HAVE_OPENSSL || !PRLIMIT || !PROC,
   async fn() {
-    await withTempDir(async (dir) => {
-      const root = join(dir, "root");
-      await copy(FIXTURE_ROOT, root);
+    await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
       const { certFile, keyFile, certPem } = await makeCertificate(dir);
       await using server = await spawnServer({
         root,

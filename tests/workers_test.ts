@@ -6,9 +6,9 @@
  */
 
 import assert from "node:assert/strict";
-import { join } from "node:path";
 import { copy } from "./_support/fs.ts";
-import { withTempDir } from "./_support/server.ts";
+import { FIXTURE_ROOT, REPO_ROOT } from "./_support/paths.ts";
+import { spawnServer, withCopyOf, withTempDir } from "./_support/server.ts";
 import { DEFAULTS } from "../lib/config.ts";
 import {
   type FromWorker,
@@ -18,8 +18,6 @@ import {
   stopWorkers,
   type ToWorker,
 } from "../lib/workers.ts";
-
-const REPO = new URL("../", import.meta.url).pathname;
 
 /**
  * Listening TCP sockets on `port`, from /proc/net/tcp (state 0A is LISTEN).
@@ -33,40 +31,18 @@ async function listeners(port: number): Promise<number> {
 }
 
 Deno.test("--workers 2: two listeners on one port, every request answered, one SIGTERM stops all", async () => {
-  await withTempDir(async (dir) => {
-    const root = join(dir, "www");
-    await copy(join(REPO, "tests/fixtures/root"), root);
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--no-prompt",
-        "--unstable-net",
-        `--config=${join(REPO, "deno.json")}`,
-        "--allow-net=127.0.0.1",
-        `--allow-read=${root},${REPO}`,
-        join(REPO, "main.ts"),
-        root,
-        "--port",
-        "0",
-        "--workers",
-        "2",
-        "--quiet",
-      ],
-      stdout: "piped",
-      stderr: "piped",
+  await withCopyOf(FIXTURE_ROOT, async (root) => {
+    await using server = await spawnServer({
+      root,
+      listenArgs: ["--port", "0"],
+      args: ["--workers", "2", "--quiet"],
+      allowRead: [REPO_ROOT],
+      denoFlags: ["--unstable-net"],
       env: { NO_COLOR: "1" },
-    }).spawn();
-    const stderr = new Response(child.stderr).text();
-    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-    let out = "";
-    let port = 0;
-    while (port === 0) {
-      const { done, value } = await reader.read();
-      if (done) assert.fail(`exited early: ${await stderr}`);
-      out += value;
-      port = Number(/listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out)?.[1] ?? 0);
-    }
+    });
+    const { port } = server;
     try {
+      assert.match(server.stdoutText(), /listening on http:\/\/127\.0\.0\.1:\d+\//);
       assert.equal(await listeners(port), 2, "one listening socket per isolate");
       const bodies = await Promise.all(Array.from({ length: 100 }, async (_, i) => {
         const res = await fetch(`http://127.0.0.1:${port}/hello.txt?${i % 2 === 0 ? "" : "x"}`, {
@@ -79,12 +55,10 @@ Deno.test("--workers 2: two listeners on one port, every request answered, one S
         assert.equal(body, "hello, world\n");
       }
     } finally {
-      child.kill("SIGTERM");
+      server.signal("SIGTERM");
       const started = Date.now();
-      const status = await child.status;
-      await reader.cancel();
-      const errors = await stderr;
-      assert.equal(status.code, 0, errors);
+      const status = await server.status;
+      assert.equal(status.code, 0, server.stderrText());
       assert.ok(Date.now() - started < 5000, "shut down promptly");
       assert.equal(await listeners(port), 0, "every isolate stopped listening");
     }
@@ -149,7 +123,7 @@ Deno.test("runWorker: a start that fails answers failed with the message", async
 
 Deno.test("startWorkers and stopWorkers: real isolates serve, then stop when told", async () => {
   await withTempDir(async (dir) => {
-    await copy(join(REPO, "tests/fixtures/root"), dir);
+    await copy(FIXTURE_ROOT, dir);
     assert.equal(inWorker(), false, "the test runs in the main isolate");
     // One worker on a port of its own (no SO_REUSEPORT needed for one).
     const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });

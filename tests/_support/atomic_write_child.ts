@@ -10,6 +10,7 @@
  */
 
 import { atomicWrite } from "../../lib/atomic_write.ts";
+import { delay } from "./wait.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 const CHUNKS = 4096;
@@ -24,7 +25,7 @@ const chunk = new Uint8Array(CHUNK_BYTES).fill(0x6e); // "n" for new
 let pulled = 0;
 const body = new ReadableStream<Uint8Array>({
   async pull(controller) {
-    await new Promise((resolve) => setTimeout(resolve, CHUNK_DELAY_MS));
+    await delay(CHUNK_DELAY_MS);
     pulled++;
     console.log(`chunk ${pulled}`);
     if (pulled > CHUNKS) controller.close();

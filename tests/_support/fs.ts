@@ -1,5 +1,6 @@
 /**
- * fs.ts — file-tree helpers for tests that need a scratch document root.
+ * fs.ts — file-tree helpers for tests that need a scratch document root or
+ * look at what a server left in a directory.
  */
 
 import { join } from "node:path";
@@ -13,4 +14,11 @@ export async function copy(from: string, to: string): Promise<void> {
     if (entry.isDirectory) await copy(source, target);
     else if (entry.isFile) await Deno.copyFile(source, target);
   }
+}
+
+/** namesIn lists the names of the entries directly in `dir`, sorted. Throws what `Deno.readDir` throws. */
+export async function namesIn(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+  return names.sort();
 }

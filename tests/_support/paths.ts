@@ -13,3 +13,5 @@ export const MAIN_TS = join(REPO_ROOT, "main.ts");
 export const DENO_JSON = join(REPO_ROOT, "deno.json");
 /** FIXTURE_ROOT is the small fixture tree (hello.txt, index.html, …) tests copy. */
 export const FIXTURE_ROOT = join(REPO_ROOT, "tests", "fixtures", "root");
+/** WWW_ROOT is the repository's own site (templates, the board and upload pages), which tests copy. */
+export const WWW_ROOT = join(REPO_ROOT, "www");

@@ -1,34 +1,69 @@
 /**
- * server.ts — helpers for tests that talk to the real server over a socket:
+ * server.ts — the one spawner of the real server for tests:
  * {@linkcode spawnServer} runs `main.ts` as a subprocess with narrow `--allow`
- * flags, {@linkcode rawRequest} sends exact bytes and collects exact bytes, and
- * {@linkcode parseResponses} is a small strict parser of HTTP/1.x responses
- * that shares no code with `lib/`, so a bug in the server's writer cannot hide
- * behind the same bug in the test.
+ * flags (or under a pseudo-terminal, or with `--allow-all`) and waits for its
+ * "listening on" line; {@linkcode runMain} runs it to its exit, for start-up
+ * errors and subcommands. The raw-socket client is in `client.ts`, the
+ * response parser in `parse_responses.ts`; both are re-exported here for the
+ * suites that already import them from this module.
  */
 
-import { fileURLToPath } from "node:url";
-import { concat, decode, encode } from "./bytes.ts";
+import { decode } from "./bytes.ts";
+import { join } from "node:path";
+import { copy } from "./fs.ts";
+import { DENO_JSON, MAIN_TS } from "./paths.ts";
 
-/** The repository root, where `main.ts` and `deno.json` live. */
-const REPO_ROOT = new URL("../../", import.meta.url);
+export { rawRequest, type RawRequestOptions } from "./client.ts";
+export {
+  type Framing,
+  type ParsedResponse,
+  parseResponses,
+  type ParseResponsesOptions,
+} from "./parse_responses.ts";
+
 /** How long the server may take to print its "listening on" line. Past this we kill it and throw. */
 const START_TIMEOUT_MS = 15_000;
 /** How long dispose waits after SIGTERM before sending SIGKILL. */
 const STOP_TIMEOUT_MS = 5_000;
-/** How long rawRequest waits for EOF unless told otherwise. Past this it returns what it has. */
-const RAW_REQUEST_TIMEOUT_MS = 5_000;
-/** rawRequest's read buffer. */
-const READ_CHUNK_BYTES = 64 * 1024;
-/** The one line the server prints at start, e.g. `listening on http://127.0.0.1:8000/`. */
-const LISTENING_LINE = /listening on https?:\/\/([^\s/]+):(\d+)\//;
+/** How long a {@linkcode runMain} run may take before it is killed. */
+const RUN_TIMEOUT_MS = 15_000;
+/** Where the server listens unless told otherwise: any free port on the IPv4 loopback. */
+const DEFAULT_LISTEN_ARGS: readonly string[] = ["--port", "0", "--host", "127.0.0.1"];
+/**
+ * The banner's first line, e.g. `listening on http://127.0.0.1:8000/`; the
+ * URL may be wrapped in colour escapes, and an IPv6 host is in brackets.
+ */
+const LISTENING_LINE =
+  // deno-lint-ignore no-control-regex
+  /listening on (?:\x1b\[[0-9;]*m)*(https?):\/\/(\[[^\]\s]+\]|[^\s:/]+):(\d+)\//;
+/** The line the shell prints under `script` before it execs the server (see `terminal`). */
+const PID_LINE = /^PID (\d+)\r?$/;
+
+/** HAVE_SCRIPT tells whether util-linux `script` is here, to give the server a pseudo-terminal. */
+export const HAVE_SCRIPT: boolean = (() => {
+  try {
+    const out = new Deno.Command("script", { args: ["--version"], stdout: "piped", stderr: "null" })
+      .outputSync();
+    return out.success && decode(out.stdout).includes("util-linux");
+  } catch {
+    return false;
+  }
+})();
 
 /** SpawnServerOptions say what the server serves and which permissions it gets. */
 export interface SpawnServerOptions {
   /** The document root, passed as the first argument and as `--allow-read`. */
   root: string;
-  /** More command-line arguments, after `root --port 0 --host 127.0.0.1`. */
+  /** More command-line arguments, after `root` and the listen arguments. */
   args?: readonly string[];
+  /**
+   * Where to listen: the arguments after `root`, `--port 0 --host
+   * 127.0.0.1` by default. Pass `[]` to test the server's own choice
+   * (`MINSERVE_PORT`, the default port), or e.g. `["--port", "0"]`.
+   */
+  listenArgs?: readonly string[];
+  /** The `--allow-net` value, `127.0.0.1` by default (e.g. `[::1]` for `--host ::1`). */
+  allowNet?: string;
   /** More flags for `deno run`, e.g. `--v8-flags=…` as `deno task serve` passes them. */
   denoFlags?: readonly string[];
   /** More paths for `--allow-read`, besides `root`. */
@@ -41,6 +76,8 @@ export interface SpawnServerOptions {
    * could not read them.
    */
   env?: Readonly<Record<string, string>>;
+  /** Names removed from the environment the child inherits (which `env` may set again). */
+  unsetEnv?: readonly string[];
   /** Run the server under this descriptor limit (soft and hard), through util-linux's `prlimit`. */
   descriptorLimit?: number;
   /** More variable names for `--allow-env`, read by the server but not set here. */
@@ -51,6 +88,17 @@ export interface SpawnServerOptions {
    * server that writes its access log for minutes costs the caller no memory.
    */
   onStdout?: (text: string) => void;
+  /**
+   * Run with `--allow-all` instead of the narrow `--allow-net`,
+   * `--allow-read`, `--allow-write` and `--allow-env` flags, as a careless
+   * user would.
+   */
+  allowAll?: boolean;
+  /**
+   * Run under util-linux `script` (see {@linkcode HAVE_SCRIPT}), so the
+   * server's stdout is a pseudo-terminal; signals go to the server itself.
+   */
+  terminal?: boolean;
 }
 
 /**
@@ -61,14 +109,18 @@ export interface SpawnServerOptions {
 export interface ServerProcess extends AsyncDisposable {
   /** The port the server is listening on. */
   readonly port: number;
-  /** The host from the "listening on" line, e.g. `127.0.0.1`. */
+  /** The host from the "listening on" line, e.g. `127.0.0.1` or `[::1]`. */
   readonly hostname: string;
+  /** The scheme from the "listening on" line: `http` or `https`. */
+  readonly scheme: string;
   /** The server's origin, e.g. `http://127.0.0.1:41234`, with no trailing slash. */
   readonly url: string;
-  /** The child's process id. */
+  /** The child's process id (under `terminal`, that of `script`). */
   readonly pid: number;
   /** Resolves when the child exits. */
   readonly status: Promise<Deno.CommandStatus>;
+  /** Whether the child has exited. */
+  readonly exited: boolean;
   /** stdoutText returns everything the server has written to stdout so far. */
   stdoutText(): string;
   /** stderrText returns everything the server has written to stderr so far. */
@@ -82,68 +134,114 @@ export interface ServerProcess extends AsyncDisposable {
 /**
  * spawnServer runs `<repo>/main.ts root --port 0 --host 127.0.0.1 ...args`
  * with `--allow-net=127.0.0.1`, `--allow-read` for `root` and `allowRead`, and
- * `--allow-write` only for `allowWrite`, then waits for the one stdout line
+ * `--allow-write` only for `allowWrite` (see {@linkcode SpawnServerOptions}
+ * for the rest), then waits for the one stdout line
  * `listening on http://HOST:PORT/`. If it does not come within 15 s, or the
- * server exits first, the child is killed and the error carries its stderr.
- * Both pipes are drained in the background for the child's whole life.
+ * server exits first, the child is killed and the thrown Error carries its
+ * stdout and stderr. Both pipes are drained in the background for the
+ * child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
-  const {
-    root,
-    args = [],
-    allowRead = [],
-    allowWrite,
-    env,
-    denoFlags = [],
-    descriptorLimit,
-    allowEnv = [],
-    onStdout,
-  } = options;
-  const flags = [
-    "run",
-    "--no-prompt",
-    `--config=${fileURLToPath(new URL("deno.json", REPO_ROOT))}`,
-    "--allow-net=127.0.0.1",
-    `--allow-read=${[root, ...allowRead].join(",")}`,
-  ];
-  if (allowWrite !== undefined) flags.push(`--allow-write=${allowWrite.join(",")}`);
-  const envNames = [...Object.keys(env ?? {}), ...allowEnv];
-  if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
-  flags.push(...denoFlags);
+  const { root, args = [], listenArgs = DEFAULT_LISTEN_ARGS, descriptorLimit } = options;
   const limited = descriptorLimit === undefined
     ? []
-    : [`--nofile=${descriptorLimit}:${descriptorLimit}`, "--", Deno.execPath()];
-  const command = new Deno.Command(limited.length > 0 ? "prlimit" : Deno.execPath(), {
-    args: [
-      ...limited,
-      ...flags,
-      fileURLToPath(new URL("main.ts", REPO_ROOT)),
-      root,
-      "--port",
-      "0",
-      "--host",
-      "127.0.0.1",
-      ...args,
-    ],
+    : ["prlimit", `--nofile=${descriptorLimit}:${descriptorLimit}`, "--"];
+  const command = [
+    ...limited,
+    Deno.execPath(),
+    ...denoRunFlags(options),
+    MAIN_TS,
+    root,
+    ...listenArgs,
+    ...args,
+  ];
+  const terminal = options.terminal === true;
+  // The shell prints its pid and then execs the server, so that pid is the server's own.
+  const [program = "", ...programArgs] = terminal
+    ? [
+      "script",
+      "-q",
+      "-e",
+      "-c",
+      `echo PID $$; exec ${command.map(shellQuote).join(" ")}`,
+      "/dev/null",
+    ]
+    : command;
+  const child = new Deno.Command(program, {
+    args: programArgs,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
-    ...(env === undefined ? {} : { env: { ...env } }),
-  });
-  const server = new RunningServer(command.spawn(), onStdout);
+    ...childEnv(options),
+  }).spawn();
+  const server = new RunningServer(child, { terminal, onStdout: options.onStdout });
   try {
     await server.started;
   } catch (err) {
     await server[Symbol.asyncDispose]();
     const stderr = server.stderrText();
     throw new Error(
-      `${err instanceof Error ? err.message : String(err)}\n--- stderr ---\n${
-        stderr === "" ? "(empty)" : stderr
-      }`,
+      `${
+        err instanceof Error ? err.message : String(err)
+      }\n--- stdout ---\n${server.stdoutText()}` +
+        `\n--- stderr ---\n${stderr === "" ? "(empty)" : stderr}`,
       { cause: err },
     );
   }
   return server;
+}
+
+/** denoRunFlags are the `deno run` flags `options` ask for, before main.ts. */
+function denoRunFlags(options: SpawnServerOptions): string[] {
+  const { root, allowNet = "127.0.0.1", allowRead = [], allowWrite, env, allowEnv = [] } = options;
+  const flags = ["run", "--no-prompt", `--config=${DENO_JSON}`];
+  if (options.allowAll === true) {
+    flags.push("--allow-all");
+  } else {
+    flags.push(`--allow-net=${allowNet}`, `--allow-read=${[root, ...allowRead].join(",")}`);
+    if (allowWrite !== undefined) flags.push(`--allow-write=${allowWrite.join(",")}`);
+    const envNames = [...Object.keys(env ?? {}), ...allowEnv];
+    if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
+  }
+  return [...flags, ...(options.denoFlags ?? [])];
+}
+
+/** childEnv is the `Deno.Command` environment for `options`: `env` added, `unsetEnv` removed. */
+function childEnv(
+  options: SpawnServerOptions,
+): { env?: Record<string, string>; clearEnv?: boolean } {
+  const { env, unsetEnv } = options;
+  if (unsetEnv === undefined) return env === undefined ? {} : { env: { ...env } };
+  const inherited = Deno.env.toObject();
+  for (const name of unsetEnv) delete inherited[name];
+  return { clearEnv: true, env: { ...inherited, ...env } };
+}
+
+/** shellQuote quotes `word` for sh. */
+function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+/** Listening is where a "listening on" line says the server is. */
+export interface Listening {
+  /** `http` or `https`. */
+  scheme: string;
+  /** The host as printed, e.g. `127.0.0.1` or `[::1]`. */
+  hostname: string;
+  /** The port. */
+  port: number;
+}
+
+/**
+ * parseListeningLine reads the server's banner line `listening on
+ * http://HOST:PORT/` (the URL possibly in colour escapes, an IPv6 host in
+ * brackets) and returns where it listens, or undefined for any other line.
+ */
+export function parseListeningLine(line: string): Listening | undefined {
+  const match = LISTENING_LINE.exec(line);
+  if (match === null) return undefined;
+  const [, scheme = "", hostname = "", port] = match;
+  return { scheme, hostname, port: Number(port) };
 }
 
 /** RunningServer implements {@linkcode ServerProcess} around a spawned child. */
@@ -157,10 +255,18 @@ class RunningServer implements ServerProcess {
   #stdout = "";
   #stderr = "";
   #drained: Promise<unknown>;
-  #listening: { hostname: string; port: number } | undefined;
+  #listening: Listening | undefined;
+  /** Under `terminal`, the server's own pid from the PID line; signals go there. */
+  #serverPid: number | undefined;
+  #terminal: boolean;
 
-  constructor(child: Deno.ChildProcess, onStdout?: (text: string) => void) {
+  constructor(
+    child: Deno.ChildProcess,
+    options: { terminal: boolean; onStdout: ((text: string) => void) | undefined },
+  ) {
+    const { terminal, onStdout } = options;
     this.#child = child;
+    this.#terminal = terminal;
     this.pid = child.pid;
     this.status = child.status.then((s) => {
       this.#exited = true;
@@ -201,11 +307,17 @@ class RunningServer implements ServerProcess {
   }
 
   #checkLine(line: string, resolve: () => void): void {
+    if (this.#terminal && this.#serverPid === undefined) {
+      const pid = PID_LINE.exec(line);
+      if (pid !== null) this.#serverPid = Number(pid[1]);
+    }
     if (this.#listening !== undefined) return;
-    const match = LISTENING_LINE.exec(line);
-    if (match === null) return;
-    this.#listening = { hostname: match[1] ?? "", port: Number(match[2]) };
-    resolve();
+    this.#listening = parseListeningLine(line);
+    if (this.#listening !== undefined) resolve();
+  }
+
+  get exited(): boolean {
+    return this.#exited;
   }
 
   get port(): number {
@@ -216,8 +328,12 @@ class RunningServer implements ServerProcess {
     return this.#listening?.hostname ?? "";
   }
 
+  get scheme(): string {
+    return this.#listening?.scheme ?? "";
+  }
+
   get url(): string {
-    return `http://${this.hostname}:${this.port}`;
+    return `${this.scheme}://${this.hostname}:${this.port}`;
   }
 
   stdoutText(): string {
@@ -230,6 +346,14 @@ class RunningServer implements ServerProcess {
 
   signal(sig: Deno.Signal): void {
     if (this.#exited) return;
+    if (this.#serverPid !== undefined) {
+      try {
+        Deno.kill(this.#serverPid, sig);
+      } catch {
+        // The server exited between the check and the kill (ESRCH).
+      }
+      return;
+    }
     try {
       this.#child.kill(sig);
     } catch (err) {
@@ -240,6 +364,12 @@ class RunningServer implements ServerProcess {
 
   kill(): void {
     this.signal("SIGKILL");
+    if (this.#serverPid === undefined || this.#exited) return;
+    try {
+      this.#child.kill("SIGKILL"); // and `script` itself
+    } catch (err) {
+      if (!(err instanceof TypeError)) throw err;
+    }
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -259,6 +389,59 @@ class RunningServer implements ServerProcess {
   }
 }
 
+/** RunMainOptions are the permissions and input of a {@linkcode runMain} run. */
+export interface RunMainOptions {
+  /** Paths for `--allow-read`; no read permission when absent. */
+  allowRead?: readonly string[];
+  /** The `--allow-net` value; no net permission when absent. */
+  allowNet?: string;
+  /** Text written to the program's stdin, which is then closed; stdin is null when absent. */
+  input?: string;
+}
+
+/** RunResult is what a finished `main.ts` run printed and how it exited. */
+export interface RunResult {
+  /** The exit code. */
+  code: number;
+  /** Everything written to stdout, as UTF-8. */
+  stdout: string;
+  /** Everything written to stderr, as UTF-8. */
+  stderr: string;
+}
+
+/**
+ * runMain runs `main.ts ...args` with only the permissions `options` grant
+ * until it exits, for start-up errors and subcommands, and returns what it
+ * printed. The run is killed after 15 s, which rejects with an AbortError.
+ */
+export async function runMain(
+  args: readonly string[],
+  options: RunMainOptions = {},
+): Promise<RunResult> {
+  const flags = ["run", "--no-prompt", `--config=${DENO_JSON}`];
+  if (options.allowNet !== undefined) flags.push(`--allow-net=${options.allowNet}`);
+  if (options.allowRead !== undefined) flags.push(`--allow-read=${options.allowRead.join(",")}`);
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...flags, MAIN_TS, ...args],
+    stdin: options.input === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(RUN_TIMEOUT_MS),
+  }).spawn();
+  if (options.input !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(options.input));
+    await writer.close();
+  }
+  const output = await child.output();
+  const text = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: text.decode(output.stdout),
+    stderr: text.decode(output.stderr),
+  };
+}
+
 /** drain reads `stream` to its end as UTF-8 text, handing each piece to `onText`. */
 export async function drain(
   stream: ReadableStream<Uint8Array>,
@@ -274,324 +457,6 @@ export async function drain(
   if (rest !== "") onText(rest);
 }
 
-/** RawRequestOptions tune {@linkcode rawRequest}. */
-export interface RawRequestOptions {
-  /** Give up waiting for EOF after this long and return what arrived. Default 5000 ms. */
-  timeoutMs?: number;
-  /** Shut down the write half after sending, so the server reads EOF. */
-  halfClose?: boolean;
-}
-
-/**
- * rawRequest connects to 127.0.0.1:`port`, writes `data` (a string is encoded
- * as latin1, see `encode`; an async iterable is written chunk by chunk, each
- * one whole before the next is asked for), optionally half-closes, and reads until EOF or
- * until `timeoutMs` (default 5 s) passes, returning every byte received. A
- * reset or broken pipe counts as the server closing: the bytes already
- * received are returned, since a server that answers 413 may close before it
- * has read the whole request. The connection is closed on every path.
- */
-export async function rawRequest(
-  port: number,
-  data: string | Uint8Array | AsyncIterable<Uint8Array>,
-  options: RawRequestOptions = {},
-): Promise<Uint8Array> {
-  const { timeoutMs = RAW_REQUEST_TIMEOUT_MS, halfClose = false } = options;
-  const pieces = typeof data === "string"
-    ? [encode(data)]
-    : data instanceof Uint8Array
-    ? [data]
-    : data;
-  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-  let closed = false;
-  let timedOut = false;
-  const close = () => {
-    if (closed) return;
-    closed = true;
-    conn.close();
-  };
-  // Closing the socket makes a pending read or write fail, which ends the exchange.
-  const timer = setTimeout(() => {
-    timedOut = true;
-    close();
-  }, timeoutMs);
-  const received: Uint8Array[] = [];
-  try {
-    try {
-      for await (const bytes of pieces) {
-        for (let offset = 0; offset < bytes.length;) {
-          offset += await conn.write(bytes.subarray(offset));
-        }
-      }
-      if (halfClose) await conn.closeWrite();
-    } catch (err) {
-      if (!timedOut && !isPeerGone(err)) throw err;
-    }
-    while (!timedOut) {
-      const buf = new Uint8Array(READ_CHUNK_BYTES);
-      let n: number | null;
-      try {
-        n = await conn.read(buf);
-      } catch (err) {
-        if (timedOut || isPeerGone(err)) break;
-        throw err;
-      }
-      if (n === null) break;
-      received.push(buf.subarray(0, n));
-    }
-  } finally {
-    clearTimeout(timer);
-    close();
-  }
-  return concat(received);
-}
-
-/** isPeerGone reports whether `err` means the other side closed or reset the connection. */
-function isPeerGone(err: unknown): boolean {
-  return err instanceof Deno.errors.ConnectionReset ||
-    err instanceof Deno.errors.BrokenPipe ||
-    err instanceof Deno.errors.ConnectionAborted ||
-    err instanceof Deno.errors.NotConnected;
-}
-
-/** ParseResponsesOptions tell {@linkcode parseResponses} what the requests were. */
-export interface ParseResponsesOptions {
-  /**
-   * The method of each request, in order, so that responses to HEAD are read
-   * without a body (RFC 9112 §6.3). Interim 1xx responses do not use up an
-   * entry. Missing entries count as GET.
-   */
-  headMethods?: readonly string[];
-}
-
-/** Framing says how a response body was delimited on the wire (RFC 9112 §6.3). */
-export type Framing = "none" | "content-length" | "chunked" | "eof";
-
-/** ParsedResponse is one HTTP/1.x response read by {@linkcode parseResponses}. */
-export interface ParsedResponse {
-  /** The HTTP version from the status line, e.g. `HTTP/1.1`. */
-  readonly version: string;
-  /** The status code. */
-  readonly status: number;
-  /** The reason phrase, possibly empty. */
-  readonly reason: string;
-  /** The header fields in order, names lowercased, values without surrounding whitespace. */
-  readonly headers: readonly (readonly [string, string])[];
-  /** The chunked trailer fields, in the same form as `headers`. */
-  readonly trailers: readonly (readonly [string, string])[];
-  /** How the body was delimited. */
-  readonly framing: Framing;
-  /** The body, with chunked coding removed. */
-  readonly body: Uint8Array;
-  /** The status line and header fields exactly as received, final CRLF CRLF included (latin1). */
-  readonly rawHead: string;
-  /**
-   * header returns the value of the field `name` (any case), several fields
-   * joined with ", " as `Headers.get` does, or null when absent.
-   */
-  header(name: string): string | null;
-  /** text returns the body decoded as UTF-8. */
-  text(): string;
-}
-
-/** ParsedResponseImpl is the plain-data {@linkcode ParsedResponse}. */
-class ParsedResponseImpl implements ParsedResponse {
-  constructor(
-    readonly version: string,
-    readonly status: number,
-    readonly reason: string,
-    readonly headers: readonly (readonly [string, string])[],
-    readonly trailers: readonly (readonly [string, string])[],
-    readonly framing: Framing,
-    readonly body: Uint8Array,
-    readonly rawHead: string,
-  ) {}
-
-  header(name: string): string | null {
-    const lower = name.toLowerCase();
-    const values = this.headers.filter(([n]) => n === lower).map(([, v]) => v);
-    return values.length === 0 ? null : values.join(", ");
-  }
-
-  text(): string {
-    return new TextDecoder().decode(this.body);
-  }
-}
-
-const STATUS_LINE = /^(HTTP\/1\.[01]) ([0-9]{3}) ([\t\x20-\x7e\x80-\xff]*)$/;
-/** RFC 9110 §5.6.2 token. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** RFC 9110 §5.5 field-value: visible characters, obs-text, and inner SP / HTAB. */
-const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
-/** RFC 9112 §7.1 chunk-size, then chunk-ext (checked loosely: no control characters). */
-const CHUNK_LINE = /^([0-9A-Fa-f]+)((?:[ \t]*;[\t\x20-\x7e\x80-\xff]*)?)$/;
-/** Longer chunk sizes exceed Number.MAX_SAFE_INTEGER, and no test sends that much. */
-const MAX_CHUNK_SIZE_DIGITS = 13;
-
-/**
- * parseResponses parses `bytes` as a stream of HTTP/1.0 or HTTP/1.1
- * responses, strictly: every line must end in CRLF, header names must be
- * tokens with no space before the colon, obs-fold is refused, and a response
- * may not carry both Content-Length and Transfer-Encoding or two
- * Content-Length fields. Bodies are framed per RFC 9112 §6.3: none for 1xx,
- * 204, 304 and responses to HEAD (see `options.headMethods`); else chunked
- * (decoded) when chunked is the final transfer coding; else Content-Length;
- * else to the end of `bytes`. Interim 1xx responses are entries of their own.
- * Throws a SyntaxError when the bytes are malformed or end mid-response.
- */
-export function parseResponses(
-  bytes: Uint8Array,
-  options: ParseResponsesOptions = {},
-): ParsedResponse[] {
-  const methods = options.headMethods ?? [];
-  const responses: ParsedResponse[] = [];
-  let pos = 0;
-  let request = 0; // index of the request the next final response answers
-  while (pos < bytes.length) {
-    const where = `response ${responses.length + 1} at byte ${pos}`;
-    const start = pos;
-    const statusLine = readLine(bytes, pos, where);
-    pos = statusLine.next;
-    const match = STATUS_LINE.exec(statusLine.text);
-    if (match === null) fail(where, `invalid status line "${statusLine.text}"`);
-    const [, version = "", code = "", reason = ""] = match;
-    const status = Number(code);
-    if (status < 100) fail(where, `invalid status code "${code}"`);
-    const fields = readFields(bytes, pos, where);
-    pos = fields.next;
-    const headers = fields.fields;
-    const rawHead = decode(bytes.subarray(start, pos));
-
-    const interim = status < 200;
-    const method = interim ? "" : (methods[request] ?? "GET").toUpperCase();
-    if (!interim) request++;
-
-    let framing: Framing;
-    let body: Uint8Array = new Uint8Array(0);
-    let trailers: (readonly [string, string])[] = [];
-    const lengths = headers.filter(([n]) => n === "content-length");
-    const codings = headers
-      .filter(([n]) => n === "transfer-encoding")
-      .flatMap(([, v]) => v.split(","))
-      .map((c) => c.trim().toLowerCase());
-    if (lengths.length > 1) fail(where, "more than one Content-Length field");
-    if (lengths.length > 0 && codings.length > 0) {
-      fail(where, "both Content-Length and Transfer-Encoding"); // RFC 9112 §6.1
-    }
-    const lengthValue = lengths[0]?.[1];
-    if (lengthValue !== undefined && !/^[0-9]+$/.test(lengthValue)) {
-      fail(where, `invalid Content-Length "${lengthValue}"`);
-    }
-    if (codings.some((c) => !TOKEN.test(c))) fail(where, "invalid Transfer-Encoding");
-
-    if (interim || status === 204 || status === 304 || method === "HEAD") {
-      framing = "none";
-    } else if (codings.length > 0 && codings.at(-1) === "chunked") {
-      framing = "chunked";
-      const chunked = readChunked(bytes, pos, where);
-      body = chunked.body;
-      trailers = chunked.trailers;
-      pos = chunked.next;
-    } else if (lengthValue !== undefined && codings.length === 0) {
-      framing = "content-length";
-      const length = Number(lengthValue);
-      if (pos + length > bytes.length) {
-        fail(where, `body ends after ${bytes.length - pos} of ${length} bytes`);
-      }
-      body = bytes.slice(pos, pos + length);
-      pos += length;
-    } else {
-      framing = "eof";
-      body = bytes.slice(pos);
-      pos = bytes.length;
-    }
-    responses.push(
-      new ParsedResponseImpl(
-        version,
-        status,
-        reason,
-        headers,
-        trailers,
-        framing,
-        body,
-        rawHead,
-      ),
-    );
-  }
-  return responses;
-}
-
-/** fail throws the SyntaxError for malformed input to {@linkcode parseResponses}. */
-function fail(where: string, detail: string): never {
-  throw new SyntaxError(`Cannot parse ${where}: ${detail}`);
-}
-
-/** readLine returns the latin1 text before the next CRLF at or after `pos`. */
-function readLine(
-  bytes: Uint8Array,
-  pos: number,
-  where: string,
-): { text: string; next: number } {
-  const lf = bytes.indexOf(0x0a, pos);
-  if (lf === -1) fail(where, "input ends in the middle of a line");
-  if (lf === pos || bytes[lf - 1] !== 0x0d) fail(where, "line ends in a bare LF");
-  const text = decode(bytes.subarray(pos, lf - 1));
-  if (text.includes("\r")) fail(where, "bare CR inside a line");
-  return { text, next: lf + 1 };
-}
-
-/** readFields reads header (or trailer) fields up to and including the empty line. */
-function readFields(
-  bytes: Uint8Array,
-  pos: number,
-  where: string,
-): { fields: (readonly [string, string])[]; next: number } {
-  const fields: (readonly [string, string])[] = [];
-  for (;;) {
-    const line = readLine(bytes, pos, where);
-    pos = line.next;
-    if (line.text === "") return { fields, next: pos };
-    if (line.text[0] === " " || line.text[0] === "\t") {
-      fail(where, `obsolete line folding in "${line.text}"`); // RFC 9112 §5.2
-    }
-    const colon = line.text.indexOf(":");
-    const name = colon === -1 ? "" : line.text.slice(0, colon);
-    if (!TOKEN.test(name)) fail(where, `invalid header field "${line.text}"`);
-    const value = line.text.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
-    if (!FIELD_VALUE.test(value)) fail(where, `invalid value for header "${name}"`);
-    fields.push([name.toLowerCase(), value]);
-  }
-}
-
-/** readChunked decodes a chunked body (RFC 9112 §7.1) starting at `pos`. */
-function readChunked(
-  bytes: Uint8Array,
-  pos: number,
-  where: string,
-): { body: Uint8Array; trailers: (readonly [string, string])[]; next: number } {
-  const chunks: Uint8Array[] = [];
-  for (;;) {
-    const line = readLine(bytes, pos, where);
-    pos = line.next;
-    const match = CHUNK_LINE.exec(line.text);
-    const digits = match?.[1];
-    if (digits === undefined) fail(where, `invalid chunk-size line "${line.text}"`);
-    if (digits.length > MAX_CHUNK_SIZE_DIGITS) fail(where, `chunk size "${digits}" is too large`);
-    const size = parseInt(digits, 16);
-    if (size === 0) {
-      const trailer = readFields(bytes, pos, where);
-      return { body: concat(chunks), trailers: trailer.fields, next: trailer.next };
-    }
-    if (pos + size + 2 > bytes.length) fail(where, "input ends inside a chunk");
-    chunks.push(bytes.slice(pos, pos + size));
-    pos += size;
-    if (bytes[pos] !== 0x0d || bytes[pos + 1] !== 0x0a) {
-      fail(where, "chunk data not followed by CRLF");
-    }
-    pos += 2;
-  }
-}
-
 /**
  * withTempDir creates a temporary directory, calls `fn` with its real path
  * (symlinks such as macOS's /var → /private/var resolved, so the server's
@@ -605,4 +470,21 @@ export async function withTempDir<T>(fn: (dir: string) => Promise<T>): Promise<T
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * withCopyOf copies the tree `from` (e.g. `FIXTURE_ROOT`) into `<tmp>/root`
+ * of a fresh {@linkcode withTempDir} directory and calls `fn` with that root
+ * and the temp dir, which is removed afterwards, whether `fn` succeeds or
+ * throws.
+ */
+export function withCopyOf<T>(
+  from: string,
+  fn: (root: string, dir: string) => Promise<T>,
+): Promise<T> {
+  return withTempDir(async (dir) => {
+    const root = join(dir, "root");
+    await copy(from, root);
+    return await fn(root, dir);
+  });
 }

@@ -1,12 +1,25 @@
 /**
  * support_test.ts — the test helpers are code too: these tests pin down what
- * they promise. None of them starts the server; the socket and temp-dir tests
- * run only when `deno test` grants net or write permission.
+ * they promise. None of them starts the server (the suites do, through
+ * `spawnServer`); the client is tested against scripted peers on a loopback
+ * listener. The socket and temp-dir tests run only when `deno test` grants
+ * net or write permission.
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { ByteSink, concat, decode, encode, everySplit, ScriptedReader } from "./bytes.ts";
-import { parseResponses, rawRequest, withTempDir } from "./server.ts";
+import { Client, isPeerGone } from "./client.ts";
+import { copy } from "./fs.ts";
+import { FIXTURE_ROOT } from "./paths.ts";
+import {
+  parseListeningLine,
+  parseResponses,
+  rawRequest,
+  withCopyOf,
+  withTempDir,
+} from "./server.ts";
+import { delay, waitFor } from "./wait.ts";
 
 const CAN_NET = Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state ===
   "granted";
@@ -307,4 +320,335 @@ Deno.test({
     );
     await assert.rejects(Deno.stat(failed), Deno.errors.NotFound);
   },
+});
+
+/** Peer is one accepted connection of a scripted loopback server. */
+type Peer = (conn: Deno.Conn) => Promise<void>;
+
+/**
+ * withPeer listens on a loopback port, hands the first accepted connection
+ * to `peer`, and calls `fn` with the port; it waits for both, and closes the
+ * listener and the peer's connection whatever happens.
+ */
+async function withPeer(peer: Peer, fn: (port: number) => Promise<void>): Promise<void> {
+  using listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served = (async () => {
+    using conn = await listener.accept();
+    await peer(conn).catch((err) => {
+      if (!isPeerGone(err) && !(err instanceof Deno.errors.BadResource)) throw err;
+    });
+  })();
+  try {
+    await fn(listener.addr.port);
+  } finally {
+    await served;
+  }
+}
+
+/** readHead reads from `conn` until a blank line, returning the text read. */
+async function readHead(conn: Deno.Conn): Promise<string> {
+  let text = "";
+  const buf = new Uint8Array(1024);
+  while (!text.includes("\r\n\r\n")) {
+    const n = await conn.read(buf);
+    if (n === null) break;
+    text += decode(buf.subarray(0, n));
+  }
+  return text;
+}
+
+const OK_HELLO = "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello";
+
+Deno.test("isPeerGone is true for a closed or reset peer, false for anything else", () => {
+  for (
+    const err of [
+      new Deno.errors.ConnectionReset("x"),
+      new Deno.errors.BrokenPipe("x"),
+      new Deno.errors.ConnectionAborted("x"),
+      new Deno.errors.NotConnected("x"),
+      new Deno.errors.UnexpectedEof("x"),
+    ]
+  ) assert.ok(isPeerGone(err), err.name);
+  for (
+    const err of [
+      new Deno.errors.TimedOut("x"),
+      new Deno.errors.ConnectionRefused("x"),
+      new Error("reset"),
+      "ConnectionReset",
+      undefined,
+    ]
+  ) assert.ok(!isPeerGone(err), String(err));
+});
+
+Deno.test({
+  name: "Client keeps one connection: exchanges in turn, responses counted from the start",
+  ignore: !CAN_NET,
+  async fn() {
+    const peer: Peer = async (conn) => {
+      for (const reply of [OK_HELLO, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n"]) {
+        await readHead(conn);
+        await conn.write(encode(reply));
+      }
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      await client.send("GET /a HTTP/1.1\r\n\r\n");
+      const [first] = await client.responses(1);
+      assert.equal(first?.text(), "hello");
+      await client.send(encode("GET /b HTTP/1.1\r\n\r\n"));
+      const all = await client.responses(2);
+      assert.deepEqual(all.map((r) => r.status), [200, 404]);
+      assert.equal(client.eof, false);
+      assert.equal(await client.untilEof(2_000) >= 0, true);
+      assert.equal(client.eof, true);
+      assert.ok(client.endedAt !== undefined && client.endedAt >= client.connectedAt);
+      assert.equal(await client.read(), null, "EOF stays EOF");
+      assert.equal(decode(client.bytes).split("HTTP/1.1").length - 1, 2);
+    });
+  },
+});
+
+Deno.test({
+  name: "Client.responses: finalOnly skips 1xx, headMethods reads a HEAD answer without a body",
+  ignore: !CAN_NET,
+  async fn() {
+    const peer: Peer = async (conn) => {
+      await readHead(conn);
+      await conn.write(encode("HTTP/1.1 100 Continue\r\n\r\n"));
+      await delay(100);
+      await conn.write(encode("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"));
+      await delay(100);
+      await conn.write(encode(OK_HELLO));
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      await client.send("HEAD / HTTP/1.1\r\n\r\nGET / HTTP/1.1\r\n\r\n");
+      const methods = { headMethods: ["HEAD", "GET"] };
+      // The 100 arrives alone; counting only final responses waits past it.
+      const first = await client.responses(1, { ...methods, finalOnly: true });
+      assert.deepEqual(first.map((r) => [r.status, r.text()]), [[100, ""], [200, ""]]);
+      const all = await client.responses(3, methods);
+      assert.deepEqual(all.map((r) => [r.status, r.text()]), [[100, ""], [200, ""], [
+        200,
+        "hello",
+      ]]);
+    });
+  },
+});
+
+Deno.test({
+  name: "Client.read throws TimedOut when nothing arrives, and closes the connection",
+  ignore: !CAN_NET,
+  async fn() {
+    const release = Promise.withResolvers<void>();
+    const peer: Peer = async () => await release.promise;
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port, { readTimeoutMs: 100 });
+      await assert.rejects(client.read(), Deno.errors.TimedOut);
+      assert.equal(client.closed, true);
+      release.resolve();
+    });
+  },
+});
+
+Deno.test({
+  name: "Client.responses and untilEof throw at their deadline though bytes keep trickling in",
+  ignore: !CAN_NET,
+  async fn(t) {
+    const waits: [string, (client: Client) => Promise<unknown>][] = [
+      ["responses", (client) => client.responses(1, { timeoutMs: 300 })],
+      ["untilEof", (client) => client.untilEof(300)],
+    ];
+    for (const [name, wait] of waits) {
+      await t.step(name, async () => {
+        const stop = Promise.withResolvers<void>();
+        let stopped = false;
+        stop.promise.then(() => (stopped = true));
+        const peer: Peer = async (conn) => {
+          await conn.write(encode("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"));
+          while (!stopped) {
+            await conn.write(encode("x"));
+            await delay(20);
+          }
+        };
+        await withPeer(peer, async (port) => {
+          using client = await Client.connect(port);
+          const started = Date.now();
+          await assert.rejects(wait(client), Deno.errors.TimedOut);
+          assert.ok(Date.now() - started < 3_000);
+          await assert.rejects(client.read(), /closed/, "a read after a timeout says why");
+          stop.resolve();
+        });
+      });
+    }
+  },
+});
+
+Deno.test({
+  name: "Client.responses throws when the server closes before the responses are whole",
+  ignore: !CAN_NET,
+  async fn() {
+    const peer: Peer = async (conn) => {
+      await conn.write(encode("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhalf"));
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      await assert.rejects(client.responses(1), /Cannot read 1 responses: the server closed/);
+      assert.equal(client.parsed(), undefined, "a cut response does not parse");
+      assert.equal(client.eof, true);
+    });
+  },
+});
+
+Deno.test({
+  name: "Client: a peer that closes with bytes unread (a reset) ends the stream as EOF does",
+  ignore: !CAN_NET,
+  async fn() {
+    const peer: Peer = async (conn) => {
+      await conn.read(new Uint8Array(1)); // the request arrived; most of it stays unread
+      await conn.write(encode("bye"));
+      conn.close(); // closing with unread bytes makes the kernel send a reset
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      await client.send(new Uint8Array(32 * 1024));
+      await delay(100);
+      await client.untilEof(2_000);
+      assert.equal(client.eof, true);
+      assert.ok(["", "bye"].includes(decode(client.bytes)), decode(client.bytes));
+    });
+  },
+});
+
+Deno.test({
+  name: "Client.readInBackground sees what it never asked for; read is then refused",
+  ignore: !CAN_NET,
+  async fn() {
+    const peer: Peer = async (conn) => {
+      await conn.write(encode("HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n"));
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      const ended = client.readInBackground();
+      assert.equal(client.readInBackground(), ended, "one background reader");
+      await ended;
+      assert.equal(client.eof, true);
+      assert.deepEqual(client.parsed()?.map((r) => r.status), [503]);
+      await assert.rejects(client.read(), /reading in the background/);
+    });
+  },
+});
+
+Deno.test({
+  name: "Client.close ends a background read and is safe to call twice",
+  ignore: !CAN_NET,
+  async fn() {
+    const release = Promise.withResolvers<void>();
+    await withPeer(async () => await release.promise, async (port) => {
+      const client = await Client.connect(port);
+      const ended = client.readInBackground();
+      assert.equal(client.eof, false);
+      client.close();
+      client.close();
+      await ended;
+      assert.equal(client.eof, true);
+      release.resolve();
+    });
+  },
+});
+
+Deno.test({
+  name: "Client.send writes an async iterable chunk by chunk; closeWrite gives the peer EOF",
+  ignore: !CAN_NET,
+  async fn() {
+    let got = "";
+    const peer: Peer = async (conn) => {
+      const buf = new Uint8Array(1024);
+      for (let n = await conn.read(buf); n !== null; n = await conn.read(buf)) {
+        got += decode(buf.subarray(0, n));
+      }
+      await conn.write(encode("bye"));
+    };
+    await withPeer(peer, async (port) => {
+      using client = await Client.connect(port);
+      async function* pieces() {
+        yield encode("one,");
+        yield new Uint8Array(0);
+        yield encode("two");
+      }
+      await client.send(pieces());
+      await client.closeWrite();
+      await client.untilEof(2_000);
+      assert.equal(decode(client.bytes), "bye");
+    });
+    assert.equal(got, "one,two");
+  },
+});
+
+Deno.test({
+  name: "rawRequest gives up writing to a peer that never reads, and returns what arrived",
+  ignore: !CAN_NET,
+  async fn() {
+    const release = Promise.withResolvers<void>();
+    const peer: Peer = async (conn) => {
+      await conn.write(encode("early"));
+      await release.promise; // never read: the client's writes fill the socket buffers
+    };
+    await withPeer(peer, async (port) => {
+      const huge = new Uint8Array(64 * 1024 * 1024);
+      const got = await rawRequest(port, huge, { timeoutMs: 300 });
+      release.resolve();
+      assert.ok(["", "early"].includes(decode(got)), decode(got));
+    });
+  },
+});
+
+Deno.test("parseListeningLine reads the banner's scheme, host and port", async (t) => {
+  const CASES: [line: string, want: ReturnType<typeof parseListeningLine>][] = [
+    ["listening on http://127.0.0.1:8080/", { scheme: "http", hostname: "127.0.0.1", port: 8080 }],
+    ["minserve: listening on https://localhost:443/ (TLS)", {
+      scheme: "https",
+      hostname: "localhost",
+      port: 443,
+    }],
+    ["listening on http://[::1]:41234/\r", { scheme: "http", hostname: "[::1]", port: 41234 }],
+    ["listening on \x1b[1m\x1b[32mhttp://0.0.0.0:80/\x1b[0m", {
+      scheme: "http",
+      hostname: "0.0.0.0",
+      port: 80,
+    }],
+    ["listening on ftp://127.0.0.1:21/", undefined],
+    ["listening on http://127.0.0.1/", undefined],
+    ["GET / HTTP/1.1 200", undefined],
+  ];
+  for (const [line, want] of CASES) {
+    await t.step(JSON.stringify(line), () => assert.deepEqual(parseListeningLine(line), want));
+  }
+});
+
+Deno.test({
+  name: "copy and withCopyOf copy the fixture tree; withCopyOf removes it afterwards",
+  ignore: !CAN_WRITE,
+  async fn() {
+    const seen = await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
+      assert.equal(root, join(dir, "root"));
+      assert.deepEqual(
+        await Deno.readFile(join(root, "hello.txt")),
+        await Deno.readFile(join(FIXTURE_ROOT, "hello.txt")),
+      );
+      assert.ok((await Deno.stat(join(root, "nested", "deep", "file.txt"))).isFile);
+      await copy(join(root, "nested"), join(dir, "again"));
+      assert.ok((await Deno.stat(join(dir, "again", "deep", "file.txt"))).isFile);
+      return dir;
+    });
+    await assert.rejects(Deno.stat(seen), Deno.errors.NotFound);
+  },
+});
+
+Deno.test("waitFor polls until its check holds, or reports false at its deadline", async () => {
+  let calls = 0;
+  assert.equal(await waitFor(() => ++calls === 3, 2_000), true);
+  assert.equal(calls, 3);
+  assert.equal(await waitFor(() => Promise.resolve(false), 50), false);
+  assert.equal(await waitFor(async () => await Promise.resolve(true), 0), true);
 });

@@ -1,7 +1,7 @@
 /**
  * Tests of what bench/soak.ts and bench/abuse.ts share: the flat verdict,
- * percentiles, a client connecting from another loopback address, and
- * spawnServer handing the access log to a callback.
+ * percentiles, the file pattern, a client connecting from another loopback
+ * address, and spawnServer handing the access log to a callback.
  */
 
 import assert from "node:assert/strict";
@@ -9,8 +9,10 @@ import {
   Client,
   connectFrom,
   flatVerdict,
+  pattern,
   percentile,
   type ProcessSample,
+  sameBytes,
 } from "../../bench/_load_support.ts";
 import { decode, encode } from "../_support/bytes.ts";
 import { FIXTURE_ROOT } from "../_support/paths.ts";
@@ -157,4 +159,16 @@ Deno.test("spawnServer's onStdout gets the access log as it comes and keeps none
   assert.equal(res?.status, 200);
   assert.ok(await waitFor(() => seen.includes('"GET /hello.txt HTTP/1.1" 200'), 5_000), seen);
   assert.equal(server.stdoutText(), "");
+});
+
+Deno.test("pattern is deterministic per salt, differs between salts, and has no short period", () => {
+  const a = pattern(4096, 1);
+  assert.equal(a.length, 4096);
+  assert.ok(sameBytes(a, pattern(4096, 1)));
+  assert.ok(!sameBytes(a, pattern(4096, 2)));
+  for (const period of [1, 2, 4, 31, 256]) {
+    assert.ok(a.some((b, i) => i + period < a.length && b !== a[i + period]), `period ${period}`);
+  }
+  assert.ok(sameBytes(new Uint8Array(0), new Uint8Array(0)));
+  assert.ok(!sameBytes(Uint8Array.of(1), Uint8Array.of(1, 2)));
 });

@@ -12,6 +12,7 @@
 import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { Board, type BoardMessage } from "../../lib/pages/board.ts";
+import { DENO_JSON } from "../_support/paths.ts";
 import { withTempDir } from "../_support/server.ts";
 import { readLines } from "../_support/streams.ts";
 
@@ -28,7 +29,7 @@ Deno.test("every acknowledged post survives a SIGKILL", async () => {
       args: [
         "run",
         "--no-prompt",
-        `--config=${fileURLToPath(new URL("../../deno.json", import.meta.url))}`,
+        `--config=${DENO_JSON}`,
         `--allow-read=${dir}`,
         `--allow-write=${dir}`,
         fileURLToPath(new URL("../_support/board_child.ts", import.meta.url)),

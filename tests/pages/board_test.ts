@@ -23,6 +23,7 @@ import { SqliteBoardStore } from "../../lib/pages/board_sqlite.ts";
 import { type BoardStore, StoreUnavailable } from "../../lib/pages/board_store.ts";
 import { withTempDir } from "../_support/server.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
+import { isStatus } from "../_support/errors.ts";
 
 const ORIGIN = "http://localhost:8000";
 const FORM = "application/x-www-form-urlencoded";
@@ -72,10 +73,6 @@ async function status(response: Promise<Response>): Promise<number> {
     if (err instanceof HttpError) return err.status;
     throw err;
   }
-}
-
-function isStatus(code: number): (err: unknown) => boolean {
-  return (err) => err instanceof HttpError && err.status === code;
 }
 
 Deno.test("a post is answered 303 to /board and listed in HTML and JSON", async () => {

@@ -19,6 +19,7 @@ import {
   urlPathOf,
 } from "../../lib/pages/live.ts";
 import { HttpError } from "../../lib/http/http_error.ts";
+import { delay } from "../_support/wait.ts";
 
 const TAG = `<script src="${LIVE_SCRIPT_PATH}"></script>`;
 const encoder = new TextEncoder();
@@ -266,7 +267,7 @@ Deno.test("the static layer injects into whole HTML pages, and only when live", 
       const listing = await get(on, "/", {}, "GET");
       await listing.body?.cancel();
       await Deno.remove(join(root, "index.html"));
-      await new Promise((resolve) => setTimeout(resolve, 0)); // the store looks again
+      await delay(0); // the store looks again
       const dir = await get(on, "/");
       assert.ok((await dir.text()).includes(TAG), "the listing");
     });

@@ -20,6 +20,8 @@ import {
 import { withTempDir } from "../_support/server.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
 import { waitFor } from "../_support/wait.ts";
+import { namesIn } from "../_support/fs.ts";
+import { isStatus } from "../_support/errors.ts";
 import { FREE_CHECK_BYTES } from "../../lib/pages/upload_space.ts";
 
 const ORIGIN = "http://localhost:8000";
@@ -77,16 +79,6 @@ async function status(response: Promise<Response>): Promise<number> {
     if (err instanceof HttpError) return err.status;
     throw err;
   }
-}
-
-function isStatus(code: number): (err: unknown) => boolean {
-  return (err) => err instanceof HttpError && err.status === code;
-}
-
-async function namesIn(dir: string): Promise<string[]> {
-  const names: string[] = [];
-  for await (const entry of Deno.readDir(dir)) names.push(entry.name);
-  return names.sort();
 }
 
 Deno.test("createUploads refuses a token no header can carry, and a bad maxBytes", () => {
@@ -1129,18 +1121,6 @@ Deno.test("free-disk floor: not applied when free space cannot be read", async (
   await withUploads(async (handler) => {
     assert.equal((await put(handler, "/uploads/a.bin", "x")).status, 201);
   }, { minFreeBytes: 2 ** 40, freeBytes: () => Promise.resolve(undefined) });
-});
-
-Deno.test("statfsFreeBytes reads the free space of a real directory", async () => {
-  const { statfsFreeBytes } = await import("../../lib/pages/upload_space.ts");
-  await withTempDir(async (dir) => {
-    const free = await statfsFreeBytes(dir);
-    if (Deno.permissions.querySync({ name: "sys", kind: "statfs" }).state === "granted") {
-      assert.ok(typeof free === "number" && free > 0, `free: ${free}`);
-    } else {
-      assert.equal(free, undefined, "without --allow-sys=statfs it cannot tell");
-    }
-  });
 });
 
 Deno.test("a refused browser write gets a small page that says why and links back, status and headers kept", async () => {
