@@ -15,6 +15,7 @@
  * by kind, so a flood of one failure writes one stack trace and a count.
  */
 
+import { monthName } from "./http/http_date.ts";
 import { writeAll } from "./http/response_writer.ts";
 
 /**
@@ -54,12 +55,14 @@ export const ERROR_WINDOW_MS = 10_000;
 /** MAX_ERROR_KINDS bounds the kinds the error log remembers; past it the oldest is forgotten, its count written first. */
 export const MAX_ERROR_KINDS = 1000;
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** clfDate formats `date` as `10/Oct/2000:13:55:36 +0000`, the common log format's time. */
+/**
+ * clfDate takes a valid `date` and returns it in UTC as the common log
+ * format writes time, `10/Oct/2000:13:55:36 +0000` (the month names of
+ * HTTP dates). Throws a RangeError for an invalid date.
+ */
 export function clfDate(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
+  return `${pad(date.getUTCDate())}/${monthName(date.getUTCMonth())}/${date.getUTCFullYear()}:` +
     `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
 
@@ -402,11 +405,6 @@ export class Logger {
       else if (kind.suppressed > 0) due = Math.min(due, end);
     }
     if (due !== Infinity) this.#armCount(due);
-  }
-
-  /** info prints a line on the access stream (start-up banner), even when the access log is off. */
-  async info(text: string) {
-    await writeAll(Deno.stdout, this.#encoder.encode(text + "\n")).catch(() => {});
   }
 
   /**
