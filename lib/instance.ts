@@ -12,7 +12,7 @@ import type { Auth, AuthUser, WorkerBcrypt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
 import { Metrics, startMetricsServer } from "./metrics.ts";
-import { BOARD_CLEAR_PATH, type Board } from "./pages/board.ts";
+import { type Board, BOARD_CLEAR_PATH } from "./pages/board.ts";
 import { createHealth } from "./pages/health.ts";
 import { LiveReload } from "./pages/live.ts";
 import { type Server, startServer } from "./server.ts";
