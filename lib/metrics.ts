@@ -12,9 +12,13 @@
 
 import { type Server, startServer } from "./server.ts";
 import { Logger } from "./log.ts";
+import { pageResponse, textBody } from "./pages/page.ts";
 
 /** METRICS_PATH is where the metrics listener answers; every other path is 404. */
 export const METRICS_PATH = "/metrics";
+
+/** METRICS_TYPE is the Content-Type of Prometheus' text exposition format. */
+const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The methods counted by name; any other is counted as "other". */
 const METHODS = ["GET", "HEAD", "POST", "PUT", "OPTIONS", "other"] as const;
@@ -192,10 +196,12 @@ function methodIndex(method: string): number {
 }
 
 /**
- * startMetricsServer serves `metrics` at `GET /metrics` on `hostname:port`,
- * on minserve's own engine but apart from the public server: its requests
- * are not counted and not logged. Anything else there is 404; methods other
- * than GET and HEAD, 405.
+ * startMetricsServer takes the counters and an address and returns a
+ * running {@linkcode Server} that answers `GET /metrics` on
+ * `hostname:port` with {@linkcode Metrics.text}, on minserve's own engine
+ * but apart from the public server: its requests are not counted and not
+ * logged. Anything else there is 404; methods other than GET and HEAD, 405.
+ * Throws what `Deno.listen` throws (the address in use, no permission).
  */
 export function startMetricsServer(
   metrics: Metrics,
@@ -205,18 +211,12 @@ export function startMetricsServer(
     { ...address, quiet: true, maxBodyBytes: 0, maxConnections: 64 },
     (request) => {
       if (new URL(request.url).pathname !== METRICS_PATH) {
-        return new Response("Not Found\n", { status: 404 });
+        return pageResponse(textBody("Not Found\n"), { status: 404 });
       }
       if (request.method !== "GET" && request.method !== "HEAD") {
         return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
       }
-      const body = metrics.text();
-      return new Response(request.method === "HEAD" ? null : body, {
-        headers: {
-          "content-type": "text/plain; version=0.0.4; charset=utf-8",
-          "cache-control": "no-store",
-        },
-      });
+      return pageResponse({ body: metrics.text(), type: METRICS_TYPE });
     },
     new Logger({ access: null }),
   );

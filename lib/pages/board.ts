@@ -13,7 +13,7 @@ import { html } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { SqliteBoardStore } from "./board_sqlite.ts";
 import { type BoardStore, type StoredPost, StoreUnavailable } from "./board_store.ts";
-import { htmlBody, jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
+import { htmlBody, jsonBody, PAGE_HEADERS, type PageBody, pageResponse, textBody } from "./page.ts";
 import { readBody } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
 
@@ -141,7 +141,9 @@ export class Board {
       case "GET":
       case "HEAD": {
         const page = await this.#page(request);
-        return pageResponse(request, render(request, page), { headers: linkFields(page) });
+        return pageResponse(render(request, page), {
+          headers: { ...PAGE_HEADERS, ...linkFields(page) },
+        });
       }
       case "POST": {
         assertSameOrigin(request);
@@ -173,7 +175,7 @@ export class Board {
       case "GET":
       case "HEAD": {
         const count = await this.#use(() => this.#store.count());
-        return pageResponse(request, renderConfirm(count));
+        return pageResponse(renderConfirm(count), { headers: PAGE_HEADERS });
       }
       case "POST": {
         assertSameOrigin(request);
@@ -288,12 +290,12 @@ function pageHref(before: number | undefined): string {
   return before === undefined ? BOARD_PATH : `${BOARD_PATH}?before=${before}`;
 }
 
-/** linkFields are the page's `Link` fields (RFC 8288): `next` to older posts, `first` back to the newest. */
-function linkFields(page: BoardPage): [string, string][] {
+/** linkFields are the page's `Link` field (RFC 8288), if any: `next` to older posts, `first` back to the newest. */
+function linkFields(page: BoardPage): Record<string, string> {
   const links: string[] = [];
   if (page.older !== undefined) links.push(`<${pageHref(page.older)}>; rel="next"`);
   if (page.before !== undefined) links.push(`<${BOARD_PATH}>; rel="first"`);
-  return links.length === 0 ? [] : [["link", links.join(", ")]];
+  return links.length === 0 ? {} : { link: links.join(", ") };
 }
 
 function render(request: Request, page: BoardPage): PageBody {
