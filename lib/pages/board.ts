@@ -9,7 +9,7 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
-import { html } from "../html.ts";
+import { html, type SafeHtml } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { SqliteBoardStore } from "./board_sqlite.ts";
 import { type BoardStore, type StoredPost, StoreUnavailable } from "./board_store.ts";
@@ -298,41 +298,17 @@ function linkFields(page: BoardPage): Record<string, string> {
   return links.length === 0 ? {} : { link: links.join(", ") };
 }
 
+/** render is one page of posts in the format Accept prefers: HTML, JSON or text. */
 function render(request: Request, page: BoardPage): PageBody {
-  const { messages, count } = page;
   const format = preferredFormat(request.headers.get("accept"));
   // JSON and text read as a log: oldest first within the page.
-  if (format === "json") return jsonBody(messages.toReversed());
+  if (format === "json") return jsonBody(page.messages.toReversed());
   if (format === "text") {
-    return textBody(messages.toReversed().map((m) => `${m.posted_at} ${m.message}\n`).join(""));
+    return textBody(
+      page.messages.toReversed().map((m) => `${m.posted_at} ${m.message}\n`).join(""),
+    );
   }
-  // Newest first: on a phone the latest posts sit right under the form.
-  const items = messages.map((m) =>
-    html`
-      <li id="m${m.id}">
-        <p class="body">${m.message}</p>
-        <p class="meta"><time datetime="${m.posted_at}">${m.posted_at.slice(0, 16).replace(
-          "T",
-          " ",
-        )} UTC</time></p>
-      </li>
-    `
-  );
-  const list = messages.length > 0
-    ? html`<ol class="items">${items}</ol>`
-    : page.before === undefined
-    ? html`<p class="muted">No messages yet. Be the first.</p>`
-    : html`<p class="muted">No older messages.</p>`;
-  const newest = page.before === undefined
-    ? ""
-    : html`<a rel="first" href="${BOARD_PATH}">← Newest messages</a>`;
-  const older = page.older === undefined
-    ? ""
-    : html`<a rel="next" href="${pageHref(page.older)}">Older messages →</a>`;
-  const pager = newest === "" && older === ""
-    ? ""
-    : html`<nav class="pager" aria-label="Pages">${newest} ${older}</nav>`;
-  const clear = count === 0 ? "" : html`
+  const clear = page.count === 0 ? "" : html`
     <form method="get" action="${BOARD_CLEAR_PATH}">
       <button type="submit" class="danger">Clear all messages…</button>
     </form>
@@ -345,12 +321,45 @@ function render(request: Request, page: BoardPage): PageBody {
         <textarea id="message" name="message" maxlength="${MAX_MESSAGE_CHARS}" required></textarea>
         <button type="submit">Post</button>
       </form>
-      <h2>Messages (${count})</h2>
-      ${list}
-      ${pager}
+      <h2>Messages (${page.count})</h2>
+      ${postList(page)}
+      ${pager(page)}
       ${clear}
     `,
   );
+}
+
+/** postList is the page's posts, newest first (on a phone the latest sit right under the form). */
+function postList(page: BoardPage): SafeHtml {
+  if (page.messages.length === 0) {
+    return page.before === undefined
+      ? html`<p class="muted">No messages yet. Be the first.</p>`
+      : html`<p class="muted">No older messages.</p>`;
+  }
+  const items = page.messages.map((m) =>
+    html`
+      <li id="m${m.id}">
+        <p class="body">${m.message}</p>
+        <p class="meta"><time datetime="${m.posted_at}">${m.posted_at.slice(0, 16).replace(
+          "T",
+          " ",
+        )} UTC</time></p>
+      </li>
+    `
+  );
+  return html`<ol class="items">${items}</ol>`;
+}
+
+/** pager links to the newest page and the next older one, where there are such pages. */
+function pager(page: BoardPage): SafeHtml | "" {
+  if (page.before === undefined && page.older === undefined) return "";
+  const newest = page.before === undefined
+    ? ""
+    : html`<a rel="first" href="${BOARD_PATH}">← Newest messages</a>`;
+  const older = page.older === undefined
+    ? ""
+    : html`<a rel="next" href="${pageHref(page.older)}">Older messages →</a>`;
+  return html`<nav class="pager" aria-label="Pages">${newest} ${older}</nav>`;
 }
 
 /** renderConfirm is the clear confirmation page for a board of `count` posts. */
