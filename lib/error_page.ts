@@ -24,7 +24,8 @@ const encoder = new TextEncoder();
 /**
  * errorAnswer turns any error into what a client may see: an
  * {@linkcode HttpError} keeps its status, headers and (when exposed) message;
- * anything else is a 500 with fixed text. JSON when `accept` prefers it.
+ * anything else is a 500 with fixed text. JSON when `accept` (an Accept
+ * field value, or null) prefers it, else the HTML page. Never throws.
  */
 export function errorAnswer(err: unknown, accept: string | null): ErrorAnswer {
   const status = err instanceof HttpError ? err.status : 500;
@@ -46,7 +47,7 @@ export function errorAnswer(err: unknown, accept: string | null): ErrorAnswer {
 
 /**
  * errorResponse is {@linkcode errorAnswer} as a `Response`, negotiated on
- * the Accept field of `request`.
+ * the Accept field of `request` (HTML without one). Never throws.
  */
 export function errorResponse(err: unknown, request?: Request): Response {
   const answer = errorAnswer(err, request?.headers.get("accept") ?? null);

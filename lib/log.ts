@@ -98,7 +98,7 @@ export interface EscapeOptions {
  * below U+0100, as {@linkcode AccessEntry} fields are) is first decoded as
  * UTF-8, and each byte that is not part of valid UTF-8 becomes `\xHH`: so
  * the raw byte 0x9B shows as `\x9b` and the UTF-8 encoded U+009B as
- * `\u009b`.
+ * `\u009b`. Returns the escaped text; never throws.
  */
 export function escapeLogText(value: string, options: EscapeOptions = {}): string {
   if (PLAIN.test(value) && !value.includes('"') && !value.includes("\\")) return value;
@@ -180,14 +180,20 @@ function utf8Length(value: string, i: number): number {
   return n;
 }
 
-/** formatCommon renders `entry` as one common-log-format line, without the newline. */
+/**
+ * formatCommon returns `entry`, at `date`, as one common-log-format line,
+ * without the newline. Throws a RangeError for an invalid date.
+ */
 export function formatCommon(entry: AccessEntry, date: Date): string {
   return `${escapeLogText(entry.remote)} - - [${clfDate(date)}] "${
     escapeLogText(entry.requestLine)
   }" ${entry.status} ${entry.bytes || "-"}`;
 }
 
-/** formatCombined is the common format plus quoted Referer and User-Agent (Apache's "combined"). */
+/**
+ * formatCombined returns the common format's line plus quoted Referer and
+ * User-Agent (Apache's "combined"). Throws a RangeError for an invalid date.
+ */
 export function formatCombined(entry: AccessEntry, date: Date): string {
   const quote = (v: string | undefined) => `"${v === undefined ? "-" : escapeLogText(v)}"`;
   return `${formatCommon(entry, date)} ${quote(entry.referer)} ${quote(entry.userAgent)}`;
@@ -198,6 +204,8 @@ export function formatCombined(entry: AccessEntry, date: Date): string {
  * decoded as {@linkcode escapeLogText} does, a byte that is not UTF-8 shown
  * as the text `\xHH`; JSON's own `\u` escapes carry the unsafe characters,
  * so the line holds no raw control character and parses to what was sent.
+ * Returns the line without the newline; throws a RangeError for an invalid
+ * date.
  */
 export function formatJson(entry: AccessEntry, date: Date): string {
   const text = (v: string) => PLAIN.test(v) ? v : mapText(v, (c) => c, false);

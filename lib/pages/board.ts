@@ -83,6 +83,7 @@ interface BoardPage {
 export class Board {
   #store: BoardStore;
 
+  /** Creates the board over `store`, which it owns from now on ({@linkcode Board.close}). */
   constructor(store: BoardStore) {
     this.#store = store;
   }

@@ -211,7 +211,8 @@ export class LiveReload {
 /**
  * urlPathOf is the URL path of a changed file under `root`, or undefined
  * for what no page shows: paths outside the root, dotfiles (an editor's swap
- * files, `.git`), and backup names ending in `~`.
+ * files, `.git`), and backup names ending in `~`. `root` and `path` are
+ * file-system paths; never throws.
  */
 export function urlPathOf(root: string, path: string): string | undefined {
   const rel = relative(root, path);
@@ -227,7 +228,7 @@ export function urlPathOf(root: string, path: string): string | undefined {
  * injectLiveScript adds the live script to an HTML page: before the last
  * `</body>`, else before `</html>`, else at the end (a page may omit both,
  * HTML allows it). Matching is by ASCII bytes, case-insensitive, so any
- * encoding that keeps ASCII works.
+ * encoding that keeps ASCII works. Returns a new array; never throws.
  */
 export function injectLiveScript(page: Uint8Array): Uint8Array {
   const at = lastIndexOfTag(page, "</body") ?? lastIndexOfTag(page, "</html") ?? page.length;

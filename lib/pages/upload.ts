@@ -149,7 +149,9 @@ export interface StoredFile {
  * (Accept prefers HTML) it is answered here, as a small page that says why
  * and links back to the upload page.
  *
- * Needs read and write permission on `dir`.
+ * Needs read and write permission on `dir`. Throws a RangeError, at once,
+ * when `maxBytes` is not a non-negative integer or `token` is not 1 or more
+ * visible ASCII characters.
  */
 export function createUploads(options: UploadOptions): (request: Request) => Promise<Response> {
   const { dir, realDir, maxBytes, token } = options;
