@@ -13,8 +13,16 @@ import { html, type SafeHtml } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { SqliteBoardStore } from "./board_sqlite.ts";
 import { type BoardStore, type StoredPost, StoreUnavailable } from "./board_store.ts";
-import { htmlBody, jsonBody, PAGE_HEADERS, type PageBody, pageResponse, textBody } from "./page.ts";
-import { readBody } from "./read_body.ts";
+import {
+  htmlBody,
+  jsonBody,
+  minuteOf,
+  PAGE_HEADERS,
+  type PageBody,
+  pageResponse,
+  textBody,
+} from "./page.ts";
+import { mediaTypeOf, readBody } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
 
 export { BOARD_FILE } from "./board_sqlite.ts";
@@ -341,10 +349,7 @@ function postList(page: BoardPage): SafeHtml {
     html`
       <li id="m${m.id}">
         <p class="body">${m.message}</p>
-        <p class="meta"><time datetime="${m.posted_at}">${m.posted_at.slice(0, 16).replace(
-          "T",
-          " ",
-        )} UTC</time></p>
+        <p class="meta"><time datetime="${m.posted_at}">${minuteOf(m.posted_at)} UTC</time></p>
       </li>
     `
   );
@@ -396,8 +401,7 @@ interface FormFields {
 
 /** readForm reads a bounded urlencoded or multipart body into its text fields. */
 async function readForm(request: Request): Promise<FormFields> {
-  const type = request.headers.get("content-type") ?? "";
-  const media = (type.split(";")[0] ?? "").trim().toLowerCase();
+  const media = mediaTypeOf(request);
   if (media !== "application/x-www-form-urlencoded" && media !== "multipart/form-data") {
     throw new HttpError(415, "Send the form as application/x-www-form-urlencoded");
   }
@@ -408,6 +412,7 @@ async function readForm(request: Request): Promise<FormFields> {
   }
   let form: FormData;
   try {
+    const type = request.headers.get("content-type")!; // multipart: its boundary
     form = await new Response(body, { headers: { "content-type": type } }).formData();
   } catch (err) {
     throw new HttpError(400, "Invalid form data", { cause: err });

@@ -29,8 +29,16 @@ import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { StaticSite } from "../static/serve_file.ts";
 import type { RepresentationStore } from "../static/store.ts";
-import { htmlBody, jsonBody, PAGE_HEADERS, type PageBody, pageResponse, textBody } from "./page.ts";
-import { assertContentLength } from "./read_body.ts";
+import {
+  htmlBody,
+  jsonBody,
+  minuteOf,
+  PAGE_HEADERS,
+  type PageBody,
+  pageResponse,
+  textBody,
+} from "./page.ts";
+import { assertContentLength, declaredLength, mediaTypeOf } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
 import { MultipartReader } from "./multipart_form.ts";
 import { UPLOAD_PAGE_POLICY, UPLOAD_SCRIPT, UPLOAD_STYLE } from "./upload_page.ts";
@@ -380,12 +388,6 @@ function wantsReplace(request: Request): boolean {
   return value !== null && ["1", "true", "yes"].includes(value.toLowerCase());
 }
 
-/** declaredLength is the request's Content-Length as a number, when it has a valid one. */
-function declaredLength(request: Request): number | undefined {
-  const value = request.headers.get("content-length");
-  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
 async function storeRaw(
   request: Request,
   name: string,
@@ -433,7 +435,7 @@ export interface FileResult {
 
 async function storeForm(request: Request, context: Context): Promise<Response> {
   const type = request.headers.get("content-type") ?? "";
-  if (mediaType(type) !== "multipart/form-data") {
+  if (mediaTypeOf(request) !== "multipart/form-data") {
     throw new HttpError(415, "Send multipart/form-data, or PUT the file to /uploads/NAME");
   }
   if (request.body === null) throw new HttpError(400, "No file in the form");
@@ -517,11 +519,6 @@ async function storeFormFile(
     if (!(err instanceof HttpError) || !err.expose || err === form.error) throw err;
     return { submitted, status: err.status, error: err.message };
   }
-}
-
-/** mediaType is the lower-cased type/subtype of a Content-Type value, without parameters. */
-function mediaType(contentType: string): string {
-  return (contentType.split(";")[0] ?? "").trim().toLowerCase();
 }
 
 /**
@@ -703,9 +700,7 @@ function fileTable(files: ListedFile[]): SafeHtml {
         <td class="n">${formatSize(f.size)}</td>
         <td>${f.modified === null
           ? ""
-          : html`<time datetime="${f.modified}">${
-            f.modified.slice(0, 16).replace("T", " ")
-          }</time>`}</td>
+          : html`<time datetime="${f.modified}">${minuteOf(f.modified)}</time>`}</td>
       </tr>
     `
   );

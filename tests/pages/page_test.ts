@@ -13,7 +13,14 @@ import { Metrics, startMetricsServer } from "../../lib/metrics.ts";
 import { Board } from "../../lib/pages/board.ts";
 import { createHealth } from "../../lib/pages/health.ts";
 import { LIVE_PATH, LIVE_SCRIPT_PATH, LiveReload } from "../../lib/pages/live.ts";
-import { htmlBody, jsonBody, PAGE_HEADERS, pageResponse, textBody } from "../../lib/pages/page.ts";
+import {
+  htmlBody,
+  jsonBody,
+  minuteOf,
+  PAGE_HEADERS,
+  pageResponse,
+  textBody,
+} from "../../lib/pages/page.ts";
 import { createUploads } from "../../lib/pages/upload.ts";
 import { html } from "../../lib/html.ts";
 import { ByteSink, decode } from "../_support/bytes.ts";
@@ -176,4 +183,12 @@ Deno.test("PAGE_HEADERS: the dynamic pages are negotiated and refuse framing and
   assert.equal(PAGE_HEADERS["vary"], "Accept");
   assert.equal(PAGE_HEADERS["x-frame-options"], "DENY");
   assert.match(PAGE_HEADERS["content-security-policy"]!, /^default-src 'none';/);
+});
+
+Deno.test("minuteOf: an ISO UTC time to the minute, as the board and the uploads show it", () => {
+  assert.equal(minuteOf("2026-11-30T00:05:09.123Z"), "2026-11-30 00:05");
+  assert.equal(
+    minuteOf(new Date(Date.UTC(1999, 11, 31, 23, 59, 59)).toISOString()),
+    "1999-12-31 23:59",
+  );
 });
