@@ -17,6 +17,7 @@ import {
   htmlBody,
   jsonBody,
   minuteOf,
+  otherMethod,
   PAGE_HEADERS,
   type PageBody,
   pageResponse,
@@ -165,7 +166,7 @@ export class Board {
         return seeBoard();
       }
       default:
-        return methods(request);
+        return otherMethod(request, ALLOW);
     }
   }
 
@@ -196,7 +197,7 @@ export class Board {
         return seeBoard();
       }
       default:
-        return methods(request);
+        return otherMethod(request, ALLOW);
     }
   }
 
@@ -241,14 +242,6 @@ function seeBoard(): Response {
     status: 303,
     headers: { location: BOARD_PATH, "cache-control": "no-store" },
   });
-}
-
-/** methods answers OPTIONS (204) and refuses other methods (405), with `Allow`. */
-function methods(request: Request): Response {
-  if (request.method === "OPTIONS") {
-    return new Response(null, { status: 204, headers: { allow: ALLOW } });
-  }
-  throw new HttpError(405, undefined, { headers: { allow: ALLOW } });
 }
 
 /** cursorOf reads `?before=ID`: absent → undefined; anything but a positive integer → 400. */

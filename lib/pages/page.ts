@@ -7,6 +7,7 @@
  */
 
 import { html, htmlDocument, type SafeHtml } from "../html.ts";
+import { HttpError } from "../http/http_error.ts";
 
 /**
  * PAGE_STYLE is what the dynamic pages add to the base stylesheet: the
@@ -126,6 +127,17 @@ export function pageResponse(page: PageBody, init: PageInit = {}): Response {
   });
   for (const [name, value] of new Headers(init.headers)) headers.set(name, value);
   return new Response(bytes, { status: init.status ?? 200, headers });
+}
+
+/**
+ * otherMethod answers a method a page's handler does not serve itself:
+ * OPTIONS gets 204 with `allow` (a list like `GET, HEAD, OPTIONS`) as its
+ * `Allow` field (RFC 9110 §9.3.7), and any other method is refused: it
+ * throws a 405 {@linkcode HttpError} with the same `Allow` (§15.5.6).
+ */
+export function otherMethod(request: Request, allow: string): Response {
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { allow } });
+  throw new HttpError(405, undefined, { headers: { allow } });
 }
 
 /**

@@ -33,6 +33,7 @@ import {
   htmlBody,
   jsonBody,
   minuteOf,
+  otherMethod,
   PAGE_HEADERS,
   type PageBody,
   pageResponse,
@@ -270,10 +271,8 @@ async function onList(request: Request, path: string, context: Context): Promise
     case "POST":
       checkWriteAllowed(request, context);
       return await storeForm(request, context);
-    case "OPTIONS":
-      return new Response(null, { status: 204, headers: { allow: ALLOW_LIST } });
     default:
-      throw new HttpError(405, undefined, { headers: { allow: ALLOW_LIST } });
+      return otherMethod(request, ALLOW_LIST);
   }
 }
 
@@ -286,10 +285,8 @@ async function onFile(request: Request, segment: string, context: Context): Prom
     case "POST":
       checkWriteAllowed(request, context);
       return await storeRaw(request, decodeName(segment), context, wantsReplace(request));
-    case "OPTIONS":
-      return new Response(null, { status: 204, headers: { allow: ALLOW_FILE } });
     default:
-      throw new HttpError(405, undefined, { headers: { allow: ALLOW_FILE } });
+      return otherMethod(request, ALLOW_FILE);
   }
 }
 

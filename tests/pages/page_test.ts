@@ -17,12 +17,14 @@ import {
   htmlBody,
   jsonBody,
   minuteOf,
+  otherMethod,
   PAGE_HEADERS,
   pageResponse,
   textBody,
 } from "../../lib/pages/page.ts";
 import { createUploads } from "../../lib/pages/upload.ts";
 import { html } from "../../lib/html.ts";
+import { HttpError } from "../../lib/http/http_error.ts";
 import { ByteSink, decode } from "../_support/bytes.ts";
 import {
   type ParsedResponse,
@@ -191,4 +193,24 @@ Deno.test("minuteOf: an ISO UTC time to the minute, as the board and the uploads
     minuteOf(new Date(Date.UTC(1999, 11, 31, 23, 59, 59)).toISOString()),
     "1999-12-31 23:59",
   );
+});
+
+Deno.test("otherMethod: OPTIONS is 204 with Allow; any other method a 405 with the same Allow", async (t) => {
+  const ALLOW = "GET, HEAD, POST, OPTIONS";
+  await t.step("OPTIONS", () => {
+    const res = otherMethod(new Request("http://x/board", { method: "OPTIONS" }), ALLOW);
+    assert.equal(res.status, 204);
+    assert.equal(res.headers.get("allow"), ALLOW);
+    assert.equal(res.body, null);
+  });
+  for (const method of ["DELETE", "PATCH", "PUT", "GET"]) {
+    await t.step(method, () => {
+      assert.throws(
+        () => otherMethod(new Request("http://x/board", { method }), ALLOW),
+        (err) =>
+          err instanceof HttpError && err.status === 405 &&
+          new Headers(err.headers).get("allow") === ALLOW,
+      );
+    });
+  }
 });
