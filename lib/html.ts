@@ -1,9 +1,7 @@
 /**
- * html.ts — HTML that is escaped by default, the document shell and base
- * stylesheet every page shares, and the server's error page.
+ * html.ts — HTML that is escaped by default, and the document shell and
+ * base stylesheet every page shares (error pages, listings, the pages).
  */
-
-import { reasonPhrase } from "./http/status.ts";
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -87,36 +85,10 @@ a{color:var(--accent);text-underline-offset:.15em}
 
 /**
  * NOTE_STYLE lays out a short page, a heading and a few lines in one narrow
- * column: the error page and `/time`.
+ * column: error pages (error_page.ts) and `/time`.
  */
 export const NOTE_STYLE = "body{max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}" +
   "h1{font-size:1.5rem}p{color:var(--muted)}";
-
-/** ERROR_STYLE: the error page's link home is a comfortable target on a phone. */
-const ERROR_STYLE = NOTE_STYLE + "a{display:inline-block;padding:.3rem 0}";
-
-/**
- * errorPage takes a status and a message and returns the small HTML page
- * sent with that error status. `message` is fixed server text (never
- * request input), escaped all the same; it defaults to the reason phrase,
- * and is shown only when it says more than the title. The page is one
- * `<main>` landmark with a link home, so no error is a dead end.
- */
-export function errorPage(status: number, message: string = reasonPhrase(status)): string {
-  const title = `${status} ${reasonPhrase(status)}`;
-  return htmlDocument(
-    title,
-    ERROR_STYLE,
-    html`
-      <main>
-        <h1>${title}</h1>${message !== reasonPhrase(status) && html`<p>${message}</p>`}
-        <p><a href="/">Go to the home page</a></p>
-      </main>
-      <hr>
-      <p><small>minserve</small></p>
-    `,
-  );
-}
 
 /**
  * htmlDocument takes a title (text, escaped here), the page's own CSS and
