@@ -69,16 +69,18 @@ function render(value: unknown): string {
  * dark, its type, and its links. A page adds only its own rules after it
  * ({@linkcode htmlDocument}), and uses the properties (`--muted`,
  * `--border`…) rather than colours of its own, so every page matches the
- * site and follows the reader's colour scheme.
+ * site and follows the reader's colour scheme. The properties sit on `html`
+ * (what `:root` selects in a page), which keeps the word "root", the name
+ * of many a document root, out of error pages.
  */
 export const BASE_STYLE = `
-:root{color-scheme:light dark;--bg:#fbfbfa;--fg:#1d1f21;--muted:#5f6368;--accent:#0b6bcb;
+html{color-scheme:light dark;--bg:#fbfbfa;--fg:#1d1f21;--muted:#5f6368;--accent:#0b6bcb;
 --surface:#f0f1f3;--border:#dcdfe3;--danger:#b3261e;
---font:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-@media(prefers-color-scheme:dark){:root{--bg:#15171a;--fg:#e6e7e9;--muted:#9aa0a6;
+--font:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+-webkit-text-size-adjust:100%;text-size-adjust:100%}
+@media(prefers-color-scheme:dark){html{--bg:#15171a;--fg:#e6e7e9;--muted:#9aa0a6;
 --accent:#6cb2ff;--surface:#1e2125;--border:#2e3238;--danger:#f2b8b5}}
 *,*::before,*::after{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
 body{margin:0;background:var(--bg);color:var(--fg);font:1rem/1.6 var(--font)}
 a{color:var(--accent);text-underline-offset:.15em}
 `.replaceAll("\n", "");
