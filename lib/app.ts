@@ -18,6 +18,8 @@ import { HttpError } from "./http/http_error.ts";
 import type { RequestHead } from "./http/request_head.ts";
 import type { PlainResponse } from "./http/response_writer.ts";
 import { preferredFormat, qualityOf } from "./negotiate.ts";
+import { BOARD_CLEAR_PATH, BOARD_PATH } from "./pages/board.ts";
+import { HEALTH_PATH, READY_PATH } from "./pages/health.ts";
 import { injectLiveScript, type LiveReload } from "./pages/live.ts";
 import { timePage } from "./pages/time.ts";
 import { type StaticOptions, StaticSite } from "./static/serve_file.ts";
@@ -57,12 +59,8 @@ export const NOT_FOUND_PAGE = "404.html";
 
 /** TIME_PATH is the page with the server's current time. */
 export const TIME_PATH = "/time";
-/** BOARD_PATH is the message board. */
-export const BOARD_PATH = "/board";
-/** BOARD_CLEAR_PATH is the board's one destructive route (confirmation, then clear). */
-export const BOARD_CLEAR_PATH = "/board/clear";
 /** HEALTH_PATHS are the liveness and readiness checks (pages/health.ts). */
-export const HEALTH_PATHS: readonly string[] = ["/healthz", "/readyz"];
+export const HEALTH_PATHS: readonly string[] = [HEALTH_PATH, READY_PATH];
 /** UPLOADS_PREFIX starts every uploads URL. */
 export const UPLOADS_PREFIX = "/uploads";
 

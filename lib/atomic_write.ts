@@ -169,7 +169,7 @@ async function linkFree(
  * managers name a second download: `photo.jpg` → `photo (1).jpg`,
  * `README` → `README (1)`. The number goes before the last extension; the
  * stem is cut (at a character boundary) so the result fits in
- * {@linkcode NAME_MAX_BYTES}.
+ * {@linkcode NAME_MAX_BYTES}. Never throws.
  */
 export function numberedName(name: string, n: number): string {
   const dot = name.lastIndexOf(".");
@@ -268,7 +268,9 @@ async function syncDirectory(dir: string): Promise<void> {
  * removeStaleParts deletes the `.*.part` temp files that an
  * {@linkcode atomicWrite} interrupted by a crash left in `dir`, and returns
  * how many it removed. Call it at start-up, before serving: it would also
- * delete the temp file of a write in progress.
+ * delete the temp file of a write in progress. Rejects with what
+ * `Deno.readDir` and `Deno.remove` throw (no such directory, no
+ * permission), but not for a file already gone.
  */
 export async function removeStaleParts(dir: string): Promise<number> {
   let removed = 0;

@@ -402,7 +402,12 @@ export function clientKey(hostname: string): string {
     "::/64";
 }
 
-/** hashPassword makes the `$2b$` bcrypt hash of `password` at `cost` (4 to 31). */
+/**
+ * hashPassword resolves to the `$2b$` bcrypt hash of `password` at `cost`
+ * (4 to 31). Rejects with a RangeError when the password is empty or longer
+ * than {@linkcode MAX_PASSWORD_BYTES} (bcrypt would ignore the rest), and
+ * with what bcryptjs throws for a cost out of range.
+ */
 export async function hashPassword(password: string, cost: number): Promise<string> {
   if (new TextEncoder().encode(password).length > MAX_PASSWORD_BYTES) {
     throw new RangeError(

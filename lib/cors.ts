@@ -18,7 +18,11 @@ export const CORS_FIELDS: readonly (readonly [string, string])[] = [
   ["access-control-expose-headers", EXPOSED],
 ];
 
-/** addCorsHeaders marks `response` readable from any origin. Returns it, changed in place when possible. */
+/**
+ * addCorsHeaders marks `response` readable from any origin and returns it,
+ * changed in place when its headers may change, else a copy with the same
+ * body. Never throws.
+ */
 export function addCorsHeaders(response: Response): Response {
   try {
     for (const [name, value] of CORS_FIELDS) response.headers.set(name, value);
@@ -53,7 +57,7 @@ const CROSS_ORIGIN_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
  * origin may use (reads only: {@linkcode CROSS_ORIGIN_METHODS}), and, for
  * a read, the request headers the browser asked for (when they are a valid
  * token list). `Allow` still lists every method, for same-origin pages and
- * programs.
+ * programs. `allow` is a list like `GET, HEAD, OPTIONS`. Never throws.
  */
 export function preflightResponse(request: Request, allow: string): Response {
   const methods = allow.split(", ").filter((m) => CROSS_ORIGIN_METHODS.has(m)).join(", ");

@@ -40,7 +40,9 @@ export interface FreeDescriptors {
 /**
  * connectionCapFor is the default connection cap with `free` descriptors,
  * shared by `workers` serving isolates (one process, one table), each
- * connection taking `perConnection` (4 over HTTPS: tls_tunnel.ts).
+ * connection taking `perConnection` (4 over HTTPS: tls_tunnel.ts). Returns
+ * a count from {@linkcode MIN_CONNECTIONS} to
+ * {@linkcode DEFAULT_MAX_CONNECTIONS}; never throws.
  */
 export function connectionCapFor(
   free: number,

@@ -1,8 +1,7 @@
 /**
- * html.ts — HTML that is escaped by default, and the server's error page.
+ * html.ts — HTML that is escaped by default, and the document shell and
+ * base stylesheet every page shares (error pages, listings, the pages).
  */
-
-import { reasonPhrase } from "./http/status.ts";
 
 const ESCAPES: Record<string, string> = {
   "&": "&amp;",
@@ -12,7 +11,11 @@ const ESCAPES: Record<string, string> = {
   "'": "&#39;",
 };
 
-/** escapeHtml replaces the five characters that matter in HTML text and attribute values. */
+/**
+ * escapeHtml takes any text and returns it with the five characters that
+ * matter in HTML text and quoted attribute values (`& < > " '`) replaced by
+ * their character references. It never throws.
+ */
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
@@ -29,14 +32,21 @@ export class SafeHtml {
   }
 }
 
-/** unsafeRaw marks `markup` as trusted HTML. Loud on purpose: every use is a place to review. */
+/**
+ * unsafeRaw takes markup and returns it as {@linkcode SafeHtml}, inserted
+ * by {@linkcode html} as it is. Loud on purpose: every use is a place to
+ * review.
+ */
 export function unsafeRaw(markup: string): SafeHtml {
   return new SafeHtml(markup);
 }
 
 /**
- * html is a template tag that escapes every interpolated value, except
- * {@linkcode SafeHtml} (nested `html` results); arrays are joined.
+ * html is a template tag that returns its markup as {@linkcode SafeHtml},
+ * every interpolated value escaped ({@linkcode escapeHtml}) but
+ * {@linkcode SafeHtml} (nested `html` results); arrays are joined, and
+ * null, undefined and false render nothing. It throws only what a value's
+ * own `toString` throws.
  */
 export function html(strings: TemplateStringsArray, ...values: unknown[]): SafeHtml {
   let out = strings[0]!;
@@ -53,36 +63,41 @@ function render(value: unknown): string {
   return escapeHtml(String(value));
 }
 
-const STYLE = "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;" +
-  "padding:0 1rem;color:#222}h1{font-size:1.5rem}p{color:#555}" +
-  "a{color:#0550ae;display:inline-block;padding:.3rem 0}" +
-  "@media(prefers-color-scheme:dark){body{background:#111;color:#eee}p{color:#aaa}a{color:#7cb7ff}}";
-
 /**
- * errorPage renders the small HTML page sent with an error status. `message`
- * is fixed server text (never request input), escaped all the same. The page
- * is one `<main>` landmark with a link home, so no error is a dead end.
+ * BASE_STYLE begins the stylesheet of every page minserve makes: the
+ * default site's palette (www/style.css) as custom properties, light and
+ * dark, its type, and its links. A page adds only its own rules after it
+ * ({@linkcode htmlDocument}), and uses the properties (`--muted`,
+ * `--border`…) rather than colours of its own, so every page matches the
+ * site and follows the reader's colour scheme. The properties sit on `html`
+ * (what `:root` selects in a page), which keeps the word "root", the name
+ * of many a document root, out of error pages.
  */
-export function errorPage(status: number, message: string = reasonPhrase(status)): string {
-  const title = `${status} ${reasonPhrase(status)}`;
-  return htmlDocument(
-    title,
-    STYLE,
-    html`
-      <main>
-        <h1>${title}</h1>${message !== reasonPhrase(status) && html`<p>${message}</p>`}
-        <p><a href="/">Go to the home page</a></p>
-      </main>
-      <hr>
-      <p><small>minserve</small></p>
-    `,
-  );
-}
+export const BASE_STYLE = `
+html{color-scheme:light dark;--bg:#fbfbfa;--fg:#1d1f21;--muted:#5f6368;--accent:#0b6bcb;
+--surface:#f0f1f3;--border:#dcdfe3;--danger:#b3261e;
+--font:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;
+-webkit-text-size-adjust:100%;text-size-adjust:100%}
+@media(prefers-color-scheme:dark){html{--bg:#15171a;--fg:#e6e7e9;--muted:#9aa0a6;
+--accent:#6cb2ff;--surface:#1e2125;--border:#2e3238;--danger:#f2b8b5}}
+*,*::before,*::after{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);font:1rem/1.6 var(--font)}
+a{color:var(--accent);text-underline-offset:.15em}
+`.replaceAll("\n", "");
 
 /**
- * htmlDocument wraps `body` in a complete, self-contained HTML document:
- * UTF-8, a phone-sized viewport, `style` inline, and an empty inline icon so
- * browsers do not ask for /favicon.ico.
+ * NOTE_STYLE lays out a short page, a heading and a few lines in one narrow
+ * column: error pages (error_page.ts) and `/time`.
+ */
+export const NOTE_STYLE = "body{max-width:40rem;margin:3rem auto;padding:0 1rem;line-height:1.5}" +
+  "h1{font-size:1.5rem}p{color:var(--muted)}";
+
+/**
+ * htmlDocument takes a title (text, escaped here), the page's own CSS and
+ * its body, and returns a complete, self-contained HTML document: UTF-8, a
+ * phone-sized viewport, one inline stylesheet ({@linkcode BASE_STYLE}, then
+ * `style`), and an empty inline icon so browsers do not ask for
+ * /favicon.ico. `style` is trusted server text: it must not hold `</style>`.
  */
 export function htmlDocument(title: string, style: string, body: SafeHtml): string {
   return `<!doctype html>
@@ -92,7 +107,7 @@ export function htmlDocument(title: string, style: string, body: SafeHtml): stri
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <link rel="icon" href="data:,">
 <title>${escapeHtml(title)}</title>
-<style>${style}</style>
+<style>${BASE_STYLE}${style}</style>
 </head>
 <body>
 ${body}

@@ -7,12 +7,12 @@
  */
 
 import { resolve } from "node:path";
-import { BOARD_CLEAR_PATH, createApp } from "./app.ts";
+import { createApp } from "./app.ts";
 import type { Auth, AuthUser, WorkerBcrypt } from "./auth.ts";
 import type { Config } from "./config.ts";
 import { Logger } from "./log.ts";
 import { Metrics, startMetricsServer } from "./metrics.ts";
-import type { Board } from "./pages/board.ts";
+import { type Board, BOARD_CLEAR_PATH } from "./pages/board.ts";
 import { createHealth } from "./pages/health.ts";
 import { LiveReload } from "./pages/live.ts";
 import { type Server, startServer } from "./server.ts";

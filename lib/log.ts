@@ -15,6 +15,7 @@
  * by kind, so a flood of one failure writes one stack trace and a count.
  */
 
+import { monthName } from "./http/http_date.ts";
 import { writeAll } from "./http/response_writer.ts";
 
 /**
@@ -54,12 +55,14 @@ export const ERROR_WINDOW_MS = 10_000;
 /** MAX_ERROR_KINDS bounds the kinds the error log remembers; past it the oldest is forgotten, its count written first. */
 export const MAX_ERROR_KINDS = 1000;
 
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** clfDate formats `date` as `10/Oct/2000:13:55:36 +0000`, the common log format's time. */
+/**
+ * clfDate takes a valid `date` and returns it in UTC as the common log
+ * format writes time, `10/Oct/2000:13:55:36 +0000` (the month names of
+ * HTTP dates). Throws a RangeError for an invalid date.
+ */
 export function clfDate(date: Date): string {
   const pad = (n: number) => String(n).padStart(2, "0");
-  return `${pad(date.getUTCDate())}/${MONTHS[date.getUTCMonth()]}/${date.getUTCFullYear()}:` +
+  return `${pad(date.getUTCDate())}/${monthName(date.getUTCMonth())}/${date.getUTCFullYear()}:` +
     `${pad(date.getUTCHours())}:${pad(date.getUTCMinutes())}:${pad(date.getUTCSeconds())} +0000`;
 }
 
@@ -95,7 +98,7 @@ export interface EscapeOptions {
  * below U+0100, as {@linkcode AccessEntry} fields are) is first decoded as
  * UTF-8, and each byte that is not part of valid UTF-8 becomes `\xHH`: so
  * the raw byte 0x9B shows as `\x9b` and the UTF-8 encoded U+009B as
- * `\u009b`.
+ * `\u009b`. Returns the escaped text; never throws.
  */
 export function escapeLogText(value: string, options: EscapeOptions = {}): string {
   if (PLAIN.test(value) && !value.includes('"') && !value.includes("\\")) return value;
@@ -177,14 +180,20 @@ function utf8Length(value: string, i: number): number {
   return n;
 }
 
-/** formatCommon renders `entry` as one common-log-format line, without the newline. */
+/**
+ * formatCommon returns `entry`, at `date`, as one common-log-format line,
+ * without the newline. Throws a RangeError for an invalid date.
+ */
 export function formatCommon(entry: AccessEntry, date: Date): string {
   return `${escapeLogText(entry.remote)} - - [${clfDate(date)}] "${
     escapeLogText(entry.requestLine)
   }" ${entry.status} ${entry.bytes || "-"}`;
 }
 
-/** formatCombined is the common format plus quoted Referer and User-Agent (Apache's "combined"). */
+/**
+ * formatCombined returns the common format's line plus quoted Referer and
+ * User-Agent (Apache's "combined"). Throws a RangeError for an invalid date.
+ */
 export function formatCombined(entry: AccessEntry, date: Date): string {
   const quote = (v: string | undefined) => `"${v === undefined ? "-" : escapeLogText(v)}"`;
   return `${formatCommon(entry, date)} ${quote(entry.referer)} ${quote(entry.userAgent)}`;
@@ -195,6 +204,8 @@ export function formatCombined(entry: AccessEntry, date: Date): string {
  * decoded as {@linkcode escapeLogText} does, a byte that is not UTF-8 shown
  * as the text `\xHH`; JSON's own `\u` escapes carry the unsafe characters,
  * so the line holds no raw control character and parses to what was sent.
+ * Returns the line without the newline; throws a RangeError for an invalid
+ * date.
  */
 export function formatJson(entry: AccessEntry, date: Date): string {
   const text = (v: string) => PLAIN.test(v) ? v : mapText(v, (c) => c, false);
@@ -402,11 +413,6 @@ export class Logger {
       else if (kind.suppressed > 0) due = Math.min(due, end);
     }
     if (due !== Infinity) this.#armCount(due);
-  }
-
-  /** info prints a line on the access stream (start-up banner), even when the access log is off. */
-  async info(text: string) {
-    await writeAll(Deno.stdout, this.#encoder.encode(text + "\n")).catch(() => {});
   }
 
   /**

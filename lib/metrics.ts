@@ -12,9 +12,13 @@
 
 import { type Server, startServer } from "./server.ts";
 import { Logger } from "./log.ts";
+import { pageResponse, textBody } from "./pages/page.ts";
 
 /** METRICS_PATH is where the metrics listener answers; every other path is 404. */
 export const METRICS_PATH = "/metrics";
+
+/** METRICS_TYPE is the Content-Type of Prometheus' text exposition format. */
+const METRICS_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
 /** The methods counted by name; any other is counted as "other". */
 const METHODS = ["GET", "HEAD", "POST", "PUT", "OPTIONS", "other"] as const;
@@ -106,13 +110,28 @@ export class Metrics {
     this.#caches.push([name, counts]);
   }
 
-  /** text writes every counter in Prometheus text format 0.0.4. */
+  /**
+   * text returns every counter in Prometheus text format 0.0.4: a `# HELP`
+   * and `# TYPE` line per family, then its samples, newline-terminated.
+   */
   text(): string {
     const out: string[] = [];
-    const family = (name: string, type: string, help: string) =>
-      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    this.#writeResponses(out);
+    this.#writeConnections(out);
+    this.#writeCaches(out);
+    family(out, "minserve_uploads_total", "counter", "Uploads stored.");
+    out.push(`minserve_uploads_total ${this.#uploads}`);
+    family(out, "minserve_board_posts_total", "counter", "Board posts acknowledged (committed).");
+    out.push(`minserve_board_posts_total ${this.#boardPosts}`);
+    family(out, "minserve_board_clears_total", "counter", "Confirmed clears of the board.");
+    out.push(`minserve_board_clears_total ${this.#boardClears}`);
+    return out.join("\n") + "\n";
+  }
 
+  /** #writeResponses adds the responses by method and class, the bytes sent and the latency histogram. */
+  #writeResponses(out: string[]): void {
     family(
+      out,
       "minserve_http_requests_total",
       "counter",
       "Responses sent, by method and status class.",
@@ -123,10 +142,11 @@ export class Metrics {
         out.push(`minserve_http_requests_total{method="${METHODS[m]}",code="${CLASSES[c]}"} ${n}`);
       }
     }
-    family("minserve_http_response_bytes_total", "counter", "Content bytes sent.");
+    family(out, "minserve_http_response_bytes_total", "counter", "Content bytes sent.");
     out.push(`minserve_http_response_bytes_total ${this.#bytesSent}`);
 
     family(
+      out,
       "minserve_http_request_duration_seconds",
       "histogram",
       "Time from a request's head to the end of its response.",
@@ -143,37 +163,47 @@ export class Metrics {
       `minserve_http_request_duration_seconds_sum ${this.#latencySumMs / 1000}`,
       `minserve_http_request_duration_seconds_count ${this.#latencyCount}`,
     );
+  }
 
-    family("minserve_connections_open", "gauge", "Connections open now.");
+  /** #writeConnections adds the connection gauge and counters. */
+  #writeConnections(out: string[]): void {
+    family(out, "minserve_connections_open", "gauge", "Connections open now.");
     out.push(`minserve_connections_open ${this.#connectionsOpen}`);
-    family("minserve_connections_accepted_total", "counter", "Connections accepted.");
+    family(out, "minserve_connections_accepted_total", "counter", "Connections accepted.");
     out.push(`minserve_connections_accepted_total ${this.#connectionsAccepted}`);
     family(
+      out,
       "minserve_connections_refused_total",
       "counter",
       "Connections refused with 503 at --max-connections or the per-client share.",
     );
     out.push(`minserve_connections_refused_total ${this.#connectionsRefused}`);
+  }
 
-    family("minserve_cache_hits_total", "counter", "File lookups answered from memory.");
+  /** #writeCaches adds the hits and misses of every watched cache, read now. */
+  #writeCaches(out: string[]): void {
+    family(out, "minserve_cache_hits_total", "counter", "File lookups answered from memory.");
     for (const [name, counts] of this.#caches) {
       out.push(`minserve_cache_hits_total{cache="${name}"} ${counts.hits}`);
     }
-    family("minserve_cache_misses_total", "counter", "File lookups that went to the file system.");
+    family(
+      out,
+      "minserve_cache_misses_total",
+      "counter",
+      "File lookups that went to the file system.",
+    );
     for (const [name, counts] of this.#caches) {
       out.push(`minserve_cache_misses_total{cache="${name}"} ${counts.misses}`);
     }
-
-    family("minserve_uploads_total", "counter", "Uploads stored.");
-    out.push(`minserve_uploads_total ${this.#uploads}`);
-    family("minserve_board_posts_total", "counter", "Board posts acknowledged (committed).");
-    out.push(`minserve_board_posts_total ${this.#boardPosts}`);
-    family("minserve_board_clears_total", "counter", "Confirmed clears of the board.");
-    out.push(`minserve_board_clears_total ${this.#boardClears}`);
-    return out.join("\n") + "\n";
   }
 }
 
+/** family adds the `# HELP` and `# TYPE` lines that open a metric family (exposition format 0.0.4). */
+function family(out: string[], name: string, type: string, help: string): void {
+  out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+}
+
+/** methodIndex is the row of `method` in the request counts: its place in METHODS, or "other". */
 function methodIndex(method: string): number {
   switch (method) {
     case "GET":
@@ -192,10 +222,12 @@ function methodIndex(method: string): number {
 }
 
 /**
- * startMetricsServer serves `metrics` at `GET /metrics` on `hostname:port`,
- * on minserve's own engine but apart from the public server: its requests
- * are not counted and not logged. Anything else there is 404; methods other
- * than GET and HEAD, 405.
+ * startMetricsServer takes the counters and an address and returns a
+ * running {@linkcode Server} that answers `GET /metrics` on
+ * `hostname:port` with {@linkcode Metrics.text}, on minserve's own engine
+ * but apart from the public server: its requests are not counted and not
+ * logged. Anything else there is 404; methods other than GET and HEAD, 405.
+ * Throws what `Deno.listen` throws (the address in use, no permission).
  */
 export function startMetricsServer(
   metrics: Metrics,
@@ -205,18 +237,12 @@ export function startMetricsServer(
     { ...address, quiet: true, maxBodyBytes: 0, maxConnections: 64 },
     (request) => {
       if (new URL(request.url).pathname !== METRICS_PATH) {
-        return new Response("Not Found\n", { status: 404 });
+        return pageResponse(textBody("Not Found\n"), { status: 404 });
       }
       if (request.method !== "GET" && request.method !== "HEAD") {
         return new Response(null, { status: 405, headers: { allow: "GET, HEAD" } });
       }
-      const body = metrics.text();
-      return new Response(request.method === "HEAD" ? null : body, {
-        headers: {
-          "content-type": "text/plain; version=0.0.4; charset=utf-8",
-          "cache-control": "no-store",
-        },
-      });
+      return pageResponse({ body: metrics.text(), type: METRICS_TYPE });
     },
     new Logger({ access: null }),
   );

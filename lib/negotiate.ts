@@ -13,8 +13,9 @@ const FORMATS: ReadonlyArray<[ListingFormat, string]> = [
 ];
 
 /**
- * preferredFormat picks the format the Accept header prefers (RFC 9110
- * §12.5.1, q-values honoured; HTML on a tie or without Accept).
+ * preferredFormat takes an Accept field value (or null) and returns the
+ * format it prefers (RFC 9110 §12.5.1, q-values honoured; HTML on a tie,
+ * without Accept, or when it accepts none of the three). Never throws.
  */
 export function preferredFormat(accept: string | null): ListingFormat {
   if (accept === null || accept.trim() === "") return "html";
@@ -30,7 +31,11 @@ export function preferredFormat(accept: string | null): ListingFormat {
   return bestQ > 0 ? best : "html";
 }
 
-/** qualityOf returns the q-value Accept gives `type`, most specific match first (0 when unacceptable). */
+/**
+ * qualityOf returns the q-value, 0 to 1, that the Accept value `accept`
+ * gives the media type `type` (lower case), the most specific range
+ * deciding; 0 when unacceptable or unmentioned. Never throws.
+ */
 export function qualityOf(accept: string, type: string): number {
   const [major] = type.split("/");
   let specificity = -1;

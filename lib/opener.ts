@@ -12,7 +12,7 @@ export interface Opener {
   args(url: string): string[];
 }
 
-/** openerFor names `os`'s URL opener; undefined where there is none. */
+/** openerFor takes an OS name as `Deno.build.os` gives it and returns its URL opener, or undefined where there is none. */
 export function openerFor(os: typeof Deno.build.os): Opener | undefined {
   switch (os) {
     case "darwin":

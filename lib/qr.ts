@@ -12,7 +12,9 @@ export const QR_QUIET_ZONE = 4;
 
 /**
  * qrMatrix encodes `text` at error-correction level M (15 % may be lost: a
- * phone's camera on a screen), quiet zone included: `true` is dark.
+ * phone's camera on a screen) and returns its rows of modules, quiet zone
+ * included: `true` is dark. Throws what `uqr` throws for a text too long
+ * for any QR version.
  */
 export function qrMatrix(text: string): boolean[][] {
   return encode(text, { ecc: "M", border: QR_QUIET_ZONE }).data;
@@ -22,6 +24,9 @@ export function qrMatrix(text: string): boolean[][] {
  * qrSvg draws `text` as a small SVG: one module per unit, dark runs merged
  * into one path, on an opaque white square so it scans on a dark page too.
  * Made only of numbers and fixed markup: no part of `text` appears in it.
+ * `options.size` is its width and height attributes (4 a module by
+ * default); returns the markup. Throws as
+ * {@linkcode qrMatrix} does.
  */
 export function qrSvg(text: string, options: { size?: number } = {}): string {
   const matrix = qrMatrix(text);

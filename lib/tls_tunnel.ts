@@ -14,7 +14,8 @@
  * handshake, under the idle timeout) closing them ends the private
  * handshake with an EOF, and every descriptor is released. The price is a
  * copy through loopback for HTTPS bytes and three descriptors per
- * connection instead of one.
+ * connection instead of one: the public socket, the tunnel's near end and
+ * the private TLS socket (descriptor_budget.ts counts them).
  */
 
 import type { Conn } from "./connection.ts";
@@ -23,16 +24,16 @@ import type { Conn } from "./connection.ts";
 export const PUMP_BUFFER_BYTES = 16 * 1024;
 /** UNCLAIMED_MS: a private connection that no tunnel claims within this long is closed (someone else dialled it). */
 export const UNCLAIMED_MS = 2_000;
-/** DESCRIPTORS_PER_TUNNEL: the public socket, the tunnel's near end and the private TLS socket. */
-export const DESCRIPTORS_PER_TUNNEL = 3;
 /**
- * After the private side closes, the tunnel goes on copying what it already
- * sent (the end of a response) to the client, for as long as the client
- * takes some of it every DRAIN_STALL_MS; and a tunnel with nothing left to
- * copy (a handshake that never began sends nothing) closes after
- * DRAIN_IDLE_MS.
+ * DRAIN_STALL_MS: after the private side closes, the tunnel goes on copying
+ * what it already sent (the end of a response) to the client, for as long
+ * as the client takes some of it this often.
  */
 export const DRAIN_STALL_MS = 10_000;
+/**
+ * DRAIN_IDLE_MS: a closing tunnel with nothing left to copy (a handshake
+ * that never began sends nothing) closes after this long.
+ */
 export const DRAIN_IDLE_MS = 1_000;
 /** How often a closing tunnel checks on its drain. */
 const DRAIN_CHECK_MS = 250;

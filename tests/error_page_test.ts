@@ -5,7 +5,7 @@
  */
 
 import assert from "node:assert/strict";
-import { errorAnswer, errorResponse } from "../lib/error_page.ts";
+import { errorAnswer, errorPage, errorResponse } from "../lib/error_page.ts";
 import { HttpError } from "../lib/http/http_error.ts";
 
 const decoder = new TextDecoder();
@@ -90,4 +90,49 @@ Deno.test("errorResponse is errorAnswer as a Response, negotiated on the request
   assert.equal(page.status, 500);
   assert.equal(page.headers.get("content-type"), "text/html; charset=utf-8");
   assert.ok(!(await page.text()).includes("boom"));
+});
+
+Deno.test("errorPage shows the status and escapes its message", async (t) => {
+  await t.step("404 with the default message", () => {
+    const page = errorPage(404);
+    assert.match(page, /^\s*<!doctype html>/i);
+    assert.ok(page.includes("<title>404 Not Found</title>"));
+    assert.ok(page.includes("<h1>404 Not Found</h1>"));
+    assert.ok(!page.includes("<p>Not Found</p>"), "the reason is not repeated");
+  });
+  await t.step("other statuses", () => {
+    for (
+      const [status, reason] of [
+        [400, "Bad Request"],
+        [405, "Method Not Allowed"],
+        [416, "Range Not Satisfiable"],
+        [500, "Internal Server Error"],
+        [501, "Not Implemented"],
+      ] as const
+    ) {
+      assert.ok(errorPage(status).includes(`<h1>${status} ${reason}</h1>`), String(status));
+    }
+  });
+  await t.step("a message is shown, escaped", () => {
+    const page = errorPage(400, `Bad <input> & "quotes" 'too'`);
+    assert.ok(
+      page.includes("<p>Bad &lt;input&gt; &amp; &quot;quotes&quot; &#39;too&#39;</p>"),
+      page,
+    );
+    assert.ok(!page.includes("<input>"));
+  });
+  await t.step("one <main> landmark with a link home, and nothing from the server's disk", () => {
+    for (const status of [400, 403, 404, 413, 500]) {
+      const page = errorPage(status);
+      assert.equal(page.match(/<main>/g)?.length, 1, String(status));
+      assert.match(page, /<main>[^]*<h1>[^]*<a href="\/">Go to the home page<\/a>[^]*<\/main>/);
+      assert.ok(!page.includes(Deno.cwd()), "a server path in the page");
+      // The shared stylesheet (BASE_STYLE) included: under 2 KiB, like the 401 page (auth_test).
+      assert.ok(new TextEncoder().encode(page).length < 2048, "the page stays small");
+    }
+  });
+  await t.step("a script message does not run", () => {
+    const page = errorPage(400, "<script>alert(1)</script>");
+    assert.ok(!page.includes("<script>"));
+  });
 });

@@ -1,10 +1,10 @@
 /**
  * html_test.ts — the `html` tag escapes by default (style rule 9), and the
- * error page shows its status and escapes its message.
+ * document shell puts the shared stylesheet first.
  */
 
 import assert from "node:assert/strict";
-import { errorPage, escapeHtml, html, SafeHtml, unsafeRaw } from "../lib/html.ts";
+import { BASE_STYLE, escapeHtml, html, htmlDocument, SafeHtml, unsafeRaw } from "../lib/html.ts";
 
 Deno.test("escapeHtml replaces the five special characters", () => {
   assert.equal(
@@ -73,46 +73,14 @@ Deno.test("html: a string that looks like markup is still text", () => {
   assert.equal(html`${once}`.toString(), "&amp;lt;b&amp;gt;");
 });
 
-Deno.test("errorPage shows the status and escapes its message", async (t) => {
-  await t.step("404 with the default message", () => {
-    const page = errorPage(404);
-    assert.match(page, /^\s*<!doctype html>/i);
-    assert.ok(page.includes("<title>404 Not Found</title>"));
-    assert.ok(page.includes("<h1>404 Not Found</h1>"));
-    assert.ok(!page.includes("<p>Not Found</p>"), "the reason is not repeated");
-  });
-  await t.step("other statuses", () => {
-    for (
-      const [status, reason] of [
-        [400, "Bad Request"],
-        [405, "Method Not Allowed"],
-        [416, "Range Not Satisfiable"],
-        [500, "Internal Server Error"],
-        [501, "Not Implemented"],
-      ] as const
-    ) {
-      assert.ok(errorPage(status).includes(`<h1>${status} ${reason}</h1>`), String(status));
-    }
-  });
-  await t.step("a message is shown, escaped", () => {
-    const page = errorPage(400, `Bad <input> & "quotes" 'too'`);
-    assert.ok(
-      page.includes("<p>Bad &lt;input&gt; &amp; &quot;quotes&quot; &#39;too&#39;</p>"),
-      page,
-    );
-    assert.ok(!page.includes("<input>"));
-  });
-  await t.step("one <main> landmark with a link home, and nothing from the server's disk", () => {
-    for (const status of [400, 403, 404, 413, 500]) {
-      const page = errorPage(status);
-      assert.equal(page.match(/<main>/g)?.length, 1, String(status));
-      assert.match(page, /<main>[^]*<h1>[^]*<a href="\/">Go to the home page<\/a>[^]*<\/main>/);
-      assert.ok(!page.includes(Deno.cwd()), "a server path in the page");
-      assert.ok(new TextEncoder().encode(page).length < 1024, "the page stays small");
-    }
-  });
-  await t.step("a script message does not run", () => {
-    const page = errorPage(400, "<script>alert(1)</script>");
-    assert.ok(!page.includes("<script>"));
-  });
+Deno.test("htmlDocument: a self-contained page, BASE_STYLE then the page's own rules", () => {
+  const page = htmlDocument("A <title>", "p{margin:0}", html`<p>${"&"}</p>`);
+  assert.match(page, /^<!doctype html>\n<html lang="en">/);
+  assert.match(page, /<meta charset="utf-8">/);
+  assert.match(page, /<title>A &lt;title&gt;<\/title>/);
+  assert.ok(page.includes(`<style>${BASE_STYLE}p{margin:0}</style>`));
+  assert.match(page, /<link rel="icon" href="data:,">/);
+  assert.match(page, /<body>\n<p>&amp;<\/p>\n<\/body>/);
+  // Nothing external: no stylesheet, script or image is fetched.
+  assert.doesNotMatch(page, /<link rel="stylesheet"|<script|src=/);
 });

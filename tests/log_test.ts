@@ -45,6 +45,8 @@ Deno.test("clfDate formats UTC with a +0000 zone", () => {
   assert.equal(clfDate(DATE), "10/Oct/2000:13:55:36 +0000");
   assert.equal(clfDate(new Date(Date.UTC(2024, 0, 2, 3, 4, 5))), "02/Jan/2024:03:04:05 +0000");
   assert.equal(clfDate(new Date(Date.UTC(1999, 11, 31, 23, 59, 59))), "31/Dec/1999:23:59:59 +0000");
+  // An invalid date has no month to name: an error, not "NaN/undefined/NaN" in the log.
+  assert.throws(() => clfDate(new Date(Number.NaN)), RangeError);
 });
 
 Deno.test("formatCommon", async (t) => {

@@ -9,12 +9,21 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
-import { html } from "../html.ts";
+import { html, type SafeHtml } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { SqliteBoardStore } from "./board_sqlite.ts";
 import { type BoardStore, type StoredPost, StoreUnavailable } from "./board_store.ts";
-import { htmlBody, jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
-import { readBody } from "./read_body.ts";
+import {
+  htmlBody,
+  jsonBody,
+  minuteOf,
+  otherMethod,
+  PAGE_HEADERS,
+  type PageBody,
+  pageResponse,
+  textBody,
+} from "./page.ts";
+import { mediaTypeOf, readBody } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
 
 export { BOARD_FILE } from "./board_sqlite.ts";
@@ -83,6 +92,7 @@ interface BoardPage {
 export class Board {
   #store: BoardStore;
 
+  /** Creates the board over `store`, which it owns from now on ({@linkcode Board.close}). */
   constructor(store: BoardStore) {
     this.#store = store;
   }
@@ -141,7 +151,9 @@ export class Board {
       case "GET":
       case "HEAD": {
         const page = await this.#page(request);
-        return pageResponse(request, render(request, page), { headers: linkFields(page) });
+        return pageResponse(render(request, page), {
+          headers: { ...PAGE_HEADERS, ...linkFields(page) },
+        });
       }
       case "POST": {
         assertSameOrigin(request);
@@ -154,7 +166,7 @@ export class Board {
         return seeBoard();
       }
       default:
-        return methods(request);
+        return otherMethod(request, ALLOW);
     }
   }
 
@@ -173,7 +185,7 @@ export class Board {
       case "GET":
       case "HEAD": {
         const count = await this.#use(() => this.#store.count());
-        return pageResponse(request, renderConfirm(count));
+        return pageResponse(renderConfirm(count), { headers: PAGE_HEADERS });
       }
       case "POST": {
         assertSameOrigin(request);
@@ -185,7 +197,7 @@ export class Board {
         return seeBoard();
       }
       default:
-        return methods(request);
+        return otherMethod(request, ALLOW);
     }
   }
 
@@ -230,14 +242,6 @@ function seeBoard(): Response {
     status: 303,
     headers: { location: BOARD_PATH, "cache-control": "no-store" },
   });
-}
-
-/** methods answers OPTIONS (204) and refuses other methods (405), with `Allow`. */
-function methods(request: Request): Response {
-  if (request.method === "OPTIONS") {
-    return new Response(null, { status: 204, headers: { allow: ALLOW } });
-  }
-  throw new HttpError(405, undefined, { headers: { allow: ALLOW } });
 }
 
 /** cursorOf reads `?before=ID`: absent → undefined; anything but a positive integer → 400. */
@@ -288,49 +292,25 @@ function pageHref(before: number | undefined): string {
   return before === undefined ? BOARD_PATH : `${BOARD_PATH}?before=${before}`;
 }
 
-/** linkFields are the page's `Link` fields (RFC 8288): `next` to older posts, `first` back to the newest. */
-function linkFields(page: BoardPage): [string, string][] {
+/** linkFields are the page's `Link` field (RFC 8288), if any: `next` to older posts, `first` back to the newest. */
+function linkFields(page: BoardPage): Record<string, string> {
   const links: string[] = [];
   if (page.older !== undefined) links.push(`<${pageHref(page.older)}>; rel="next"`);
   if (page.before !== undefined) links.push(`<${BOARD_PATH}>; rel="first"`);
-  return links.length === 0 ? [] : [["link", links.join(", ")]];
+  return links.length === 0 ? {} : { link: links.join(", ") };
 }
 
+/** render is one page of posts in the format Accept prefers: HTML, JSON or text. */
 function render(request: Request, page: BoardPage): PageBody {
-  const { messages, count } = page;
   const format = preferredFormat(request.headers.get("accept"));
   // JSON and text read as a log: oldest first within the page.
-  if (format === "json") return jsonBody(messages.toReversed());
+  if (format === "json") return jsonBody(page.messages.toReversed());
   if (format === "text") {
-    return textBody(messages.toReversed().map((m) => `${m.posted_at} ${m.message}\n`).join(""));
+    return textBody(
+      page.messages.toReversed().map((m) => `${m.posted_at} ${m.message}\n`).join(""),
+    );
   }
-  // Newest first: on a phone the latest posts sit right under the form.
-  const items = messages.map((m) =>
-    html`
-      <li id="m${m.id}">
-        <p class="body">${m.message}</p>
-        <p class="meta"><time datetime="${m.posted_at}">${m.posted_at.slice(0, 16).replace(
-          "T",
-          " ",
-        )} UTC</time></p>
-      </li>
-    `
-  );
-  const list = messages.length > 0
-    ? html`<ol class="items">${items}</ol>`
-    : page.before === undefined
-    ? html`<p class="muted">No messages yet. Be the first.</p>`
-    : html`<p class="muted">No older messages.</p>`;
-  const newest = page.before === undefined
-    ? ""
-    : html`<a rel="first" href="${BOARD_PATH}">← Newest messages</a>`;
-  const older = page.older === undefined
-    ? ""
-    : html`<a rel="next" href="${pageHref(page.older)}">Older messages →</a>`;
-  const pager = newest === "" && older === ""
-    ? ""
-    : html`<nav class="pager" aria-label="Pages">${newest} ${older}</nav>`;
-  const clear = count === 0 ? "" : html`
+  const clear = page.count === 0 ? "" : html`
     <form method="get" action="${BOARD_CLEAR_PATH}">
       <button type="submit" class="danger">Clear all messages…</button>
     </form>
@@ -343,12 +323,42 @@ function render(request: Request, page: BoardPage): PageBody {
         <textarea id="message" name="message" maxlength="${MAX_MESSAGE_CHARS}" required></textarea>
         <button type="submit">Post</button>
       </form>
-      <h2>Messages (${count})</h2>
-      ${list}
-      ${pager}
+      <h2>Messages (${page.count})</h2>
+      ${postList(page)}
+      ${pager(page)}
       ${clear}
     `,
   );
+}
+
+/** postList is the page's posts, newest first (on a phone the latest sit right under the form). */
+function postList(page: BoardPage): SafeHtml {
+  if (page.messages.length === 0) {
+    return page.before === undefined
+      ? html`<p class="muted">No messages yet. Be the first.</p>`
+      : html`<p class="muted">No older messages.</p>`;
+  }
+  const items = page.messages.map((m) =>
+    html`
+      <li id="m${m.id}">
+        <p class="body">${m.message}</p>
+        <p class="meta"><time datetime="${m.posted_at}">${minuteOf(m.posted_at)} UTC</time></p>
+      </li>
+    `
+  );
+  return html`<ol class="items">${items}</ol>`;
+}
+
+/** pager links to the newest page and the next older one, where there are such pages. */
+function pager(page: BoardPage): SafeHtml | "" {
+  if (page.before === undefined && page.older === undefined) return "";
+  const newest = page.before === undefined
+    ? ""
+    : html`<a rel="first" href="${BOARD_PATH}">← Newest messages</a>`;
+  const older = page.older === undefined
+    ? ""
+    : html`<a rel="next" href="${pageHref(page.older)}">Older messages →</a>`;
+  return html`<nav class="pager" aria-label="Pages">${newest} ${older}</nav>`;
 }
 
 /** renderConfirm is the clear confirmation page for a board of `count` posts. */
@@ -384,8 +394,7 @@ interface FormFields {
 
 /** readForm reads a bounded urlencoded or multipart body into its text fields. */
 async function readForm(request: Request): Promise<FormFields> {
-  const type = request.headers.get("content-type") ?? "";
-  const media = (type.split(";")[0] ?? "").trim().toLowerCase();
+  const media = mediaTypeOf(request);
   if (media !== "application/x-www-form-urlencoded" && media !== "multipart/form-data") {
     throw new HttpError(415, "Send the form as application/x-www-form-urlencoded");
   }
@@ -396,6 +405,7 @@ async function readForm(request: Request): Promise<FormFields> {
   }
   let form: FormData;
   try {
+    const type = request.headers.get("content-type")!; // multipart: its boundary
     form = await new Response(body, { headers: { "content-type": type } }).formData();
   } catch (err) {
     throw new HttpError(400, "Invalid form data", { cause: err });

@@ -50,6 +50,7 @@ export interface BoardStore {
  * client.
  */
 export class StoreUnavailable extends Error {
+  /** Creates the error; `options.cause` is the database's own failure, for the log. */
   constructor(message: string, options: { cause?: unknown } = {}) {
     super(message, options);
     this.name = "StoreUnavailable";

@@ -10,6 +10,8 @@
  *   server's error log is where an operator looks.
  */
 
+import { pageResponse, textBody } from "./page.ts";
+
 /** HEALTH_PATH answers while the process is alive. */
 export const HEALTH_PATH = "/healthz";
 /** READY_PATH answers 200 only while the instance can serve its root and board. */
@@ -26,19 +28,21 @@ export interface HealthOptions {
 }
 
 /**
- * createHealth returns the handler of `/healthz` and `/readyz` (GET and
- * HEAD; the app answers OPTIONS and 405 for other methods).
+ * createHealth takes what readiness depends on and returns the handler of
+ * `/healthz` and `/readyz` (GET and HEAD; the app answers OPTIONS and 405
+ * for other methods). The handler never throws: a failed check is a 503.
  */
 export function createHealth(options: HealthOptions): (request: Request) => Promise<Response> {
   return async (request) => {
     const path = new URL(request.url).pathname;
-    if (path === HEALTH_PATH) return word(request, 200, "ok");
+    if (path === HEALTH_PATH) return word(200, "ok");
     return (await isReady(options))
-      ? word(request, 200, "ready")
-      : word(request, 503, "not ready", { "retry-after": String(NOT_READY_RETRY_S) });
+      ? word(200, "ready")
+      : word(503, "not ready", { "retry-after": String(NOT_READY_RETRY_S) });
   };
 }
 
+/** isReady tells whether the root can be listed and the board, when on, answers its ping. */
 async function isReady(options: HealthOptions): Promise<boolean> {
   try {
     // Listing the root proves it exists, is a directory and may be read.
@@ -50,20 +54,7 @@ async function isReady(options: HealthOptions): Promise<boolean> {
   }
 }
 
-function word(
-  request: Request,
-  status: number,
-  text: string,
-  headers: Record<string, string> = {},
-): Response {
-  const body = `${text}\n`;
-  return new Response(request.method === "HEAD" ? null : body, {
-    status,
-    headers: {
-      "content-type": "text/plain; charset=utf-8",
-      "content-length": String(body.length),
-      "cache-control": "no-store",
-      ...headers,
-    },
-  });
+/** word answers with one word on a line of plain text, never cached. */
+function word(status: number, text: string, headers: Record<string, string> = {}): Response {
+  return pageResponse(textBody(`${text}\n`), { status, headers });
 }

@@ -13,6 +13,7 @@
 
 import { relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../http/http_error.ts";
+import { type PageBody, pageResponse } from "./page.ts";
 
 /** LIVE_PATH is the event stream; `/__minserve/` is reserved for the server's own resources. */
 export const LIVE_PATH = "/__minserve/live";
@@ -71,6 +72,8 @@ const LIVE_SCRIPT = `// minserve --live: reload this page when files under the r
 })();
 `;
 
+const SCRIPT_BODY: PageBody = { body: LIVE_SCRIPT, type: "text/javascript; charset=utf-8" };
+
 /** Watched is what a live hub listens to: the root's watcher. */
 export interface Watched {
   subscribe(listener: (paths: readonly string[] | "all") => void): () => void;
@@ -99,8 +102,11 @@ export class LiveReload {
   }
 
   /**
-   * handle answers LIVE_PATH (the event stream) and LIVE_SCRIPT_PATH.
-   * Throws a 404, 405 or 503 {@linkcode HttpError}.
+   * handle takes a GET or HEAD of LIVE_PATH or LIVE_SCRIPT_PATH and returns
+   * the event stream (the `hello` event first, then a `change` per burst of
+   * changes) or the script. Throws a 405 {@linkcode HttpError} for other
+   * methods, 404 for other paths, and 503 with `Retry-After` past
+   * {@linkcode MAX_LIVE_CLIENTS} streams.
    */
   handle(request: Request): Response {
     const { pathname } = new URL(request.url);
@@ -108,15 +114,8 @@ export class LiveReload {
       throw new HttpError(405, undefined, { headers: { allow: "GET, HEAD" } });
     }
     if (pathname === LIVE_SCRIPT_PATH) {
-      const bytes = encoder.encode(LIVE_SCRIPT);
-      return new Response(request.method === "HEAD" ? null : bytes, {
-        headers: {
-          "content-type": "text/javascript; charset=utf-8",
-          "content-length": String(bytes.length),
-          "cache-control": "no-cache",
-          "x-content-type-options": "nosniff",
-        },
-      });
+      // Revalidated, not unstored: it only changes with the server.
+      return pageResponse(SCRIPT_BODY, { headers: { "cache-control": "no-cache" } });
     }
     if (pathname !== LIVE_PATH) throw new HttpError(404);
     if (this.#clients.size >= MAX_LIVE_CLIENTS) {
@@ -127,6 +126,8 @@ export class LiveReload {
       "cache-control": "no-store",
       "x-content-type-options": "nosniff",
     };
+    // A stream has no length to declare, so HEAD is answered here: the
+    // writer would frame a body chunked, and opening one counts a client.
     if (request.method === "HEAD") return new Response(null, { headers });
     let controller: ReadableStreamDefaultController<Uint8Array>;
     const stream = new ReadableStream<Uint8Array>({
@@ -210,7 +211,8 @@ export class LiveReload {
 /**
  * urlPathOf is the URL path of a changed file under `root`, or undefined
  * for what no page shows: paths outside the root, dotfiles (an editor's swap
- * files, `.git`), and backup names ending in `~`.
+ * files, `.git`), and backup names ending in `~`. `root` and `path` are
+ * file-system paths; never throws.
  */
 export function urlPathOf(root: string, path: string): string | undefined {
   const rel = relative(root, path);
@@ -226,7 +228,7 @@ export function urlPathOf(root: string, path: string): string | undefined {
  * injectLiveScript adds the live script to an HTML page: before the last
  * `</body>`, else before `</html>`, else at the end (a page may omit both,
  * HTML allows it). Matching is by ASCII bytes, case-insensitive, so any
- * encoding that keeps ASCII works.
+ * encoding that keeps ASCII works. Returns a new array; never throws.
  */
 export function injectLiveScript(page: Uint8Array): Uint8Array {
   const at = lastIndexOfTag(page, "</body") ?? lastIndexOfTag(page, "</html") ?? page.length;

@@ -66,6 +66,11 @@ export class MultipartReader {
   #tail = new Uint8Array(0);
   #limits: MultipartLimits;
 
+  /**
+   * Reads `body`, a `multipart/form-data` body whose boundary `contentType`
+   * names, under `limits`. Never throws: a bad Content-Type (no boundary)
+   * is a 400 from the first {@linkcode MultipartReader.next}.
+   */
   constructor(body: ReadableStream<Uint8Array>, contentType: string, limits: MultipartLimits) {
     this.#reader = body.getReader();
     this.#limits = limits;
@@ -94,9 +99,11 @@ export class MultipartReader {
   }
 
   /**
-   * next returns the next entry of the form, or null after the closing
+   * next resolves to the next entry of the form, or null after the closing
    * boundary. The bytes of a file not read to the end are read and
-   * discarded first.
+   * discarded first. Rejects with a 400 {@linkcode HttpError} for a
+   * malformed form, 413 past a limit ({@linkcode MultipartReader.error} holds it too), or
+   * what the body's stream throws (the client gone).
    */
   async next(): Promise<FormEntry | null> {
     while (this.#inFile) {

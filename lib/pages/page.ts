@@ -1,26 +1,20 @@
 /**
- * page.ts — the shell and the response shared by minserve's dynamic pages
- * (uploads, board): one self-contained HTML document, styled like the
- * default site (www/style.css) but with no external resources, so it looks
- * right whatever the document root holds.
+ * page.ts — the one way minserve's pages answer ({@linkcode pageResponse}),
+ * and the shell of its dynamic pages (uploads, board): one self-contained
+ * HTML document on the shared stylesheet (html.ts's `BASE_STYLE`, the
+ * default site's look), with no external resources, so it looks right
+ * whatever the document root holds.
  */
 
 import { html, htmlDocument, type SafeHtml } from "../html.ts";
+import { HttpError } from "../http/http_error.ts";
 
 /**
- * The default site's palette and type, trimmed to what the pages use.
- * Touch targets are at least 2.75rem (44 px) high for phones.
+ * PAGE_STYLE is what the dynamic pages add to the base stylesheet: the
+ * site's header, forms, lists and tables. Touch targets are at least
+ * 2.75rem (44 px) high for phones.
  */
-const STYLE = `
-:root{color-scheme:light dark;--bg:#fbfbfa;--fg:#1d1f21;--muted:#5f6368;--accent:#0b6bcb;
---surface:#f0f1f3;--border:#dcdfe3;--danger:#b3261e;
---font:system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif}
-@media(prefers-color-scheme:dark){:root{--bg:#15171a;--fg:#e6e7e9;--muted:#9aa0a6;
---accent:#6cb2ff;--surface:#1e2125;--border:#2e3238;--danger:#f2b8b5}}
-*,*::before,*::after{box-sizing:border-box}
-html{-webkit-text-size-adjust:100%;text-size-adjust:100%}
-body{margin:0;background:var(--bg);color:var(--fg);font:1rem/1.6 var(--font)}
-a{color:var(--accent);text-underline-offset:.15em}
+const PAGE_STYLE = `
 .wrap{max-width:46rem;margin:0 auto;padding:0 1.25rem}
 header.site{border-bottom:1px solid var(--border);background:var(--surface)}
 header.site .wrap{padding-top:.75rem;padding-bottom:.75rem}
@@ -49,10 +43,12 @@ td.name{overflow-wrap:anywhere}td.n{text-align:right;white-space:nowrap}
 `.replaceAll("\n", "");
 
 /**
- * PAGE_HEADERS go on every dynamic page. The pages carry forms that change
- * state, so they refuse to be framed (clickjacking a Clear button), and the
- * policy allows nothing but the inline style and same-origin form posts:
- * should an escape ever be missed, no injected script or resource loads.
+ * PAGE_HEADERS go on every page of the board and the uploads. The pages
+ * carry forms that change state, so they refuse to be framed (clickjacking
+ * a Clear button), and the policy allows nothing but the inline style and
+ * same-origin form posts: should an escape ever be missed, no injected
+ * script or resource loads. Each page is negotiated on Accept (HTML, JSON
+ * or text), so a cache must key on it (`Vary`, RFC 9110 §12.5.5).
  */
 export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "content-security-policy":
@@ -60,13 +56,18 @@ export const PAGE_HEADERS: Readonly<Record<string, string>> = {
   "x-frame-options": "DENY",
   "x-content-type-options": "nosniff",
   "referrer-policy": "same-origin",
+  "vary": "Accept",
 };
 
-/** renderPage wraps `main` in the site's HTML document under the title `title`. */
-export function renderPage(title: string, main: SafeHtml): string {
+/**
+ * renderPage takes a title (text), the page's content and CSS of its own
+ * (after the shared rules, none by default), and returns the site's HTML
+ * document: the minserve header, then `main` under the title.
+ */
+function renderPage(title: string, main: SafeHtml, style = ""): string {
   return htmlDocument(
     `${title} · minserve`,
-    STYLE,
+    PAGE_STYLE + style,
     html`
       <header class="site">
         <div class="wrap"><a class="brand" href="/">minserve</a></div>
@@ -79,47 +80,84 @@ export function renderPage(title: string, main: SafeHtml): string {
   );
 }
 
+/**
+ * minuteOf takes a UTC time as `Date.toISOString` writes it and returns it
+ * to the minute, as the pages show times: `2026-11-30T00:05:09.123Z` →
+ * `2026-11-30 00:05` (the page says UTC). Never throws.
+ */
+export function minuteOf(iso: string): string {
+  return iso.slice(0, 16).replace("T", " ");
+}
+
 /** PageBody is one representation of a page: its text and its Content-Type. */
 export interface PageBody {
   body: string;
   type: string;
 }
 
-/**
- * pageResponse answers `request` with `page`: Content-Length set, no body
- * for HEAD (RFC 9110 §9.3.2), never cached (the content changes with every
- * post), `Vary: Accept` because the representation was negotiated, and
- * {@linkcode PAGE_HEADERS}. `init.headers` are added last.
- */
-export function pageResponse(
-  request: Request,
-  page: PageBody,
-  init: { status?: number; headers?: HeadersInit } = {},
-): Response {
-  const bytes = new TextEncoder().encode(page.body);
-  const headers = new Headers(PAGE_HEADERS);
-  headers.set("content-type", page.type);
-  headers.set("content-length", String(bytes.length));
-  headers.set("cache-control", "no-store");
-  headers.set("vary", "Accept");
-  for (const [name, value] of new Headers(init.headers)) headers.set(name, value);
-  return new Response(request.method === "HEAD" ? null : bytes, {
-    status: init.status ?? 200,
-    headers,
-  });
+/** PageInit is the rest of a page's answer: its status, and fields of its own. */
+export interface PageInit {
+  /** The status; 200 when absent. */
+  status?: number;
+  /** Fields set after the defaults, replacing any of the same name (a `Vary`, a policy). */
+  headers?: HeadersInit;
 }
 
-/** jsonBody serialises `value` as a JSON page body, newline-terminated like the listings. */
+const encoder = new TextEncoder();
+
+/**
+ * pageResponse takes a page body and returns the `Response` a page answers
+ * with: `init.status` (200), the body's Content-Type, its Content-Length,
+ * `Cache-Control: no-store` (a page says what is true now: the time, the
+ * newest posts, a check's verdict), `X-Content-Type-Options: nosniff`, then
+ * `init.headers`. It throws only for a field `Headers` refuses.
+ *
+ * The body is there for HEAD too, as it is for GET: the writer
+ * (http/response_writer.ts) sends a HEAD's head alone, with this
+ * Content-Length, the length GET would send (RFC 9110 §9.3.2), and so does
+ * `Deno.serve`. So no page tests for HEAD itself.
+ */
+export function pageResponse(page: PageBody, init: PageInit = {}): Response {
+  const bytes = encoder.encode(page.body);
+  const headers = new Headers({
+    "content-type": page.type,
+    "content-length": String(bytes.length),
+    "cache-control": "no-store",
+    "x-content-type-options": "nosniff",
+  });
+  for (const [name, value] of new Headers(init.headers)) headers.set(name, value);
+  return new Response(bytes, { status: init.status ?? 200, headers });
+}
+
+/**
+ * otherMethod answers a method a page's handler does not serve itself:
+ * OPTIONS gets 204 with `allow` (a list like `GET, HEAD, OPTIONS`) as its
+ * `Allow` field (RFC 9110 §9.3.7), and any other method is refused: it
+ * throws a 405 {@linkcode HttpError} with the same `Allow` (§15.5.6).
+ */
+export function otherMethod(request: Request, allow: string): Response {
+  if (request.method === "OPTIONS") return new Response(null, { status: 204, headers: { allow } });
+  throw new HttpError(405, undefined, { headers: { allow } });
+}
+
+/**
+ * jsonBody takes any JSON-serialisable value and returns it as a page body,
+ * newline-terminated like the listings. Throws what `JSON.stringify` throws
+ * (a cycle, a BigInt).
+ */
 export function jsonBody(value: unknown): PageBody {
   return { body: JSON.stringify(value) + "\n", type: "application/json; charset=utf-8" };
 }
 
-/** textBody is a plain-text page body. */
+/** textBody takes text and returns it as a plain-text page body, UTF-8. */
 export function textBody(text: string): PageBody {
   return { body: text, type: "text/plain; charset=utf-8" };
 }
 
-/** htmlBody renders a full HTML page body (see {@linkcode renderPage}). */
-export function htmlBody(title: string, main: SafeHtml): PageBody {
-  return { body: renderPage(title, main), type: "text/html; charset=utf-8" };
+/**
+ * htmlBody takes a title, the page's content and optional CSS of its own,
+ * and returns the site's HTML page around them as a page body (UTF-8).
+ */
+export function htmlBody(title: string, main: SafeHtml, style?: string): PageBody {
+  return { body: renderPage(title, main, style), type: "text/html; charset=utf-8" };
 }

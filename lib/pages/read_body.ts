@@ -1,6 +1,6 @@
 /**
  * read_body.ts — the request body of a dynamic page, bounded before and
- * while it is read.
+ * while it is read, and what its header fields declare of it.
  *
  * The engine already caps every body at `--max-body`; a page's own limit is
  * usually far smaller (a board post is a few KiB), and checking it here means
@@ -18,9 +18,29 @@ import { HttpError } from "../http/http_error.ts";
  * counted while it is read.
  */
 export function assertContentLength(request: Request, maxBytes: number): void {
-  const declared = request.headers.get("content-length");
-  if (declared === null || !/^\d+$/.test(declared)) return;
-  if (Number(declared) > maxBytes) throw new HttpError(413);
+  const declared = declaredLength(request);
+  if (declared !== undefined && declared > maxBytes) throw new HttpError(413);
+}
+
+/**
+ * declaredLength returns the Content-Length `request` declares, as a
+ * number, or undefined when it has none or not one of digits only (the
+ * engine refuses those before a handler runs). Never throws.
+ */
+export function declaredLength(request: Request): number | undefined {
+  const value = request.headers.get("content-length");
+  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
+}
+
+/**
+ * mediaTypeOf returns the media type of the body of `request`, its
+ * Content-Type without parameters, trimmed and lower-cased (RFC 9110
+ * §8.3.1: type and subtype are case-insensitive): "" when there is none.
+ * Never throws.
+ */
+export function mediaTypeOf(request: Request): string {
+  const value = request.headers.get("content-type") ?? "";
+  return (value.split(";")[0] ?? "").trim().toLowerCase();
 }
 
 /**

@@ -11,8 +11,9 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
-import { html, htmlDocument } from "../html.ts";
+import { html, htmlDocument, NOTE_STYLE } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
+import { jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
 
 /** TIME_ALLOW is the `Allow` field of this page's 405: it only reads (RFC 9110 §9.3.1, §9.3.2). */
 const TIME_ALLOW = "GET, HEAD";
@@ -20,7 +21,15 @@ const TIME_ALLOW = "GET, HEAD";
 /** The widest UTC offset we accept, in minutes: RFC 3339 §5.6 has two digits of hours. */
 const MAX_OFFSET_MINUTES = 23 * 60 + 59;
 
-const encoder = new TextEncoder();
+/**
+ * TIME_HEADERS: the body depends on Accept, so a shared cache must key on it
+ * (RFC 9110 §12.5.5); the page is static markup plus one inline style, so
+ * nothing else may load or run.
+ */
+const TIME_HEADERS: Readonly<Record<string, string>> = {
+  "vary": "Accept",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+};
 
 /**
  * isoWithOffset formats `date` as ISO 8601 / RFC 3339 local time with a
@@ -90,21 +99,18 @@ function humanTime(date: Date, offsetMinutes: number): string {
     `(UTC${iso.slice(-6)})`;
 }
 
-const STYLE = ":root{color-scheme:light dark}" +
-  "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:3rem auto;padding:0 1rem;" +
-  "color:#222;background:#fbfbfa}h1{font-size:1.5rem;margin:0 0 1rem}" +
+/** TIME_STYLE: the reading itself, large and in figures that do not jump as they change. */
+const TIME_STYLE = NOTE_STYLE + "h1{margin:0 0 1rem}" +
   "time{display:block;font-size:clamp(1.1rem,4.5vw,1.6rem);font-weight:600;" +
   "font-variant-numeric:tabular-nums;overflow-wrap:anywhere}" +
-  "code{font:0.95em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}" +
-  "p{color:#555}a{color:#0b6bcb}" +
-  "@media(prefers-color-scheme:dark){body{background:#15171a;color:#e6e7e9}p{color:#9aa0a6}" +
-  "a{color:#6cb2ff}}";
+  "code{font:0.95em ui-monospace,Menlo,Consolas,monospace;overflow-wrap:anywhere}";
 
-function timeHtml(date: Date, offsetMinutes: number): string {
+/** timeHtml is the page's HTML body: the time in words, and as ISO 8601. */
+function timeHtml(date: Date, offsetMinutes: number): PageBody {
   const iso = isoWithOffset(date, offsetMinutes);
-  return htmlDocument(
+  const body = htmlDocument(
     "Server time",
-    STYLE,
+    TIME_STYLE,
     html`
       <h1>Server time</h1>
       <time datetime="${iso}">${humanTime(date, offsetMinutes)}</time>
@@ -113,6 +119,7 @@ function timeHtml(date: Date, offsetMinutes: number): string {
       <code>curl -H 'Accept: application/json' …/time</code></p>
     `,
   );
+  return { body, type: "text/html; charset=utf-8" };
 }
 
 /**
@@ -121,8 +128,9 @@ function timeHtml(date: Date, offsetMinutes: number): string {
  * Accept prefers `application/json`, one line of text when it prefers
  * `text/plain` (q-values honoured, RFC 9110 §12.5.1). The response is never
  * cached (`no-store`): a stored copy would be wrong a second later. HEAD gets
- * the same headers, Content-Length included, and no body (RFC 9110 §9.3.2).
- * Any other method throws a 405 {@linkcode HttpError} with `Allow: GET, HEAD`.
+ * the same answer, whose head alone the writer sends (RFC 9110 §9.3.2;
+ * {@linkcode pageResponse}). Any other method throws a 405
+ * {@linkcode HttpError} with `Allow: GET, HEAD`.
  */
 export function timePage(request: Request, now: Date = new Date()): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
@@ -130,32 +138,17 @@ export function timePage(request: Request, now: Date = new Date()): Response {
   }
   const offsetMinutes = -now.getTimezoneOffset();
   const format = preferredFormat(request.headers.get("accept"));
-  let body: string;
-  let type: string;
+  let page: PageBody;
   if (format === "json") {
-    body = JSON.stringify({
+    page = jsonBody({
       time: isoWithOffset(now, offsetMinutes),
       unix_ms: now.getTime(),
       timezone_offset_minutes: Math.round(offsetMinutes) || 0,
-    }) + "\n";
-    type = "application/json; charset=utf-8";
+    });
   } else if (format === "text") {
-    body = isoWithOffset(now, offsetMinutes) + "\n";
-    type = "text/plain; charset=utf-8";
+    page = textBody(isoWithOffset(now, offsetMinutes) + "\n");
   } else {
-    body = timeHtml(now, offsetMinutes);
-    type = "text/html; charset=utf-8";
+    page = timeHtml(now, offsetMinutes);
   }
-  const bytes = encoder.encode(body);
-  const headers = new Headers({
-    "content-type": type,
-    "content-length": String(bytes.length),
-    "cache-control": "no-store",
-    // The body depends on Accept, so a shared cache must key on it (RFC 9110 §12.5.5).
-    "vary": "Accept",
-    "x-content-type-options": "nosniff",
-    // The page is static markup plus one inline style: nothing else may load or run.
-    "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; img-src data:",
-  });
-  return new Response(request.method === "HEAD" ? null : bytes, { headers });
+  return pageResponse(page, { headers: TIME_HEADERS });
 }

@@ -24,13 +24,22 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import { atomicWrite, type OnExisting } from "../atomic_write.ts";
 import { HttpError } from "../http/http_error.ts";
-import { html, unsafeRaw } from "../html.ts";
+import { html, type SafeHtml, unsafeRaw } from "../html.ts";
 import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { StaticSite } from "../static/serve_file.ts";
 import type { RepresentationStore } from "../static/store.ts";
-import { htmlBody, jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
-import { assertContentLength } from "./read_body.ts";
+import {
+  htmlBody,
+  jsonBody,
+  minuteOf,
+  otherMethod,
+  PAGE_HEADERS,
+  type PageBody,
+  pageResponse,
+  textBody,
+} from "./page.ts";
+import { assertContentLength, declaredLength, mediaTypeOf } from "./read_body.ts";
 import { assertSameOrigin } from "./same_origin.ts";
 import { MultipartReader } from "./multipart_form.ts";
 import { UPLOAD_PAGE_POLICY, UPLOAD_SCRIPT, UPLOAD_STYLE } from "./upload_page.ts";
@@ -149,7 +158,9 @@ export interface StoredFile {
  * (Accept prefers HTML) it is answered here, as a small page that says why
  * and links back to the upload page.
  *
- * Needs read and write permission on `dir`.
+ * Needs read and write permission on `dir`. Throws a RangeError, at once,
+ * when `maxBytes` is not a non-negative integer or `token` is not 1 or more
+ * visible ASCII characters.
  */
 export function createUploads(options: UploadOptions): (request: Request) => Promise<Response> {
   const { dir, realDir, maxBytes, token } = options;
@@ -197,7 +208,7 @@ export function createUploads(options: UploadOptions): (request: Request) => Pro
       return await route(request);
     } catch (err) {
       if (!isBrowserWrite(request) || !(err instanceof HttpError) || !err.expose) throw err;
-      return writeErrorPage(request, err);
+      return writeErrorPage(err);
     }
   };
 }
@@ -217,19 +228,20 @@ function isBrowserWrite(request: Request): boolean {
  * header fields (`WWW-Authenticate`, `Allow`) as thrown, the fixed reason,
  * and a way back to the upload page.
  */
-function writeErrorPage(request: Request, err: HttpError): Response {
+function writeErrorPage(err: HttpError): Response {
   const title = err.status === 507 ? "Not enough room" : "Upload refused";
-  return pageResponse(
-    request,
-    htmlBody(
-      title,
-      html`
-        <p class="err-text">${err.message}</p>
-        <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
-      `,
-    ),
-    { status: err.status, headers: err.headers ?? {} },
+  const body = htmlBody(
+    title,
+    html`
+      <p class="err-text">${err.message}</p>
+      <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
+    `,
+    UPLOAD_STYLE,
   );
+  return pageResponse(body, {
+    status: err.status,
+    headers: [...Object.entries(PAGE_HEADERS), ...new Headers(err.headers)],
+  });
 }
 
 interface Context {
@@ -259,10 +271,8 @@ async function onList(request: Request, path: string, context: Context): Promise
     case "POST":
       checkWriteAllowed(request, context);
       return await storeForm(request, context);
-    case "OPTIONS":
-      return new Response(null, { status: 204, headers: { allow: ALLOW_LIST } });
     default:
-      throw new HttpError(405, undefined, { headers: { allow: ALLOW_LIST } });
+      return otherMethod(request, ALLOW_LIST);
   }
 }
 
@@ -275,10 +285,8 @@ async function onFile(request: Request, segment: string, context: Context): Prom
     case "POST":
       checkWriteAllowed(request, context);
       return await storeRaw(request, decodeName(segment), context, wantsReplace(request));
-    case "OPTIONS":
-      return new Response(null, { status: 204, headers: { allow: ALLOW_FILE } });
     default:
-      throw new HttpError(405, undefined, { headers: { allow: ALLOW_FILE } });
+      return otherMethod(request, ALLOW_FILE);
   }
 }
 
@@ -377,12 +385,6 @@ function wantsReplace(request: Request): boolean {
   return value !== null && ["1", "true", "yes"].includes(value.toLowerCase());
 }
 
-/** declaredLength is the request's Content-Length as a number, when it has a valid one. */
-function declaredLength(request: Request): number | undefined {
-  const value = request.headers.get("content-length");
-  return value !== null && /^\d+$/.test(value) ? Number(value) : undefined;
-}
-
 async function storeRaw(
   request: Request,
   name: string,
@@ -402,9 +404,9 @@ async function storeRaw(
   });
   const stored: StoredFile = { name: result.name, size: result.bytes, url: hrefOf(result.name) };
   const status = existed ? 200 : 201;
-  return pageResponse(request, rawStoredBody(request, stored), {
+  return pageResponse(rawStoredBody(request, stored), {
     status,
-    headers: existed ? {} : { location: stored.url },
+    headers: existed ? PAGE_HEADERS : { ...PAGE_HEADERS, location: stored.url },
   });
 }
 
@@ -430,7 +432,7 @@ export interface FileResult {
 
 async function storeForm(request: Request, context: Context): Promise<Response> {
   const type = request.headers.get("content-type") ?? "";
-  if (mediaType(type) !== "multipart/form-data") {
+  if (mediaTypeOf(request) !== "multipart/form-data") {
     throw new HttpError(415, "Send multipart/form-data, or PUT the file to /uploads/NAME");
   }
   if (request.body === null) throw new HttpError(400, "No file in the form");
@@ -456,9 +458,11 @@ async function storeForm(request: Request, context: Context): Promise<Response> 
     : stored.length === 0
     ? results.find((r) => r.status !== 201)!.status
     : 200;
-  return pageResponse(request, formResultBody(request, results, status), {
+  return pageResponse(formResultBody(request, results, status), {
     status,
-    headers: stored.length === 1 && status === 201 ? { location: stored[0]!.url! } : {},
+    headers: stored.length === 1 && status === 201
+      ? { ...PAGE_HEADERS, location: stored[0]!.url! }
+      : PAGE_HEADERS,
   });
 }
 
@@ -512,11 +516,6 @@ async function storeFormFile(
     if (!(err instanceof HttpError) || !err.expose || err === form.error) throw err;
     return { submitted, status: err.status, error: err.message };
   }
-}
-
-/** mediaType is the lower-cased type/subtype of a Content-Type value, without parameters. */
-function mediaType(contentType: string): string {
-  return (contentType.split(";")[0] ?? "").trim().toLowerCase();
 }
 
 /**
@@ -595,6 +594,7 @@ function rawStoredBody(request: Request, stored: StoredFile): PageBody {
       </ul>
       <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
     `,
+    UPLOAD_STYLE,
   );
 }
 
@@ -619,7 +619,6 @@ function formResultBody(request: Request, results: FileResult[], status: number)
   return htmlBody(
     title,
     html`
-      <style>${unsafeRaw(UPLOAD_STYLE)}</style>
       <ul class="results">${results.map((r) =>
         r.status === 201
           ? html`<li>${r.submitted}: stored as <a href="${r.url}">${r.name}</a> <span class="muted">(${
@@ -629,6 +628,7 @@ function formResultBody(request: Request, results: FileResult[], status: number)
       )}</ul>
       <p><a href="${UPLOADS_PATH}">Back to the upload page</a></p>
     `,
+    UPLOAD_STYLE,
   );
 }
 
@@ -638,38 +638,58 @@ interface ListedFile extends StoredFile {
   modified: string | null;
 }
 
+/**
+ * listPage answers `GET /uploads/`: the stored files as JSON, text (one
+ * name a line) or HTML, with the upload form when this client may use it.
+ */
 async function listPage(request: Request, context: Context): Promise<Response> {
   const files = await listFiles(context.dir);
   const format = preferredFormat(request.headers.get("accept"));
-  if (format === "json") return pageResponse(request, jsonBody(files));
+  if (format === "json") return pageResponse(jsonBody(files), { headers: PAGE_HEADERS });
   if (format === "text") {
-    return pageResponse(
-      request,
-      textBody(files.map((f) => f.name + "\n").join("")),
-    );
+    const text = textBody(files.map((f) => f.name + "\n").join(""));
+    return pageResponse(text, { headers: PAGE_HEADERS });
   }
+  const mayUpload = context.tokenDigest === undefined || context.authorized(request);
+  const main = html`
+    ${mayUpload ? uploadForm(files, context) : tokenNote(request)}
+    <section id="files"><h2>Files</h2>${fileTable(files)}</section>
+  `;
+  return pageResponse(htmlBody("Uploads", main, UPLOAD_STYLE), {
+    headers: { ...PAGE_HEADERS, "content-security-policy": UPLOAD_PAGE_POLICY },
+  });
+}
 
-  const uploadForm = context.tokenDigest === undefined || context.authorized(request)
-    ? html`
-      <style>${unsafeRaw(UPLOAD_STYLE)}</style>
-      <form id="upload-form" method="post" enctype="multipart/form-data" action="${UPLOADS_PATH}"
-        data-max-bytes="${context.maxBytes}">
-        <div class="drop" id="drop">
-          <label for="file">Choose files (up to ${formatSize(context.maxBytes)} each)</label>
-          <input id="file" type="file" name="file" multiple required>
-          <p class="muted hint" hidden>…or drop them here.</p>
-        </div>
-        <p class="muted" id="room">${roomNote(files, context.space)}</p>
-        <button type="submit">Upload</button>
-      </form>
-      <ul class="queue" id="queue" aria-live="polite"></ul>
-      <script>${unsafeRaw(UPLOAD_SCRIPT)}</script>
-    `
-    : html`
-      <p class="muted">Uploading needs a token, which a browser form cannot send. Use, for example,
-      <code>curl -H "Authorization: Bearer TOKEN" -T FILE ${new URL(UPLOADS_PATH, request.url)
-        .href}</code></p>
-    `;
+/** uploadForm is the list page's form, with the script that turns it into an upload queue. */
+function uploadForm(files: ListedFile[], context: Context): SafeHtml {
+  return html`
+    <form id="upload-form" method="post" enctype="multipart/form-data" action="${UPLOADS_PATH}"
+      data-max-bytes="${context.maxBytes}">
+      <div class="drop" id="drop">
+        <label for="file">Choose files (up to ${formatSize(context.maxBytes)} each)</label>
+        <input id="file" type="file" name="file" multiple required>
+        <p class="muted hint" hidden>…or drop them here.</p>
+      </div>
+      <p class="muted" id="room">${roomNote(files, context.space)}</p>
+      <button type="submit">Upload</button>
+    </form>
+    <ul class="queue" id="queue" aria-live="polite"></ul>
+    <script>${unsafeRaw(UPLOAD_SCRIPT)}</script>
+  `;
+}
+
+/** tokenNote stands in for the form when uploads need a token, which a browser form cannot send. */
+function tokenNote(request: Request): SafeHtml {
+  return html`
+    <p class="muted">Uploading needs a token, which a browser form cannot send. Use, for example,
+    <code>curl -H "Authorization: Bearer TOKEN" -T FILE ${new URL(UPLOADS_PATH, request.url)
+      .href}</code></p>
+  `;
+}
+
+/** fileTable lists the stored files with their sizes and times, or says there are none. */
+function fileTable(files: ListedFile[]): SafeHtml {
+  if (files.length === 0) return html`<p class="muted">No files yet.</p>`;
   const rows = files.map((f) =>
     html`
       <tr>
@@ -677,13 +697,11 @@ async function listPage(request: Request, context: Context): Promise<Response> {
         <td class="n">${formatSize(f.size)}</td>
         <td>${f.modified === null
           ? ""
-          : html`<time datetime="${f.modified}">${
-            f.modified.slice(0, 16).replace("T", " ")
-          }</time>`}</td>
+          : html`<time datetime="${f.modified}">${minuteOf(f.modified)}</time>`}</td>
       </tr>
     `
   );
-  const table = files.length === 0 ? html`<p class="muted">No files yet.</p>` : html`
+  return html`
     <table>
       <thead>
         <tr>
@@ -695,10 +713,6 @@ async function listPage(request: Request, context: Context): Promise<Response> {
       <tbody>${rows}</tbody>
     </table>
   `;
-  const listing = html`<section id="files"><h2>Files</h2>${table}</section>`;
-  return pageResponse(request, htmlBody("Uploads", html`${uploadForm}${listing}`), {
-    headers: { "content-security-policy": UPLOAD_PAGE_POLICY },
-  });
 }
 
 /** roomNote says how full the upload folder is, against the quota when there is one. */

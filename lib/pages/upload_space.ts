@@ -38,13 +38,17 @@ export interface UploadSpaceOptions {
  * {@linkcode UploadSpace.begin}.
  */
 export class UploadSpace {
+  /** The upload directory. */
   readonly dir: string;
+  /** The most its regular files may add up to, in bytes. */
   readonly quotaBytes: number;
+  /** The least free disk space an upload may leave, in bytes; 0 when the check is off. */
   readonly minFreeBytes: number;
   #freeBytes: FreeBytes;
   /** Bytes written to temp files by uploads still in flight. */
   #inFlight = 0;
 
+  /** Creates the accounting for `options.dir`; nothing is read until {@linkcode UploadSpace.begin}. */
   constructor(options: UploadSpaceOptions) {
     this.dir = options.dir;
     this.quotaBytes = options.quotaBytes;
@@ -53,8 +57,10 @@ export class UploadSpace {
   }
 
   /**
-   * begin measures the directory and, when the request declares `declared`
-   * bytes, refuses it with 507 unless they fit both the quota and the floor.
+   * begin measures the directory and resolves to the ticket an upload
+   * counts its bytes with. When the request declares `declared` bytes it
+   * rejects with a 507 {@linkcode HttpError} unless they fit both the quota
+   * and the floor; and with what `Deno.readDir` throws.
    */
   async begin(declared: number | undefined): Promise<SpaceTicket> {
     const used = await directoryBytes(this.dir);
@@ -110,6 +116,10 @@ export class SpaceTicket {
   #sinceFreeCheck = 0;
   #addInFlight: (delta: number) => void;
 
+  /**
+   * Made by {@linkcode UploadSpace.begin}: `used` bytes are in the directory,
+   * and `addInFlight` tells the space of this request's bytes in temp files.
+   */
   constructor(space: UploadSpace, used: number, addInFlight: (delta: number) => void) {
     this.#space = space;
     this.#used = used;
@@ -139,8 +149,9 @@ export class SpaceTicket {
 }
 
 /**
- * directoryBytes adds up the sizes of the regular files directly in `dir`,
- * leaving out the temp files of uploads in flight (counted as they stream).
+ * directoryBytes resolves to the sizes, added up, of the regular files
+ * directly in `dir`, leaving out the temp files of uploads in flight
+ * (counted as they stream). Rejects with what `Deno.readDir` throws.
  */
 export async function directoryBytes(dir: string): Promise<number> {
   let total = 0;
@@ -160,7 +171,8 @@ export async function directoryBytes(dir: string): Promise<number> {
  * (statfs(2) `f_bavail × f_bsize`) through `node:fs`, loaded on first use so
  * a server without uploads never pays for it. Undefined without the
  * `--allow-sys=statfs` permission or where statfs is missing; `main.ts`
- * warns at start when the floor cannot be checked.
+ * warns at start when the floor cannot be checked. Rejects with any other
+ * failure (no such directory).
  */
 export async function statfsFreeBytes(dir: string): Promise<number | undefined> {
   try {

@@ -219,8 +219,9 @@ export function queryHref(query: ListingQuery): string {
   return search === "" ? "./" : `?${search}`;
 }
 
+/** LISTING_STYLE is what a listing adds to html.ts's shared BASE_STYLE (palette, type, links). */
 const LISTING_STYLE =
-  `body{font:15px/1.5 system-ui,sans-serif;max-width:50rem;margin:1.5rem auto;padding:0 1rem;color:#222}
+  `body{font-size:15px;line-height:1.5;max-width:50rem;margin:1.5rem auto;padding:0 1rem}
     h1{font-size:1.4rem;margin:.5rem 0;overflow-wrap:anywhere}nav{overflow-wrap:anywhere}
     nav a{display:inline-block;min-width:24px;padding:.2rem 0;text-align:center}
     .tools{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;margin:1rem 0}
@@ -228,15 +229,14 @@ const LISTING_STYLE =
     input[type=search]{flex:1;min-width:0;font:inherit;padding:.3rem .5rem;border:1px solid #aaa;border-radius:4px;background:inherit;color:inherit}
     button{font:inherit;padding:.3rem .8rem;min-height:2.2rem}
     .tools a{display:inline-block;padding:.3rem 0}summary{padding:.3rem 0;cursor:pointer}
-    table{border-collapse:collapse;width:100%}td,th{padding:0 .5rem;text-align:left;border-bottom:1px solid #eee}
+    table{border-collapse:collapse;width:100%}td,th{padding:0 .5rem;text-align:left;border-bottom:1px solid var(--border)}
     td:first-child,th:first-child{padding-left:0;overflow-wrap:anywhere}td:last-child,th:last-child{padding-right:0}
     th a{display:block;padding:.4rem 0;white-space:nowrap}td a{display:flex;align-items:center;gap:.45rem;padding:.4rem 0;min-height:24px}
     .n{text-align:right;white-space:nowrap}th.n a{text-align:right}td.d{white-space:nowrap}
-    .i{width:18px;height:18px;flex:none}.none td{padding:.6rem 0;color:#666}
-    a{color:#0550ae;text-decoration:none}a:hover{text-decoration:underline}
-    .qr svg{display:block;width:min(16rem,100%);height:auto;margin:.5rem 0}.qr p{margin:0;overflow-wrap:anywhere;color:#555}
-    @media(max-width:32rem){td.d{white-space:normal}}
-    @media(prefers-color-scheme:dark){body{background:#111;color:#eee}td,th{border-color:#333}a{color:#7cb7ff}.none td,.qr p{color:#aaa}}`;
+    .i{width:18px;height:18px;flex:none}.none td{padding:.6rem 0;color:var(--muted)}
+    a{text-decoration:none}a:hover{text-decoration:underline}
+    .qr svg{display:block;width:min(16rem,100%);height:auto;margin:.5rem 0}.qr p{margin:0;overflow-wrap:anywhere;color:var(--muted)}
+    @media(max-width:32rem){td.d{white-space:normal}}`;
 
 /** ICONS are inline SVG symbols, one per {@linkcode FileKind}, referenced by each row (no request). */
 const ICONS = unsafeRaw(

@@ -5,7 +5,12 @@
  */
 
 import assert from "node:assert/strict";
-import { assertContentLength, readBody } from "../../lib/pages/read_body.ts";
+import {
+  assertContentLength,
+  declaredLength,
+  mediaTypeOf,
+  readBody,
+} from "../../lib/pages/read_body.ts";
 import { decode } from "../_support/bytes.ts";
 import { isStatus } from "../_support/errors.ts";
 import { scriptedStream, untouchableStream } from "../_support/streams.ts";
@@ -71,4 +76,44 @@ Deno.test("readBody reads an absent body as empty", async () => {
   const empty = await readBody(new Request("http://x/"), 0);
   assert.equal(empty.length, 0);
   assert.ok(empty.buffer instanceof ArrayBuffer);
+});
+
+/** post builds a bodiless POST with `headers`. */
+function post(headers: Record<string, string>): Request {
+  return new Request("http://x/", { method: "POST", headers });
+}
+
+Deno.test("declaredLength: digits only, else undefined", async (t) => {
+  const CASES: [value: string | undefined, want: number | undefined][] = [
+    [undefined, undefined],
+    ["0", 0],
+    ["12", 12],
+    ["007", 7],
+    ["", undefined],
+    ["-1", undefined],
+    ["1.5", undefined],
+    ["1e3", undefined],
+    ["0x10", undefined],
+  ];
+  for (const [value, want] of CASES) {
+    await t.step(String(JSON.stringify(value)), () => {
+      const request = post(value === undefined ? {} : { "content-length": value });
+      assert.equal(declaredLength(request), want);
+    });
+  }
+});
+
+Deno.test("mediaTypeOf: the type without parameters, lower case; '' without one", async (t) => {
+  const CASES: [value: string | undefined, want: string][] = [
+    [undefined, ""],
+    ["application/x-www-form-urlencoded", "application/x-www-form-urlencoded"],
+    ["Multipart/Form-Data; boundary=XyZ", "multipart/form-data"],
+    ["text/plain ;charset=utf-8", "text/plain"],
+    [";boundary=x", ""],
+  ];
+  for (const [value, want] of CASES) {
+    await t.step(String(JSON.stringify(value)), () => {
+      assert.equal(mediaTypeOf(post(value === undefined ? {} : { "content-type": value })), want);
+    });
+  }
 });
