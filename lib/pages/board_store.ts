@@ -5,7 +5,7 @@
  * Two stores implement it: SQLite under `--data-dir` (board_sqlite.ts, the
  * embedded default) and PostgreSQL for several instances
  * (board_postgres.ts). Both pass one test suite
- * (tests/pages/board_store_test.ts). The board (board.ts) speaks HTTP; the
+ * (tests/_support/board_store_suite.ts). The board (board.ts) speaks HTTP; the
  * stores speak rows.
  */
 
