@@ -75,7 +75,6 @@ import {
   writeResponse,
   type WriteResult,
 } from "./http/response_writer.ts";
-import { toRequest } from "./http/to_request.ts";
 import type { Logger } from "./log.ts";
 
 export { MAX_DRAIN_BYTES };
@@ -368,7 +367,7 @@ export class Connection {
     // A body that failed while the handler read it decides the answer.
     if (reader.failure !== undefined) {
       if (!(reader.failure instanceof HttpError)) return false; // the client left mid-body
-      exchange.error = reader.failure;
+      exchange.failed(reader.failure);
     }
     const keepAlive = exchange.keepAlive(this.#ending === "open");
     const result = exchange.error === undefined
@@ -387,18 +386,19 @@ export class Connection {
     try {
       const body = await exchange.body();
       const conn = this.#conn;
-      exchange.request = toRequest(exchange.head, body, {
+      const request = exchange.toRequest(body, {
         scheme: this.#settings.scheme,
         localAddr: conn.localAddr,
       });
-      const remoteAddr = conn.remoteAddr as Deno.NetAddr;
-      const response = await this.#handler(exchange.request, { remoteAddr });
+      const response = await this.#handler(request, {
+        remoteAddr: conn.remoteAddr as Deno.NetAddr,
+      });
       if (!(response instanceof Response)) {
         throw new TypeError("Cannot send response: the handler did not return a Response");
       }
-      exchange.response = response;
+      exchange.answered(response);
     } catch (err) {
-      exchange.error = err;
+      exchange.failed(err);
     }
   }
 

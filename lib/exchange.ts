@@ -13,6 +13,7 @@ import { HttpError } from "./http/http_error.ts";
 import type { InputBuffer } from "./http/input.ts";
 import type { RequestHead } from "./http/request_head.ts";
 import { type ByteSink, writeAll } from "./http/response_writer.ts";
+import { type RequestOrigin, toRequest } from "./http/to_request.ts";
 
 /** MAX_DRAIN_BYTES is how much unread request body we read and discard to keep a connection; more and we close it. */
 export const MAX_DRAIN_BYTES = 64 * 1024;
@@ -38,12 +39,9 @@ export class Exchange implements BodyStreamHooks {
   readonly head: RequestHead;
   /** The body, read from the connection's buffer only when asked. */
   readonly reader: BodyReader;
-  /** The Request the handler got, once built: error pages negotiate on its Accept field. */
-  request: Request | undefined = undefined;
-  /** The handler's answer, when it gave one. */
-  response: Response | undefined = undefined;
-  /** What went wrong instead, when something did: the answer is an error page (or nothing, if the client left). */
-  error: unknown = undefined;
+  #request: Request | undefined;
+  #response: Response | undefined;
+  #error: unknown;
   #sink: ByteSink;
   #continueSent = false;
 
@@ -52,6 +50,41 @@ export class Exchange implements BodyStreamHooks {
     this.head = head;
     this.reader = new BodyReader(input, head.framing, options.maxBodyBytes);
     this.#sink = options.sink;
+  }
+
+  /** The Request the handler got, once built: error pages negotiate on its Accept field. */
+  get request(): Request | undefined {
+    return this.#request;
+  }
+
+  /** The handler's answer, when it gave one and nothing failed since. */
+  get response(): Response | undefined {
+    return this.#response;
+  }
+
+  /** What went wrong instead of an answer, when something did (undefined: nothing). */
+  get error(): unknown {
+    return this.#error;
+  }
+
+  /**
+   * toRequest builds the Request the handler gets, with `body` (see
+   * {@linkcode Exchange.body}) and `origin`, and keeps it. Throws as
+   * `http/to_request.ts` does: 501 or 400 {@linkcode HttpError}s.
+   */
+  toRequest(body: ReadableStream<Uint8Array> | null, origin: RequestOrigin): Request {
+    this.#request = toRequest(this.head, body, origin);
+    return this.#request;
+  }
+
+  /** answered records the handler's Response. */
+  answered(response: Response) {
+    this.#response = response;
+  }
+
+  /** failed records what went wrong instead; a later failure (the body's) replaces an earlier one. */
+  failed(err: unknown) {
+    this.#error = err;
   }
 
   /**
