@@ -77,8 +77,6 @@ import {
 } from "./http/response_writer.ts";
 import type { Logger } from "./log.ts";
 
-export { MAX_DRAIN_BYTES };
-
 /** ConnectionSettings are the limits and timeouts of every connection. */
 export interface ConnectionSettings {
   headLimits: HeadLimits;

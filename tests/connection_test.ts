@@ -11,10 +11,10 @@ import {
   type Conn,
   Connection,
   type ConnectionSettings,
-  MAX_DRAIN_BYTES,
   type Phase,
   WRITE_TIMEOUT_MS,
 } from "../lib/connection.ts";
+import { MAX_DRAIN_BYTES } from "../lib/exchange.ts";
 import type { FastPath, Handler } from "../lib/http/handler.ts";
 import { HttpError } from "../lib/http/http_error.ts";
 import { DEFAULT_HEAD_LIMITS } from "../lib/http/request_head.ts";
