@@ -57,7 +57,7 @@ export class Exchange implements BodyStreamHooks {
     return this.#request;
   }
 
-  /** The handler's answer, when it gave one and nothing failed since. */
+  /** The handler's answer, when it gave one; an {@linkcode Exchange.error} outranks it. */
   get response(): Response | undefined {
     return this.#response;
   }
