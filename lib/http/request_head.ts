@@ -183,7 +183,8 @@ export const MAX_REMEMBERED_HEAD_BYTES = 2048;
 export class HeadParser {
   #last: Remembered | undefined;
   #limits: HeadLimits;
-  #hosts: HostMemo = { validHost: "" };
+  /** Made at the first parse not answered from memory: a connection that only repeats a head needs none. */
+  #hosts: HostMemo | undefined;
 
   /** Creates a parser for heads within `limits`. */
   constructor(limits: HeadLimits = DEFAULT_HEAD_LIMITS) {
@@ -201,7 +202,7 @@ export class HeadParser {
       this.#last = shared;
       return { kind: "complete", head: shared.head, consumed: shared.bytes.length };
     }
-    const result = parseHead(buf, this.#limits, this.#hosts);
+    const result = parseHead(buf, this.#limits, this.#hosts ??= { validHost: "" });
     if (result.kind === "complete" && result.consumed <= MAX_REMEMBERED_HEAD_BYTES) {
       const bytes = buf.slice(0, result.consumed);
       this.#last = lastParsed = { bytes, head: result.head, limits: this.#limits };
