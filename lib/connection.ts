@@ -9,11 +9,12 @@
  * ③ `http/request_head.ts` says a whole head has arrived (or throws a 4xx/5xx
  *    {@linkcode HttpError}: we answer it and close, since the byte stream can
  *    no longer be trusted).
- * ④ `http/body.ts` wraps the body (Content-Length or chunked) as a size-capped
- *    stream that reads only when the handler asks, and sends `100 Continue`
- *    just before its first read.
- * ⑤ The handler, `app.ts`, gets a web `Request` and returns a `Response`, as
- *    with `Deno.serve`; it never sees the socket.
+ * ④ `exchange.ts` decides what the body may be, and `http/body.ts` wraps it
+ *    (Content-Length or chunked) as a size-capped stream that reads only when
+ *    the handler asks, sending `100 Continue` just before its first read.
+ * ⑤ `http/to_request.ts` turns the head into a web `Request`; the handler,
+ *    `app.ts`, gets it and returns a `Response`, as with `Deno.serve`; it
+ *    never sees the socket.
  * ⑥⑦ For static files it asks `static/serve_file.ts`, which finds the file
  *    through the representation store (`static/store.ts`) and lets
  *    `static/serve_content.ts` decide the answer; none knows of sockets.
@@ -26,15 +27,42 @@
  * Then the connection drains what the handler left of the body (bounded) and
  * goes round again for the next, possibly pipelined, request.
  *
- * Every wait has a deadline ({@linkcode Phase} says which); `server.ts`
- * sweeps the deadlines once every SWEEP_INTERVAL_MS and calls
- * {@linkcode Connection.expire}. So a timeout costs no timer per read.
+ * The connection is one state machine. Its {@linkcode Phase} says what it
+ * waits for, and each phase has a deadline; {@linkcode Connection.phase},
+ * `since` and `deadline` are what `server.ts` reads to sweep timeouts (once
+ * every SWEEP_INTERVAL_MS, calling {@linkcode Connection.expire}, so a
+ * timeout costs no timer per read) and to choose whom to evict at the cap.
+ * One method, `#enter`, makes every transition:
  *
- * This file holds the one catch that turns an error into a reply.
+ * | phase   | waiting for                          | deadline                          | then    |
+ * | ------- | ------------------------------------ | --------------------------------- | ------- |
+ * | idle    | the first byte of a request          | idleTimeoutMs                     | close   |
+ * | head    | the rest of the head                 | requestTimeoutMs                  | 408     |
+ * | handler | the handler (not the client's turn)  | none                              | —       |
+ * | body    | a body read the handler asked for    | requestTimeoutMs, then body floor | 408     |
+ * | respond | the client to take the response      | per write: WRITE_TIMEOUT_MS, floor | close  |
+ * | drain   | the rest of a body, to keep going    | DRAIN_TIMEOUT_MS                  | close   |
+ * | linger  | the client's last bytes, after a closing answer | LINGER_MS              | close   |
+ * | closed  | nothing: the socket is closed        | none                              | —       |
+ *
+ *     idle → head → respond                       (the fast path answered)
+ *              └──→ handler ⇄ body → respond      (the handler answered)
+ *     respond → idle (keep-alive) | drain → idle | linger → closed | closed
+ *     any phase → closed                          (end of stream, expired, aborted)
+ *
+ * (408 is answered, then the connection closes.)
+ *
+ * Beside the phase, {@linkcode Ending} says whether the connection goes on:
+ * `open`; `closing` after the response under way (shutdown); or `expired`
+ * (a deadline passed, or it was aborted), when every wait ends at once.
+ *
+ * Every error becomes bytes in one place, `#answerError`: its status and
+ * page (`error_page.ts`, negotiated on the request's Accept field), and
+ * whether the connection stays open after it.
  */
 
 import { errorResponse } from "./error_page.ts";
-import { BodyReader, bodyStream } from "./http/body.ts";
+import { Exchange, MAX_DRAIN_BYTES } from "./exchange.ts";
 import type { FastPath, Handler } from "./http/handler.ts";
 import { HttpError, isClientGone } from "./http/http_error.ts";
 import { type ByteSource, InputBuffer } from "./http/input.ts";
@@ -42,9 +70,10 @@ import { type HeadLimits, HeadParser, type RequestHead } from "./http/request_he
 import {
   type ByteSink,
   type PlainResponse,
-  writeAll,
+  type WriteOptions,
   writePlain,
   writeResponse,
+  type WriteResult,
 } from "./http/response_writer.ts";
 import type { Logger } from "./log.ts";
 
@@ -72,9 +101,7 @@ export interface ResponseCounter {
   response(method: string, status: number, bytes: number, ms: number): void;
 }
 
-/** MAX_DRAIN_BYTES is how much unread request body we read and discard to keep a connection; more and we close it. */
-export const MAX_DRAIN_BYTES = 64 * 1024;
-/** DRAIN_TIMEOUT_MS bounds that discarding. */
+/** DRAIN_TIMEOUT_MS bounds the discarding of a body the handler left unread. */
 export const DRAIN_TIMEOUT_MS = 2_000;
 /** WRITE_TIMEOUT_MS: a client that accepts no bytes of a response for this long is cut off. */
 export const WRITE_TIMEOUT_MS = 30_000;
@@ -91,9 +118,24 @@ export const MIN_BODY_BYTES_PER_SECOND = 1024;
  * the start earns no credit.
  */
 export const MIN_SEND_BYTES_PER_SECOND = 1024;
+/** MAX_LINGER_BYTES: lingering reads and discards at most this much (1 MiB) before closing anyway. */
+export const MAX_LINGER_BYTES = 1024 * 1024;
+/** A body read never waits less than this (1 s), however far behind the floor: one more read may catch up. */
+const MIN_BODY_WAIT_MS = 1_000;
 
-/** Phase is what a connection is waiting for; each has its own deadline. */
-export type Phase = "idle" | "head" | "handler" | "body" | "respond" | "drain" | "closed";
+/** Phase is what a connection is waiting for; each has its own deadline (see the table above). */
+export type Phase =
+  | "idle"
+  | "head"
+  | "handler"
+  | "body"
+  | "respond"
+  | "drain"
+  | "linger"
+  | "closed";
+
+/** Ending says whether a connection goes on: `open`, `closing` after this response, or `expired` now. */
+export type Ending = "open" | "closing" | "expired";
 
 /** Conn is the part of `Deno.Conn` a connection uses. */
 export interface Conn extends ByteSource, ByteSink {
@@ -103,40 +145,19 @@ export interface Conn extends ByteSource, ByteSink {
   closeWrite(): Promise<void>;
 }
 
-// Methods the Fetch API refuses to put in a Request (CONNECT, TRACE, TRACK),
-// and the ones it would silently upper-case ("get" → "GET"): HTTP methods are
-// case-sensitive (RFC 9110 §9.1), so "get" is an unknown method, not GET.
-const FORBIDDEN_METHODS = new Set(["CONNECT", "TRACE", "TRACK"]);
-const NORMALIZED_METHODS = new Set(["DELETE", "GET", "HEAD", "OPTIONS", "POST", "PUT"]);
-
-const CONTINUE = new TextEncoder().encode("HTTP/1.1 100 Continue\r\n\r\n");
-
-/** A path segment that is "." or "..", literally or percent-encoded. */
-const DOT_SEGMENT = /(?:^|\/)(?:\.|%2e){1,2}(?:\/|$)/i;
-
-/** pathOf is the path of a request target, without scheme, authority or query. */
-function pathOf(target: string): string {
-  const start = target.charCodeAt(0) === 0x2f ? 0 : target.indexOf("/", target.indexOf("//") + 2);
-  if (start === -1) return "/";
-  const query = target.indexOf("?", start);
-  return target.slice(start, query === -1 ? undefined : query);
-}
-
 /** Connection serves the requests of one client connection in order. */
 export class Connection {
   #conn: Conn;
   #handler: Handler;
   #settings: ConnectionSettings;
   #logger: Logger;
+  #phase: Phase = "idle";
+  #ending: Ending = "open";
+  #deadline = Infinity;
+  #since = Date.now();
   /** The method and start of the current request, kept only for the counter. */
   #method = "";
   #startedAt = 0;
-  #phase: Phase = "idle";
-  #deadline = Infinity;
-  #since = Date.now();
-  #closing = false;
-  #expired = false;
-  #closed = false;
   #requestLine = "-";
   #referer: string | undefined;
   #userAgent: string | undefined;
@@ -187,6 +208,11 @@ export class Connection {
     return this.#phase;
   }
 
+  /** Whether the connection goes on after the current exchange. */
+  get ending(): Ending {
+    return this.#ending;
+  }
+
   /** When the current wait ends, in ms since the epoch (Infinity: no limit). */
   get deadline(): number {
     return this.#deadline;
@@ -201,8 +227,7 @@ export class Connection {
   async serve(): Promise<void> {
     const input = new InputBuffer(this.#source, this.#settings.headLimits.maxHeadBytes + 2);
     try {
-      let keepAlive = true;
-      while (keepAlive && !this.#closing) {
+      while (this.#ending === "open") {
         const head = await this.#readHead(input);
         if (head === null) break;
         if (this.#settings.counter !== undefined) {
@@ -210,24 +235,16 @@ export class Connection {
           this.#startedAt = performance.now();
         }
         const fast = this.#fastAnswer(head);
-        if (fast !== undefined) {
-          this.#setPhase("respond", WRITE_TIMEOUT_MS);
-          const result = await writePlain(this.#sink, fast, {
-            head: head.method === "HEAD",
-            minor: head.minor,
-            keepAlive: head.keepAlive && !this.#closing,
-            server: this.#settings.serverName,
-          });
-          if (this.#logger.enabled) {
-            this.#noteRequest(head);
-            this.#log(fast.status, result.bodyBytes);
-          } else if (this.#settings.counter !== undefined) {
-            this.#count(fast.status, result.bodyBytes);
-          }
-          keepAlive = result.keepAlive;
+        if (fast === undefined) {
+          if (!(await this.#exchange(head, input))) break;
           continue;
         }
-        keepAlive = await this.#exchange(head, input);
+        // Inline, not a method: the fast path pays for no promise more.
+        this.#enter("respond", WRITE_TIMEOUT_MS);
+        const keepAlive = head.keepAlive && this.#ending === "open";
+        const result = await writePlain(this.#sink, fast, this.#writeOptions(head, keepAlive));
+        this.#logFast(head, fast.status, result.bodyBytes);
+        if (!result.keepAlive) break;
       }
     } catch (err) {
       await this.#fail(err);
@@ -235,6 +252,86 @@ export class Connection {
       this.#close();
       input.release();
     }
+  }
+
+  /**
+   * expire is called by the sweeper once the deadline has passed: a client
+   * that is sending a request too slowly gets 408; any other wait just ends.
+   */
+  expire() {
+    if (this.#ending === "expired" || this.#phase === "closed") return;
+    this.#ending = "expired";
+    if (this.#phase !== "head" && this.#phase !== "body") return this.#close();
+    // The loop is blocked in a read, so nothing else is writing now.
+    const fallback = setTimeout(() => this.#close(), LINGER_MS);
+    this.#answerError(new HttpError(408, undefined, { close: true }), undefined, false)
+      .catch(() => {})
+      .finally(() => {
+        clearTimeout(fallback);
+        this.#close();
+      });
+  }
+
+  /** shutdown asks the connection to finish its current exchange and close; an idle one closes now. */
+  shutdown() {
+    if (this.#ending === "open") this.#ending = "closing";
+    if (this.#phase === "idle") this.expire();
+  }
+
+  /** Forces the connection closed, whatever it is doing. */
+  abort() {
+    this.#ending = "expired";
+    this.#close();
+  }
+
+  /**
+   * #enter is the one transition: the phase, when it began (`now`), and the
+   * deadline the sweeper checks, `timeoutMs` after it. A new phase starts
+   * the send floor's count afresh.
+   */
+  #enter(phase: Phase, timeoutMs: number, now = Date.now()) {
+    this.#phase = phase;
+    this.#since = now;
+    this.#deadline = now + timeoutMs;
+    this.#sendWaited = this.#sendTaken = 0;
+  }
+
+  /** Reads until a whole head has arrived; null when the client ended the connection between requests. */
+  async #readHead(input: InputBuffer): Promise<RequestHead | null> {
+    this.#requestLine = "-";
+    this.#referer = this.#userAgent = undefined;
+    if (input.available > 0) this.#enter("head", this.#settings.requestTimeoutMs);
+    else this.#enter("idle", this.#settings.idleTimeoutMs);
+    for (;;) {
+      if (input.available > 0) {
+        if (this.#phase === "idle") this.#enter("head", this.#settings.requestTimeoutMs);
+        const result = this.#parser.parse(input.view());
+        if (result.kind === "complete") {
+          input.consume(result.consumed);
+          return result.head;
+        }
+      }
+      // End of stream between requests is a normal close; inside a head
+      // there is no one left to answer.
+      const more = await input.fill();
+      // The sweeper may have expired us (and be writing 408) as bytes came.
+      if (this.#ending === "expired") throw new Deno.errors.Interrupted("Connection expired");
+      if (!more) return null;
+    }
+  }
+
+  /** A read for the body the handler is reading: stalls and trickles are bounded. */
+  async #readBody(p: Uint8Array): Promise<number | null> {
+    const now = Date.now();
+    const timeout = this.#settings.requestTimeoutMs;
+    const onSchedule = this.#bodyStart + timeout +
+      (this.#bodyReceived / MIN_BODY_BYTES_PER_SECOND) * 1000;
+    this.#enter("body", Math.min(timeout, Math.max(onSchedule - now, MIN_BODY_WAIT_MS)), now);
+    const n = await this.#conn.read(p);
+    if (this.#ending === "expired") throw new Deno.errors.Interrupted("Connection expired");
+    this.#enter("handler", Infinity);
+    this.#bodyReceived += n ?? 0;
+    return n;
   }
 
   /** The fast path's answer, or undefined; a fast path that fails leaves the request to the handler. */
@@ -250,52 +347,160 @@ export class Connection {
     }
   }
 
-  /**
-   * expire is called by the sweeper once the deadline has passed: a client
-   * that is sending a request too slowly gets 408; any other wait just ends.
-   */
-  expire() {
-    if (this.#expired || this.#closed) return;
-    this.#expired = true;
-    if (this.#phase === "head" || this.#phase === "body") {
-      // The loop is blocked in a read, so nothing else is writing now.
-      const reply = errorResponse(new HttpError(408, undefined, { close: true }));
-      const done = () => this.#close();
-      const fallback = setTimeout(done, LINGER_MS);
-      writeResponse(this.#conn, reply, {
-        head: false,
-        minor: 1,
-        keepAlive: false,
-        server: this.#settings.serverName,
-      })
-        .then((result) => this.#log(408, result.bodyBytes), () => {})
-        .finally(() => {
-          clearTimeout(fallback);
-          done();
-        });
-    } else {
-      this.#close();
+  /** Answers one request through the handler; returns whether the connection may carry another. */
+  async #exchange(head: RequestHead, input: InputBuffer): Promise<boolean> {
+    this.#noteRequest(head);
+    const exchange = new Exchange(head, input, {
+      sink: this.#sink,
+      maxBodyBytes: this.#settings.maxBodyBytes,
+    });
+    this.#bodyStart = Date.now();
+    this.#bodyReceived = 0;
+    this.#enter("handler", Infinity, this.#bodyStart);
+    await this.#runHandler(exchange);
+    // The client left (mid-body, say): no one to answer, nothing to log.
+    if (this.#ending === "expired" || isClientGone(exchange.error)) return false;
+    const reader = exchange.reader;
+    reader.detach();
+    // A body that failed while the handler read it decides the answer.
+    if (reader.failure !== undefined) {
+      if (!(reader.failure instanceof HttpError)) return false; // the client left mid-body
+      exchange.failed(reader.failure);
+    }
+    const keepAlive = exchange.keepAlive(this.#ending === "open");
+    const result = exchange.error === undefined
+      ? await this.#send(exchange, exchange.response!, keepAlive)
+      : await this.#answerError(exchange.error, exchange, keepAlive);
+    if (reader.done) return result.keepAlive;
+    if (!result.keepAlive) {
+      await this.#linger();
+      return false;
+    }
+    return await this.#drain(exchange);
+  }
+
+  /** Runs the handler on the exchange's Request; its Response, or what was thrown instead, lands on the exchange. */
+  async #runHandler(exchange: Exchange): Promise<void> {
+    try {
+      const body = await exchange.body();
+      const conn = this.#conn;
+      const request = exchange.toRequest(body, {
+        scheme: this.#settings.scheme,
+        localAddr: conn.localAddr,
+      });
+      const response = await this.#handler(request, {
+        remoteAddr: conn.remoteAddr as Deno.NetAddr,
+      });
+      if (!(response instanceof Response)) {
+        throw new TypeError("Cannot send response: the handler did not return a Response");
+      }
+      exchange.answered(response);
+    } catch (err) {
+      exchange.failed(err);
     }
   }
 
-  /** shutdown asks the connection to finish its current exchange and close; an idle one closes now. */
-  shutdown() {
-    this.#closing = true;
-    if (this.#phase === "idle") this.expire();
+  /**
+   * Writes the handler's response and logs it. A body that fails before a
+   * byte was sent still leaves time for an error page; the client leaving
+   * (or the connection expiring) rejects.
+   */
+  async #send(exchange: Exchange, response: Response, keepAlive: boolean): Promise<WriteResult> {
+    let result: WriteResult;
+    try {
+      result = await this.#write(response, exchange.head, keepAlive);
+    } catch (err) {
+      if (isClientGone(err) || this.#ending === "expired") throw err;
+      return await this.#answerError(err, exchange, false);
+    }
+    this.#log(response.status, result.bodyBytes);
+    return result;
   }
 
-  /** Forces the connection closed, whatever it is doing. */
-  abort() {
-    this.#expired = true;
-    this.#close();
+  /**
+   * #answerError is the one place an error becomes bytes: an
+   * {@linkcode HttpError} keeps its status (and closes the connection when
+   * it says so), anything else is a 500 whose cause goes to the error log;
+   * the page is negotiated on the request's Accept field when there is a
+   * request. Writes it, logs it, and resolves to what the writer reports;
+   * rejects when the client is gone.
+   */
+  async #answerError(
+    err: unknown,
+    exchange: Exchange | undefined,
+    keepAlive: boolean,
+  ): Promise<WriteResult> {
+    this.#logCause(err, exchange === undefined ? "connection failed" : "handler failed");
+    const response = errorResponse(err, exchange?.request);
+    const result = await this.#write(response, exchange?.head, keepAlive);
+    this.#log(response.status, result.bodyBytes);
+    return result;
   }
 
-  #setPhase(phase: Phase, timeoutMs: number) {
-    const now = Date.now();
-    this.#phase = phase;
-    this.#since = now;
-    this.#deadline = now + timeoutMs;
-    this.#sendWaited = this.#sendTaken = 0;
+  /** The one write of a Response: enters `respond` and frames it for `head` (no head: an HTTP/1.1 GET). */
+  #write(
+    response: Response,
+    head: RequestHead | undefined,
+    keepAlive: boolean,
+  ): Promise<WriteResult> {
+    this.#enter("respond", WRITE_TIMEOUT_MS);
+    return writeResponse(this.#sink, response, this.#writeOptions(head, keepAlive));
+  }
+
+  /** The writer's options for an answer to `head` (no head: an HTTP/1.1 GET). */
+  #writeOptions(head: RequestHead | undefined, keepAlive: boolean): WriteOptions {
+    return {
+      head: head?.method === "HEAD",
+      minor: head?.minor ?? 1,
+      keepAlive,
+      server: this.#settings.serverName,
+    };
+  }
+
+  /** Reads and discards what the handler left of the body; whether the connection may go on. */
+  async #drain(exchange: Exchange): Promise<boolean> {
+    this.#enter("drain", DRAIN_TIMEOUT_MS);
+    try {
+      return await exchange.reader.drain(MAX_DRAIN_BYTES);
+    } catch {
+      return false; // already answered; a broken rest of the body just ends the connection
+    }
+  }
+
+  /** The one catch around the whole connection: an escaped error is answered (style rule 11). */
+  async #fail(err: unknown) {
+    if (this.#ending === "expired" || this.#phase === "closed" || isClientGone(err)) return;
+    if (this.#phase === "respond" || this.#phase === "drain" || this.#phase === "linger") {
+      // A response already started: its framing cannot carry another.
+      return this.#logCause(err, "connection failed");
+    }
+    try {
+      await this.#answerError(err, undefined, false);
+      await this.#linger();
+    } catch {
+      // The client left while we answered: nothing more to do.
+    }
+  }
+
+  /**
+   * Lingering close: stop writing, then read and discard what the client
+   * still sends for a moment, so our last response is not destroyed by the
+   * reset a close with unread data would cause.
+   */
+  async #linger() {
+    this.#enter("linger", LINGER_MS);
+    try {
+      await this.#conn.closeWrite();
+      const scratch = new Uint8Array(16 * 1024);
+      let total = 0;
+      while (total < MAX_LINGER_BYTES) {
+        const n = await this.#conn.read(scratch);
+        if (n === null || this.#ending === "expired") break;
+        total += n;
+      }
+    } catch {
+      // Reset or expired: closing is what we wanted anyway.
+    }
   }
 
   /**
@@ -328,145 +533,6 @@ export class Connection {
     }
   }
 
-  /** A read for the body the handler is reading: stalls and trickles are bounded. */
-  async #readBody(p: Uint8Array): Promise<number | null> {
-    const now = Date.now();
-    const timeout = this.#settings.requestTimeoutMs;
-    const onSchedule = this.#bodyStart + timeout +
-      (this.#bodyReceived / MIN_BODY_BYTES_PER_SECOND) * 1000;
-    this.#phase = "body";
-    this.#deadline = Math.min(now + timeout, Math.max(onSchedule, now + 1000));
-    const n = await this.#conn.read(p);
-    if (this.#expired) throw new Deno.errors.Interrupted("Connection expired");
-    this.#phase = "handler";
-    this.#deadline = Infinity;
-    this.#bodyReceived += n ?? 0;
-    return n;
-  }
-
-  async #readHead(input: InputBuffer): Promise<RequestHead | null> {
-    this.#requestLine = "-";
-    this.#referer = this.#userAgent = undefined;
-    if (input.available > 0) this.#setPhase("head", this.#settings.requestTimeoutMs);
-    else this.#setPhase("idle", this.#settings.idleTimeoutMs);
-    for (;;) {
-      if (input.available > 0) {
-        if (this.#phase === "idle") this.#setPhase("head", this.#settings.requestTimeoutMs);
-        const result = this.#parser.parse(input.view());
-        if (result.kind === "complete") {
-          input.consume(result.consumed);
-          return result.head;
-        }
-      }
-      // End of stream between requests is a normal close; inside a head
-      // there is no one left to answer.
-      const more = await input.fill();
-      // The sweeper may have expired us (and be writing 408) as bytes came.
-      if (this.#expired) throw new Deno.errors.Interrupted("Connection expired");
-      if (!more) return null;
-    }
-  }
-
-  /** Answers one request; returns whether the connection may carry another. */
-  async #exchange(head: RequestHead, input: InputBuffer): Promise<boolean> {
-    this.#noteRequest(head);
-    const reader = new BodyReader(input, head.framing, this.#settings.maxBodyBytes);
-    let continueSent = false;
-    const sendContinue = async () => {
-      if (head.expectContinue && !continueSent && !reader.tooLarge) {
-        continueSent = true;
-        await writeAll(this.#sink, CONTINUE);
-      }
-    };
-    this.#bodyStart = Date.now();
-    this.#bodyReceived = 0;
-
-    this.#phase = "handler";
-    this.#deadline = Infinity;
-    let request: Request | undefined;
-    let response: Response;
-    try {
-      // A Request for GET or HEAD cannot carry a body (Fetch), and the body
-      // has no meaning there (RFC 9110 §9.3.1): read and check it now, so a
-      // framing error is answered 400 before anything else is.
-      const canHaveBody = head.method !== "GET" && head.method !== "HEAD";
-      if (!canHaveBody && head.framing.kind !== "none") {
-        await sendContinue();
-        if (!(await reader.drain(MAX_DRAIN_BYTES))) {
-          throw new HttpError(413, undefined, { close: true });
-        }
-      }
-      const body = canHaveBody && head.framing.kind !== "none"
-        ? bodyStream(reader, { beforeFirstRead: sendContinue })
-        : null;
-      request = this.#toRequest(head, body);
-      const remoteAddr = this.#conn.remoteAddr as Deno.NetAddr;
-      response = await this.#handler(request, { remoteAddr });
-      if (!(response instanceof Response)) {
-        throw new TypeError("Cannot send response: the handler did not return a Response");
-      }
-    } catch (err) {
-      // The client left (mid-body, say): no one to answer, nothing to log.
-      if (this.#expired || isClientGone(err)) return false;
-      response = this.#answerFor(err, request);
-    }
-    if (this.#expired) return false;
-    reader.detach();
-
-    // A body that failed while the handler read it decides the answer.
-    const failure = reader.failure;
-    if (failure !== undefined) {
-      if (!(failure instanceof HttpError)) return false; // the client left mid-body
-      response = errorResponse(failure, request);
-    }
-
-    let keepAlive = head.keepAlive && !this.#closing && failure === undefined;
-    if (!reader.done) {
-      // RFC 9110 §10.1.1: without a 100 the client may never send the body;
-      // a body too large to drain is cheaper to cut off.
-      if (head.expectContinue && !continueSent) keepAlive = false;
-      else if (reader.tooLarge || (reader.knownRemaining ?? 0) > MAX_DRAIN_BYTES || reader.busy) {
-        keepAlive = false;
-      }
-    }
-
-    this.#setPhase("respond", WRITE_TIMEOUT_MS);
-    let result;
-    try {
-      result = await writeResponse(this.#sink, response, {
-        head: head.method === "HEAD",
-        minor: head.minor,
-        keepAlive,
-        server: this.#settings.serverName,
-      });
-    } catch (err) {
-      if (isClientGone(err) || this.#expired) throw err;
-      // The handler's body failed before a byte was sent: still time for a 500.
-      response = this.#answerFor(err, request);
-      result = await writeResponse(this.#sink, response, {
-        head: head.method === "HEAD",
-        minor: head.minor,
-        keepAlive: false,
-        server: this.#settings.serverName,
-      });
-    }
-    this.#log(response.status, result.bodyBytes);
-
-    if (!result.keepAlive) {
-      if (!reader.done) await this.#linger();
-      return false;
-    }
-    if (!reader.done) {
-      this.#setPhase("drain", DRAIN_TIMEOUT_MS);
-      try {
-        return await reader.drain(MAX_DRAIN_BYTES);
-      } catch {
-        return false; // already answered; a broken rest of the body just ends the connection
-      }
-    }
-    return true;
-  }
-
   /** Remembers what the access log says of this request. */
   #noteRequest(head: RequestHead) {
     this.#requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
@@ -478,88 +544,10 @@ export class Connection {
     }
   }
 
-  #toRequest(head: RequestHead, body: ReadableStream<Uint8Array> | null): Request {
-    const upper = head.method.toUpperCase();
-    if (FORBIDDEN_METHODS.has(upper) || (NORMALIZED_METHODS.has(upper) && upper !== head.method)) {
-      throw new HttpError(501);
-    }
-    // The Fetch URL parser removes dot segments ("/a/../b" → "/b") before
-    // any handler could see them, so a route like /uploads/NAME could not
-    // refuse "/uploads/x/../y". Clients normalize paths before sending
-    // (RFC 3986 §5.2.4); one that did not gets 400.
-    if (DOT_SEGMENT.test(pathOf(head.target))) throw new HttpError(400, "Invalid path");
-    let url: string;
-    if (head.target.charCodeAt(0) === 0x2f) {
-      url = `${this.#settings.scheme}://${head.authority || this.#localAuthority()}${head.target}`;
-    } else if (head.target === "*") {
-      url = `${this.#settings.scheme}://${head.authority || this.#localAuthority()}/`;
-    } else {
-      url = head.target;
-    }
-    try {
-      return new Request(url, { method: head.method, headers: head.headers, body });
-    } catch (err) {
-      throw new HttpError(400, "Bad Request", { cause: err });
-    }
-  }
-
-  #localAuthority(): string {
-    const addr = this.#conn.localAddr as Deno.NetAddr;
-    const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-    return `${host}:${addr.port}`;
-  }
-
-  /** The response for an error a handler threw; 5xx causes go to the error log. */
-  #answerFor(err: unknown, request: Request | undefined): Response {
+  /** Logs an error whose cause the client is not shown: anything but an HttpError, or a 5xx with a cause. */
+  #logCause(err: unknown, what: string) {
     if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) {
-      this.#logger.error(`${this.#logLine()}: handler failed`, err);
-    }
-    return errorResponse(err, request);
-  }
-
-  /** The one catch that turns an escaped error into a reply (style rule 11). */
-  async #fail(err: unknown) {
-    if (this.#expired || this.#closed || isClientGone(err)) return; // no one to answer
-    const httpError = err instanceof HttpError
-      ? err
-      : new HttpError(500, undefined, { cause: err, close: true });
-    if (!(err instanceof HttpError)) {
-      this.#logger.error(`${this.#requestLine}: connection failed`, err);
-    }
-    if (this.#phase === "respond" || this.#phase === "drain") return; // a response already started
-    try {
-      this.#setPhase("respond", WRITE_TIMEOUT_MS);
-      const result = await writeResponse(this.#sink, errorResponse(httpError), {
-        head: false,
-        minor: 1,
-        keepAlive: false,
-        server: this.#settings.serverName,
-      });
-      this.#log(httpError.status, result.bodyBytes);
-      await this.#linger();
-    } catch {
-      // The client left while we answered: nothing more to do.
-    }
-  }
-
-  /**
-   * Lingering close: stop writing, then read and discard what the client
-   * still sends for a moment, so our last response is not destroyed by the
-   * reset a close with unread data would cause.
-   */
-  async #linger() {
-    this.#setPhase("drain", LINGER_MS);
-    try {
-      await this.#conn.closeWrite();
-      const scratch = new Uint8Array(16 * 1024);
-      let total = 0;
-      while (total < MAX_DRAIN_BYTES * 16) {
-        const n = await this.#conn.read(scratch);
-        if (n === null || this.#expired) break;
-        total += n;
-      }
-    } catch {
-      // Reset or expired: closing is what we wanted anyway.
+      this.#logger.error(`${this.#logLine()}: ${what}`, err);
     }
   }
 
@@ -567,6 +555,16 @@ export class Connection {
   #logLine(): string {
     const line = this.#requestLine;
     return line.length > 200 ? `${line.slice(0, 200)}…` : line;
+  }
+
+  /** Logs a fast-path answer: the request line is noted only when a log wants it. */
+  #logFast(head: RequestHead, status: number, bytes: number) {
+    if (this.#logger.enabled) {
+      this.#noteRequest(head);
+      this.#log(status, bytes);
+    } else if (this.#settings.counter !== undefined) {
+      this.#count(status, bytes);
+    }
   }
 
   #log(status: number, bytes: number) {
@@ -592,10 +590,8 @@ export class Connection {
   }
 
   #close() {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#phase = "closed";
-    this.#deadline = Infinity;
+    if (this.#phase === "closed") return;
+    this.#enter("closed", Infinity);
     try {
       this.#conn.close();
     } catch {

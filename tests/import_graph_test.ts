@@ -70,6 +70,11 @@ const RULES: LayerRule[] = [
     never: ["lib/app.ts", "lib/static/", "lib/pages/", "lib/server.ts", "lib/instance.ts"],
   },
   {
+    name: "one exchange, like its connection, knows no static files or pages",
+    from: "lib/exchange.ts",
+    never: ["lib/app.ts", "lib/static/", "lib/pages/", "lib/server.ts", "lib/instance.ts"],
+  },
+  {
     name: "the server serves any handler and knows no static files or pages",
     from: "lib/server.ts",
     never: ["lib/app.ts", "lib/static/", "lib/pages/", "lib/instance.ts"],

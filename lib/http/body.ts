@@ -264,7 +264,11 @@ function hexValue(b: number): number {
   return -1;
 }
 
-/** BodyStreamHooks let the connection act when the handler first asks for the body. */
+/**
+ * BodyStreamHooks let the connection act when the handler first asks for the
+ * body. Hooks are called as methods of this object, so an object with state
+ * (the connection's exchange) can be its own hooks, with no closure.
+ */
 export interface BodyStreamHooks {
   /** Runs before the first read: where `100 Continue` is sent (RFC 9110 §10.1.1). */
   beforeFirstRead?: () => Promise<void>;

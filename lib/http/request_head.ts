@@ -2,8 +2,10 @@
  * request_head.ts — ③ the request-head parser: bytes in, verdict out.
  *
  * It never touches a socket. `connection.ts` owns the buffer and the reads,
- * and calls {@linkcode parseRequestHead} each time more bytes arrive; the
- * verdict is the same however the bytes were split.
+ * and calls its {@linkcode HeadParser} each time more bytes arrive; the
+ * verdict is the same however the bytes were split. {@linkcode parseRequestHead}
+ * is pure; the parser object adds memory of what it saw, never a different
+ * verdict.
  *
  * The grammar is RFC 9112 §2–§7 read strictly: CRLF line endings only, one
  * space between the parts of the request line, token field names with the
@@ -108,6 +110,20 @@ export function parseRequestHead(
   buf: Uint8Array,
   limits: HeadLimits = DEFAULT_HEAD_LIMITS,
 ): HeadResult {
+  return parseHead(buf, limits, undefined);
+}
+
+/**
+ * HostMemo remembers the last Host value found valid: clients repeat one
+ * Host, and its pattern is the dearest check of a head. A
+ * {@linkcode HeadParser} owns one; the verdict is the same without it.
+ */
+interface HostMemo {
+  validHost: string;
+}
+
+/** parseHead is {@linkcode parseRequestHead}, skipping the Host pattern for the value `hosts` remembers. */
+function parseHead(buf: Uint8Array, limits: HeadLimits, hosts: HostMemo | undefined): HeadResult {
   // RFC 9112 §2.2: ignore empty lines received before the request line.
   let pos = 0;
   for (let i = 0; i < MAX_LEADING_EMPTY_LINES && buf[pos] === CR; i++) {
@@ -136,7 +152,7 @@ export function parseRequestHead(
       if (pos + 1 === buf.length) return { kind: "incomplete" };
       if (buf[pos + 1] !== LF) throw badRequest(); // bare CR
       if (pos + 2 > limits.maxHeadBytes) throw tooLarge();
-      return { kind: "complete", head: interpret(line, headers), consumed: pos + 2 };
+      return { kind: "complete", head: interpret(line, headers, hosts), consumed: pos + 2 };
     }
     if (headers.length === limits.maxHeaderCount) throw tooLarge();
     const lf = buf.indexOf(LF, pos);
@@ -155,7 +171,8 @@ export const MAX_REMEMBERED_HEAD_BYTES = 2048;
 
 /**
  * HeadParser is {@linkcode parseRequestHead} for one connection, remembering
- * the last head it parsed, and the last head any connection parsed. A client
+ * the last head it parsed, the last Host it found valid, and the last head
+ * any connection parsed. A client
  * sends the same head again and again (a browser revalidating, a player
  * asking for the same range, a load test; a new connection often starts with
  * the head the last one sent), and the parse is pure: the same bytes give
@@ -166,6 +183,8 @@ export const MAX_REMEMBERED_HEAD_BYTES = 2048;
 export class HeadParser {
   #last: Remembered | undefined;
   #limits: HeadLimits;
+  /** Made at the first parse not answered from memory: a connection that only repeats a head needs none. */
+  #hosts: HostMemo | undefined;
 
   /** Creates a parser for heads within `limits`. */
   constructor(limits: HeadLimits = DEFAULT_HEAD_LIMITS) {
@@ -183,7 +202,7 @@ export class HeadParser {
       this.#last = shared;
       return { kind: "complete", head: shared.head, consumed: shared.bytes.length };
     }
-    const result = parseRequestHead(buf, this.#limits);
+    const result = parseHead(buf, this.#limits, this.#hosts ??= { validHost: "" });
     if (result.kind === "complete" && result.consumed <= MAX_REMEMBERED_HEAD_BYTES) {
       const bytes = buf.slice(0, result.consumed);
       this.#last = lastParsed = { bytes, head: result.head, limits: this.#limits };
@@ -326,7 +345,11 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
 }
 
 /** interpret applies the message-level rules: forms of target, Host, framing, persistence, Expect. */
-function interpret(line: RequestLine, headers: [string, string][]): RequestHead {
+function interpret(
+  line: RequestLine,
+  headers: [string, string][],
+  hosts: HostMemo | undefined,
+): RequestHead {
   let host: string | undefined;
   let hostCount = 0;
   let contentLength: string | undefined;
@@ -365,7 +388,13 @@ function interpret(line: RequestLine, headers: [string, string][]): RequestHead 
   }
 
   const { method, target, minor } = line;
-  const authority = requestAuthority(method, target, minor, host, hostCount);
+  // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host, and a valid one.
+  if (hostCount > 1 || (minor === 1 && hostCount === 0)) throw badRequest();
+  if (host !== undefined && host !== "" && host !== hosts?.validHost) {
+    if (!isAuthority(host)) throw badRequest();
+    if (hosts !== undefined) hosts.validHost = host; // skip the pattern next time
+  }
+  const authority = requestAuthority(method, target, host);
   const framing = bodyFraming(minor, contentLength, transferEncoding);
 
   const tokens = connection.toLowerCase().split(",").map(trimOws);
@@ -387,21 +416,8 @@ function trimOws(s: string): string {
   return s.replace(/^[ \t]+|[ \t]+$/g, "");
 }
 
-/** requestAuthority checks the target's form against the method and Host (RFC 9112 §3.2). */
-function requestAuthority(
-  method: string,
-  target: string,
-  minor: 0 | 1,
-  host: string | undefined,
-  hostCount: number,
-): string {
-  // RFC 9112 §3.2: HTTP/1.1 requires exactly one Host, and a valid one.
-  if (hostCount > 1 || (minor === 1 && hostCount === 0)) throw badRequest();
-  if (host !== undefined && host !== "" && host !== lastValidHost) {
-    if (!isAuthority(host)) throw badRequest();
-    lastValidHost = host; // clients repeat one Host: skip the pattern next time
-  }
-
+/** requestAuthority checks the target's form against the method, and picks the authority: the target's or Host's (RFC 9112 §3.2). */
+function requestAuthority(method: string, target: string, host: string | undefined): string {
   if (target.charCodeAt(0) === 0x2f) return host ?? ""; // origin-form: "/…"
   if (target === "*") {
     if (method !== "OPTIONS") throw badRequest(); // asterisk-form (§3.2.4)
@@ -422,8 +438,6 @@ function requestAuthority(
 // reg-name / IPv4 of unreserved, sub-delims and pct-encoded; no userinfo.
 const AUTHORITY =
   /^(?:\[[0-9A-Fa-f:.]+\]|(?:[A-Za-z0-9\-._~!$&'()*+,;=]|%[0-9A-Fa-f]{2})+)(?::[0-9]{0,5})?$/;
-
-let lastValidHost = "";
 
 function isAuthority(value: string): boolean {
   return AUTHORITY.test(value);

@@ -852,6 +852,17 @@ Deno.test("HeadParser: the same bytes give the same head, other bytes their own"
     const b = complete(new HeadParser().parse(encode(GET)));
     assert.equal(b.head, a.head);
   });
+  await t.step("a remembered Host never lets an invalid one through", () => {
+    const parser = new HeadParser();
+    const withHost = (host: string) => encode(`GET /h HTTP/1.1\r\nHost: ${host}\r\n\r\n`);
+    complete(parser.parse(withHost("a.test")));
+    for (const bad of ["a.test/x", "a b", "u@a.test", "[::1"]) {
+      assert.throws(() => parser.parse(withHost(bad)), HttpError, bad);
+      assert.throws(() => parseRequestHead(withHost(bad)), HttpError, bad);
+    }
+    assert.equal(complete(parser.parse(withHost("a.test"))).head.authority, "a.test");
+    assert.equal(complete(parseRequestHead(withHost("b.test"))).head.authority, "b.test");
+  });
   await t.step("heads over MAX_REMEMBERED_HEAD_BYTES are parsed every time", () => {
     const big = `GET / HTTP/1.1\r\nHost: a\r\nX-Pad: ${
       "p".repeat(MAX_REMEMBERED_HEAD_BYTES)
