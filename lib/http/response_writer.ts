@@ -113,72 +113,127 @@ export async function writeResponse(
   response: Response,
   options: WriteOptions,
 ): Promise<WriteResult> {
-  const status = response.status;
-  const noBody = hasNoBody(status);
-  const sendsBody = !options.head && !noBody;
-  const body = response.body;
-  // No body is a known length: 0 (RFC 9110 §8.6 asks for Content-Length then).
-  let declared = declaredLength(response.headers) ?? (body === null && !noBody ? 0 : undefined);
-
-  // A body of unknown or small length is read first: if it is small it
-  // goes out with a Content-Length in the same write as the head.
-  // An event stream (Server-Sent Events) is never buffered: each event
-  // leaves as soon as it is enqueued.
-  const eventStream = /^text\/event-stream/i.test(response.headers.get("content-type") ?? "");
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
-  const prefix: Uint8Array[] = [];
-  let prefixBytes = 0;
-  let ended = true;
-  if (body !== null && (noBody || (options.head && declared !== undefined))) {
-    await body.cancel().catch(() => {});
-  } else if (
-    body !== null && !eventStream && (declared === undefined || declared <= SMALL_BODY_BYTES)
-  ) {
-    reader = body.getReader();
-    ended = false;
-    try {
-      while (prefixBytes <= SMALL_BODY_BYTES) {
-        const { done, value } = await reader.read();
-        if (done) {
-          ended = true;
-          break;
-        }
-        prefix.push(value);
-        prefixBytes += value.length;
-      }
-    } catch (err) {
-      reader.releaseLock();
-      throw err;
-    }
-    if (ended && declared === undefined) declared = prefixBytes;
-  } else if (body !== null) {
-    ended = false; // a large body of declared length: it streams below
-  }
-
-  let mode: "none" | "length" | "chunked" | "close";
-  if (noBody) mode = "none";
-  else if (declared !== undefined) mode = "length";
-  else if (options.minor === 1) mode = "chunked";
-  else mode = "close";
-  let keepAlive = options.keepAlive && mode !== "close" &&
+  const noBody = hasNoBody(response.status);
+  const start = await startBody(response, noBody, options.head);
+  const mode = framingOf(noBody, start.declared, options.minor);
+  const keepAlive = options.keepAlive && mode !== "close" &&
     !/\bclose\b/i.test(response.headers.get("connection") ?? "");
-
-  const head = serializeHead(response.status, response.headers, mode, declared, keepAlive, options);
-  // If the client is gone before the body starts, the body (an open file,
-  // say) must still be released.
-  const release = () => (reader ?? body)?.cancel().catch(() => {});
-  if (!sendsBody) {
+  const head = serializeHead(
+    response.status,
+    response.headers,
+    mode,
+    start.declared,
+    keepAlive,
+    options,
+  );
+  if (options.head || noBody) {
     try {
       await writeAll(sink, latin1Bytes(head));
     } finally {
-      await release();
+      await start.release(); // the client may be gone; an open file is closed all the same
     }
     return { bodyBytes: 0, keepAlive };
   }
+  return await sendBody(sink, latin1Bytes(head), start, mode, keepAlive);
+}
 
-  // Everything buffered leaves with the head, in one write.
+/** Framing is how a response's end is marked (RFC 9112 §6). */
+type Framing = "none" | "length" | "chunked" | "close";
+
+/**
+ * framingOf takes whether the status forbids content, the body's length if
+ * known and the request's minor version, and returns the framing: none,
+ * Content-Length, chunked (HTTP/1.1 only) or the end of the connection.
+ */
+function framingOf(noBody: boolean, declared: number | undefined, minor: number): Framing {
+  if (noBody) return "none";
+  if (declared !== undefined) return "length";
+  return minor === 1 ? "chunked" : "close";
+}
+
+/** BodyStart is what writeResponse knows of a body before it writes the head. */
+interface BodyStart {
+  /** The Content-Length to declare: the handler's, or the whole body's once read. */
+  declared: number | undefined;
+  /** The first pieces, read to leave in the same write as the head. */
+  prefix: Uint8Array[];
+  prefixBytes: number;
+  /** Whether nothing is left to stream after the prefix. */
+  ended: boolean;
+  /** The reader the prefix was read through, or undefined (then the rest is `body`). */
+  reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
+  body: ReadableStream<Uint8Array> | null;
+  /** release cancels what is left of the body (an open file is closed); never rejects. */
+  release(): Promise<void>;
+}
+
+/**
+ * startBody takes a handler's response, whether its status forbids content
+ * and whether the request was HEAD, and returns the body's start: a body
+ * of unknown or small length is read first, so that if it is small it goes
+ * out with a Content-Length in the same write as the head. An event stream
+ * (Server-Sent Events) is never buffered: each event leaves as soon as it
+ * is enqueued. A body that will not be sent is cancelled. Rejects with the
+ * body's error.
+ */
+async function startBody(response: Response, noBody: boolean, head: boolean): Promise<BodyStart> {
+  const body = response.body;
+  // No body is a known length: 0 (RFC 9110 §8.6 asks for Content-Length then).
+  const declared = declaredLength(response.headers) ??
+    (body === null && !noBody ? 0 : undefined);
+  const start: BodyStart = {
+    declared,
+    prefix: [],
+    prefixBytes: 0,
+    ended: true,
+    reader: undefined,
+    body,
+    release: () => (start.reader ?? body)?.cancel().catch(() => {}) ?? Promise.resolve(),
+  };
+  if (body === null) return start;
+  if (noBody || (head && declared !== undefined)) {
+    await body.cancel().catch(() => {});
+    return start;
+  }
+  const eventStream = /^text\/event-stream/i.test(response.headers.get("content-type") ?? "");
+  start.ended = false;
+  if (eventStream || (declared !== undefined && declared > SMALL_BODY_BYTES)) return start;
+  const reader = start.reader = body.getReader();
+  try {
+    while (start.prefixBytes <= SMALL_BODY_BYTES) {
+      const { done, value } = await reader.read();
+      if (done) {
+        start.ended = true;
+        break;
+      }
+      start.prefix.push(value);
+      start.prefixBytes += value.length;
+    }
+  } catch (err) {
+    reader.releaseLock();
+    throw err;
+  }
+  if (start.ended && declared === undefined) start.declared = start.prefixBytes;
+  return start;
+}
+
+/**
+ * sendBody writes `head` with the body's prefix in one write, then streams
+ * the rest, one awaited write per piece (backpressure for free), and
+ * returns the content bytes sent and whether the connection may stay open.
+ * Rejects with what the sink throws, after releasing the body.
+ */
+async function sendBody(
+  sink: ByteSink,
+  head: Uint8Array,
+  start: BodyStart,
+  mode: Framing,
+  keepAlive: boolean,
+): Promise<WriteResult> {
+  const { declared, prefix, prefixBytes } = start;
   let buffered = mode === "chunked" ? chunkFrame(prefix, prefixBytes) : prefix;
   let sent = prefixBytes;
+  let ended = start.ended;
   if (mode === "length" && prefixBytes > declared!) {
     // The stream is longer than its own Content-Length: send what was
     // promised, never more, and close.
@@ -189,20 +244,19 @@ export async function writeResponse(
   }
   if (ended && mode === "chunked") buffered.push(LAST_CHUNK);
   try {
-    await writeAll(sink, concat([latin1Bytes(head), ...buffered]));
+    await writeAll(sink, concat([head, ...buffered]));
   } catch (err) {
-    await release();
+    await start.release();
     throw err;
   }
   if (ended) {
-    await reader?.cancel().catch(() => {});
+    await start.reader?.cancel().catch(() => {});
     if (mode === "length" && sent !== declared) keepAlive = false;
     return { bodyBytes: sent, keepAlive };
   }
-
-  // The rest streams, one awaited write per piece: backpressure for free.
   const limit = mode === "length" ? declared! - sent : Infinity;
-  const streamed = await streamBody(sink, reader ?? body!, { chunked: mode === "chunked", limit });
+  const source = start.reader ?? start.body!;
+  const streamed = await streamBody(sink, source, { chunked: mode === "chunked", limit });
   sent += streamed.bytes;
   if (mode === "chunked" && streamed.complete) await writeAll(sink, LAST_CHUNK);
   if (!streamed.complete || (mode === "length" && sent !== declared)) keepAlive = false;
@@ -217,7 +271,7 @@ export async function writeResponse(
 function serializeHead(
   status: number,
   fields: Iterable<readonly [string, string]>,
-  mode: "none" | "length" | "chunked" | "close",
+  mode: Framing,
   declared: number | undefined,
   keepAlive: boolean,
   options: WriteOptions,
