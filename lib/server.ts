@@ -96,19 +96,120 @@ export function startServer(
   handler: Handler,
   logger: Logger = new Logger({ access: options.quiet ? null : Deno.stdout }),
 ): Server {
-  const where = { hostname: options.hostname, port: options.port };
+  const { listener, tunnels } = listen(options);
+  const settings = connectionSettings(options, handler);
+  const counter = options.counter;
+  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const admission = new Admission(
+    maxConnections,
+    perClientCapFor(maxConnections, options.maxConnectionsPerClient),
+    counter,
+  );
+  const graceMs = (options.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds) * 1000;
+  let stopping = false;
+  const sweeper = setInterval(() => admission.sweep(Date.now()), SWEEP_INTERVAL_MS);
+
+  async function acceptLoop() {
+    while (!stopping) {
+      const conn = await acceptOne(listener, logger, () => stopping);
+      if (conn === null) break;
+      if (conn !== undefined) take(conn);
+    }
+  }
+
+  function take(conn: Deno.Conn) {
+    const client = (conn.remoteAddr as Deno.NetAddr).hostname;
+    if (!admission.admits(client)) {
+      counter?.connectionRefused();
+      // An HTTPS newcomer is closed at once: a 503 would cost the tunnel
+      // and handshake that the cap is there to spare.
+      if (tunnels) close(conn);
+      else void refuse(conn, logger);
+      return;
+    }
+    const connection = new Connection(
+      tunnels ? tunnels.wrap(conn) : conn,
+      handler,
+      settings,
+      logger,
+    );
+    admission.add(connection, client);
+    connection.serve().finally(() => admission.release(connection));
+  }
+
+  const accepting = acceptLoop();
+  let shuttingDown: Promise<void> | undefined;
+  const { promise: finished, resolve: finish } = Promise.withResolvers<void>();
+
+  function shutdown(): Promise<void> {
+    shuttingDown ??= (async () => {
+      stopping = true;
+      close(listener);
+      await accepting;
+      await tunnels?.close();
+      await admission.closeAll(graceMs);
+      clearInterval(sweeper);
+      await logger.flush();
+      finish();
+    })();
+    return shuttingDown;
+  }
+
+  return { addr: listener.addr as Deno.NetAddr, finished, shutdown };
+}
+
+/**
+ * listen binds `options.hostname:port` (sharing the port with
+ * `options.reusePort`) and, for HTTPS, starts the tunnels to a private TLS
+ * listener, so that a handshake that never ends can still be closed
+ * (tls_tunnel.ts). Throws what `Deno.listen` or a bad certificate throws,
+ * with nothing left open.
+ */
+function listen(options: ServerOptions): { listener: Deno.Listener; tunnels?: TlsTunnels } {
   const shared = options.reusePort ? { reusePort: true } : {};
-  // HTTPS goes through tunnels to a private TLS listener, so that a
-  // handshake that never ends can still be closed (tls_tunnel.ts).
-  const listener = Deno.listen({ ...where, ...shared });
-  let tunnels: TlsTunnels | undefined;
+  const listener = Deno.listen({ hostname: options.hostname, port: options.port, ...shared });
+  if (!options.tls) return { listener };
   try {
-    tunnels = options.tls ? new TlsTunnels(options.tls) : undefined;
+    return { listener, tunnels: new TlsTunnels(options.tls) };
   } catch (err) {
     close(listener);
     throw err;
   }
-  const settings: ConnectionSettings = {
+}
+
+/**
+ * acceptOne waits for the next connection and returns it; null once the
+ * listener is closed (or `stopping()` says so); undefined after a failure
+ * worth trying again: a client that reset before the accept costs nothing,
+ * and anything else (out of descriptors, say) is logged and paused for
+ * ACCEPT_BACKOFF_MS, so that it cannot spin.
+ */
+async function acceptOne(
+  listener: Deno.Listener,
+  logger: Logger,
+  stopping: () => boolean,
+): Promise<Deno.Conn | null | undefined> {
+  try {
+    return await listener.accept();
+  } catch (err) {
+    if (
+      stopping() || err instanceof Deno.errors.BadResource ||
+      err instanceof Deno.errors.Interrupted
+    ) return null;
+    if (isClientGone(err)) return undefined;
+    logger.error("accept failed", err);
+    await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
+    return undefined;
+  }
+}
+
+/**
+ * connectionSettings takes the server's options and handler and returns
+ * what every connection is given: limits and timeouts (the command line's
+ * defaults where unset), the scheme, and the handler's fast path if any.
+ */
+function connectionSettings(options: ServerOptions, handler: Handler): ConnectionSettings {
+  return {
     headLimits: DEFAULT_HEAD_LIMITS,
     maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
     idleTimeoutMs: (options.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds) * 1000,
@@ -118,149 +219,118 @@ export function startServer(
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,
     counter: options.counter,
   };
-  const counter = options.counter;
-  const maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
-  const maxPerClient = perClientCapFor(maxConnections, options.maxConnectionsPerClient);
-  const perClient = new Map<string, number>();
-  const graceMs = (options.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds) * 1000;
-  /** Open connections, each with its client's address. */
-  const connections = new Map<Connection, string>();
-  let stopping = false;
+}
 
-  const sweeper = setInterval(() => {
-    const now = Date.now();
-    for (const connection of connections.keys()) {
+/**
+ * Admission holds the open connections, each with its client's address,
+ * and decides whether a newcomer may have one more: within its address's
+ * share, and under the global cap, or at the cap by taking the place of the
+ * connection that has waited longest for a request.
+ */
+class Admission {
+  #max: number;
+  #maxPerClient: number;
+  #counter: ServerCounter | undefined;
+  #connections = new Map<Connection, string>();
+  #perClient = new Map<string, number>();
+
+  constructor(max: number, maxPerClient: number, counter: ServerCounter | undefined) {
+    this.#max = max;
+    this.#maxPerClient = maxPerClient;
+    this.#counter = counter;
+  }
+
+  /** admits tells whether a newcomer from `client` may be served now, displacing a waiting connection at the cap. */
+  admits(client: string): boolean {
+    if ((this.#perClient.get(client) ?? 0) >= this.#maxPerClient) return false;
+    return this.#connections.size < this.#max || this.#evictOne();
+  }
+
+  /** add counts `connection`, just admitted, against its client's share and the cap. */
+  add(connection: Connection, client: string): void {
+    this.#perClient.set(client, (this.#perClient.get(client) ?? 0) + 1);
+    this.#counter?.connectionOpened();
+    this.#connections.set(connection, client);
+  }
+
+  /** release forgets a connection that closed or was evicted; the first call counts. */
+  release(connection: Connection): void {
+    const client = this.#connections.get(connection);
+    if (client === undefined) return;
+    this.#counter?.connectionClosed();
+    this.#connections.delete(connection);
+    const left = (this.#perClient.get(client) ?? 1) - 1;
+    if (left === 0) this.#perClient.delete(client);
+    else this.#perClient.set(client, left);
+  }
+
+  /** sweep expires every connection whose deadline is before `now` (ms since the epoch). */
+  sweep(now: number): void {
+    for (const connection of this.#connections.keys()) {
       if (now > connection.deadline) connection.expire();
     }
-  }, SWEEP_INTERVAL_MS);
-
-  async function acceptLoop() {
-    while (!stopping) {
-      let conn: Deno.Conn;
-      try {
-        conn = await listener.accept();
-      } catch (err) {
-        if (
-          stopping || err instanceof Deno.errors.BadResource ||
-          err instanceof Deno.errors.Interrupted
-        ) break;
-        // A client that reset before we accepted costs nothing; anything else
-        // (out of descriptors, say) would spin, so wait a moment.
-        if (isClientGone(err)) continue;
-        logger.error("accept failed", err);
-        await new Promise((resolve) => setTimeout(resolve, ACCEPT_BACKOFF_MS));
-        continue;
-      }
-      const client = (conn.remoteAddr as Deno.NetAddr).hostname;
-      const held = perClient.get(client) ?? 0;
-      if (held >= maxPerClient || (connections.size >= maxConnections && !evictOne())) {
-        counter?.connectionRefused();
-        void refuse(conn);
-        continue;
-      }
-      admit(conn, client, held);
-    }
-  }
-
-  function admit(conn: Deno.Conn, client: string, held: number) {
-    perClient.set(client, held + 1);
-    counter?.connectionOpened();
-    const connection = new Connection(
-      tunnels ? tunnels.wrap(conn) : conn,
-      handler,
-      settings,
-      logger,
-    );
-    connections.set(connection, client);
-    connection.serve().finally(() => release(connection));
-  }
-
-  /** Forgets a connection that closed or was evicted; the first call counts. */
-  function release(connection: Connection) {
-    const client = connections.get(connection);
-    if (client === undefined) return;
-    counter?.connectionClosed();
-    connections.delete(connection);
-    const left = (perClient.get(client) ?? 1) - 1;
-    if (left === 0) perClient.delete(client);
-    else perClient.set(client, left);
   }
 
   /**
-   * At the global cap, a newcomer (within its address's share) takes the
-   * place of the connection that has waited longest for a request: idle
-   * between requests, or still sending its head. Such a connection has
-   * nothing in progress, so closing it loses nothing but a slot; a slowloris
-   * or a parked keep-alive cannot keep a newcomer out. Returns false when
-   * every connection is busy (then the newcomer gets 503).
+   * closeAll asks every connection to finish its response and close, waits
+   * up to `graceMs` for them, aborts the rest, and resolves once all are
+   * released.
    */
-  function evictOne(): boolean {
+  async closeAll(graceMs: number): Promise<void> {
+    for (const connection of this.#connections.keys()) connection.shutdown();
+    const deadline = Date.now() + graceMs;
+    while (this.#connections.size > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    for (const connection of this.#connections.keys()) connection.abort();
+    while (this.#connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+
+  /**
+   * At the global cap, a newcomer takes the place of the connection that has
+   * waited longest for a request: idle between requests, or still sending
+   * its head. Such a connection has nothing in progress, so closing it loses
+   * nothing but a slot; a slowloris or a parked keep-alive cannot keep a
+   * newcomer out. Returns false when every connection is busy (then the
+   * newcomer gets 503).
+   */
+  #evictOne(): boolean {
     let victim: Connection | undefined;
-    for (const connection of connections.keys()) {
+    for (const connection of this.#connections.keys()) {
       const phase = connection.phase;
       if (phase !== "idle" && phase !== "head") continue;
       if (victim === undefined || connection.since < victim.since) victim = connection;
     }
     if (victim === undefined) return false;
     victim.abort();
-    release(victim);
+    this.release(victim);
     return true;
   }
+}
 
-  /**
-   * Past the cap, a new connection gets a fast 503 and is closed. An HTTPS
-   * one is closed at once: a 503 would cost the tunnel and handshake that
-   * the cap is there to spare.
-   */
-  async function refuse(conn: Deno.Conn) {
-    if (tunnels) return close(conn);
-    const timer = setTimeout(() => close(conn), 1000);
-    try {
-      const reply = errorResponse(
-        new HttpError(503, undefined, { headers: { "retry-after": "1" } }),
-      );
-      const result = await writeResponse(conn, reply, {
-        head: false,
-        minor: 1,
-        keepAlive: false,
-        server: settings.serverName,
-      });
-      const remote = (conn.remoteAddr as Deno.NetAddr).hostname;
-      logger.access({ remote, requestLine: "-", status: 503, bytes: result.bodyBytes });
-    } catch {
-      // The client left already.
-    } finally {
-      clearTimeout(timer);
-      close(conn);
-    }
+/**
+ * refuse answers a plain-HTTP connection past the cap with a fast 503
+ * (Retry-After: 1), logs it, and closes it; it gives the client a second at
+ * most. Never rejects.
+ */
+async function refuse(conn: Deno.Conn, logger: Logger): Promise<void> {
+  const timer = setTimeout(() => close(conn), 1000);
+  try {
+    const reply = errorResponse(new HttpError(503, undefined, { headers: { "retry-after": "1" } }));
+    const result = await writeResponse(conn, reply, {
+      head: false,
+      minor: 1,
+      keepAlive: false,
+      server: SERVER_NAME,
+    });
+    const remote = (conn.remoteAddr as Deno.NetAddr).hostname;
+    logger.access({ remote, requestLine: "-", status: 503, bytes: result.bodyBytes });
+  } catch {
+    // The client left already.
+  } finally {
+    clearTimeout(timer);
+    close(conn);
   }
-
-  const accepting = acceptLoop();
-  let finishedResolve: () => void;
-  const finished = new Promise<void>((resolve) => (finishedResolve = resolve));
-  let shuttingDown: Promise<void> | undefined;
-
-  function shutdown(): Promise<void> {
-    shuttingDown ??= (async () => {
-      stopping = true;
-      close(listener);
-      await accepting;
-      await tunnels?.close();
-      for (const connection of connections.keys()) connection.shutdown();
-      const deadline = Date.now() + graceMs;
-      while (connections.size > 0 && Date.now() < deadline) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      for (const connection of connections.keys()) connection.abort();
-      while (connections.size > 0) await new Promise((resolve) => setTimeout(resolve, 10));
-      clearInterval(sweeper);
-      await logger.flush();
-      finishedResolve();
-    })();
-    return shuttingDown;
-  }
-
-  return { addr: listener.addr as Deno.NetAddr, finished, shutdown };
 }
 
 function close(closer: { close(): void }) {
