@@ -15,7 +15,7 @@ import { Metrics, startMetricsServer } from "./metrics.ts";
 import { type Board, BOARD_CLEAR_PATH } from "./pages/board.ts";
 import { createHealth } from "./pages/health.ts";
 import { LiveReload } from "./pages/live.ts";
-import { type Server, startServer } from "./server.ts";
+import { type Handler, type Server, startServer } from "./server.ts";
 import { WorkerCompressor } from "./static/compress.ts";
 import { RepresentationStore } from "./static/store.ts";
 import { RootWatcher, watchStore } from "./static/watch.ts";
@@ -55,85 +55,16 @@ export async function startInstance(config: Config, options: InstanceOptions): P
   // started on first use (static/compress.ts), for the root and uploads alike.
   const compressor = new WorkerCompressor();
   const metrics = config.metrics === undefined ? undefined : new Metrics();
-
-  // Authentication (and bcrypt) is loaded only when turned on.
-  let auth: Auth | undefined;
-  let bcryptWorker: WorkerBcrypt | undefined;
-  if (options.authUsers !== undefined && options.authUsers.length > 0) {
-    const { Auth, WorkerBcrypt } = await import("./auth.ts");
-    bcryptWorker = new WorkerBcrypt();
-    auth = new Auth(options.authUsers, {
-      bearerUploads: config.uploadToken !== undefined,
-      checker: bcryptWorker,
-    });
-  }
+  const { auth, bcryptWorker } = await loadAuth(config, options);
   /** Whether `request` was signed in as a writer (always, without --auth). */
   const isWriter = (request: Request) =>
     auth === undefined || auth.principalOf(request)?.role === "rw";
-
-  // Uploads and the board are loaded only when turned on: a plain static
-  // server should not pay for node:crypto and node:sqlite in memory.
-  let uploads: ((request: Request) => Promise<Response>) | undefined;
-  let formOverhead = 0;
-  let maxFormParts = 1;
-  if (config.uploadDir !== undefined && options.realUploadDir !== undefined) {
-    const { createUploads, FORM_OVERHEAD_BYTES, MAX_FORM_PARTS } = await import(
-      "./pages/upload.ts"
-    );
-    formOverhead = FORM_OVERHEAD_BYTES;
-    maxFormParts = MAX_FORM_PARTS;
-    const uploadStore = new RepresentationStore({
-      maxBytes: Math.floor(config.cacheBytes / 4),
-      maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
-      compressor,
-    });
-    metrics?.watchCache("uploads", uploadStore);
-    const upload = createUploads({
-      dir: resolve(config.uploadDir),
-      realDir: options.realUploadDir,
-      maxBytes: config.maxUploadBytes,
-      quotaBytes: config.uploadQuotaBytes,
-      minFreeBytes: config.minFreeDiskBytes,
-      ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
-      // A writer signed in with --auth needs no token.
-      ...(auth === undefined ? {} : { authorized: isWriter }),
-      // A store of its own (an upload is bytes, never a template), a quarter the size.
-      store: uploadStore,
-    });
-    uploads = metrics === undefined ? upload : async (request) => {
-      const response = await upload(request);
-      const writes = request.method === "PUT" || request.method === "POST";
-      if (writes && response.status >= 200 && response.status < 300) metrics.upload();
-      return response;
-    };
-  }
-  let board: Board | undefined;
-  if (config.boardDb !== undefined) {
-    // PostgreSQL: opening does not connect; the first request does.
-    const [{ Board }, { PostgresBoardStore }] = await Promise.all([
-      import("./pages/board.ts"),
-      import("./pages/board_postgres.ts"),
-    ]);
-    board = new Board(new PostgresBoardStore(config.boardDb));
-  } else if (config.dataDir !== undefined) {
-    const { Board } = await import("./pages/board.ts");
-    board = Board.open(config.dataDir);
-  }
+  const uploads = await loadUploads(config, options, { compressor, metrics, auth, isWriter });
+  const board = await openBoard(config);
   const boardHandler = board && countBoard(board, metrics, isWriter);
 
-  // The store and the watcher that tells it of changes early (store.ts
-  // says why freshness does not depend on the watcher).
-  const root = resolve(config.root);
-  const store = new RepresentationStore({
-    maxBytes: config.cacheBytes,
-    maxEntries: config.cacheEntries,
-    compressor,
-  });
-  metrics?.watchCache("root", store);
-  const watcher = new RootWatcher(root);
-  watchStore(watcher, store);
-  // Live reload listens to the same watcher, after the store has heard.
-  const live = config.live ? new LiveReload(root, watcher) : undefined;
+  const { root, store, watcher, live } = openRoot(config, compressor, metrics);
+  const parts: Parts = { compressor, bcryptWorker, board, live, watcher };
 
   const handler = createApp({
     root,
@@ -147,7 +78,7 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     headers: config.headers,
     spa: config.spa,
     maxZipBytes: config.maxZipBytes,
-    ...(uploads ? { uploads } : {}),
+    ...(uploads ? { uploads: uploads.handler } : {}),
     ...(boardHandler ? { board: boardHandler } : {}),
     auth,
     health: createHealth({ root: options.realRoot, board: board?.store }),
@@ -156,16 +87,65 @@ export async function startInstance(config: Config, options: InstanceOptions): P
     access: config.quiet ? null : Deno.stdout,
     format: config.logFormat,
   });
+  const { server, metricsServer } = await startServers(config, options, {
+    handler,
+    logger,
+    metrics,
+    maxBodyBytes: engineBodyCap(config, uploads),
+    parts,
+  });
+  return {
+    server,
+    metricsServer,
+    async shutdown() {
+      await metricsServer?.shutdown();
+      // Event streams never end by themselves: end them first, so the
+      // graceful shutdown does not wait its whole grace for them.
+      live?.close();
+      await server.shutdown();
+      await closeParts(parts);
+    },
+  };
+}
 
-  // The engine's body cap must let the largest upload through, and a form
-  // of several files (each up to --max-upload, together within the quota).
-  const maxBodyBytes = uploads
-    ? Math.max(
-      config.maxBodyBytes,
-      config.maxUploadBytes + formOverhead,
-      Math.min(config.uploadQuotaBytes, config.maxUploadBytes * maxFormParts) + formOverhead,
-    )
-    : config.maxBodyBytes;
+/**
+ * openRoot returns the document root's representation store, the watcher
+ * that tells it of changes early (store.ts says why freshness does not
+ * depend on the watcher), and with --live the live reload that listens to
+ * the same watcher, after the store has heard.
+ */
+function openRoot(config: Config, compressor: WorkerCompressor, metrics: Metrics | undefined) {
+  const root = resolve(config.root);
+  const store = new RepresentationStore({
+    maxBytes: config.cacheBytes,
+    maxEntries: config.cacheEntries,
+    compressor,
+  });
+  metrics?.watchCache("root", store);
+  const watcher = new RootWatcher(root);
+  watchStore(watcher, store);
+  const live = config.live ? new LiveReload(root, watcher) : undefined;
+  return { root, store, watcher, live };
+}
+
+/**
+ * startServers starts the server for `handler` and, with --metrics, the
+ * metrics listener. If either cannot listen, everything opened so far (the
+ * parts included) is closed and the error is thrown; a --metrics failure
+ * says so.
+ */
+async function startServers(
+  config: Config,
+  options: InstanceOptions,
+  with_: {
+    handler: Handler;
+    logger: Logger;
+    metrics: Metrics | undefined;
+    maxBodyBytes: number;
+    parts: Parts;
+  },
+): Promise<{ server: Server; metricsServer: Server | undefined }> {
+  const { handler, logger, metrics, maxBodyBytes, parts } = with_;
   const { tls: _files, ...settings } = config;
   let server: Server;
   try {
@@ -182,43 +162,142 @@ export async function startInstance(config: Config, options: InstanceOptions): P
       logger,
     );
   } catch (err) {
-    await board?.close();
-    live?.close();
-    compressor.close();
-    bcryptWorker?.close();
-    await watcher.close();
+    await closeParts(parts);
     throw err;
   }
-  let metricsServer: Server | undefined;
-  if (metrics !== undefined && config.metrics !== undefined) {
-    try {
-      metricsServer = startMetricsServer(metrics, config.metrics);
-    } catch (err) {
-      await server.shutdown();
-      await board?.close();
-      live?.close();
-      compressor.close();
-      await watcher.close();
-      throw new Error(`Cannot serve --metrics: ${err instanceof Error ? err.message : err}`, {
-        cause: err,
-      });
-    }
+  if (metrics === undefined || config.metrics === undefined) {
+    return { server, metricsServer: undefined };
   }
-  return {
-    server,
-    metricsServer,
-    async shutdown() {
-      await metricsServer?.shutdown();
-      // Event streams never end by themselves: end them first, so the
-      // graceful shutdown does not wait its whole grace for them.
-      live?.close();
-      await server.shutdown();
-      await board?.close();
-      compressor.close();
-      bcryptWorker?.close();
-      await watcher.close();
-    },
+  try {
+    return { server, metricsServer: startMetricsServer(metrics, config.metrics) };
+  } catch (err) {
+    await server.shutdown();
+    await closeParts(parts);
+    const message = err instanceof Error ? err.message : String(err);
+    throw new Error(`Cannot serve --metrics: ${message}`, { cause: err });
+  }
+}
+
+/** Parts are what an instance opens beside its server, closed together by closeParts. */
+interface Parts {
+  compressor: WorkerCompressor;
+  bcryptWorker: WorkerBcrypt | undefined;
+  board: Board | undefined;
+  live: LiveReload | undefined;
+  watcher: RootWatcher;
+}
+
+/** closeParts closes every part of an instance (each close may be repeated). Never rejects. */
+async function closeParts(parts: Parts): Promise<void> {
+  parts.live?.close();
+  await parts.board?.close().catch(() => {});
+  parts.compressor.close();
+  parts.bcryptWorker?.close();
+  await parts.watcher.close().catch(() => {});
+}
+
+/**
+ * loadAuth takes the config and the users main.ts read, and returns the
+ * sign-in check with its bcrypt worker, or neither without --auth: the
+ * module (and bcrypt) is loaded only when turned on.
+ */
+async function loadAuth(
+  config: Config,
+  options: InstanceOptions,
+): Promise<{ auth?: Auth; bcryptWorker?: WorkerBcrypt }> {
+  if (options.authUsers === undefined || options.authUsers.length === 0) return {};
+  const { Auth, WorkerBcrypt } = await import("./auth.ts");
+  const bcryptWorker = new WorkerBcrypt();
+  const auth = new Auth(options.authUsers, {
+    bearerUploads: config.uploadToken !== undefined,
+    checker: bcryptWorker,
+  });
+  return { auth, bcryptWorker };
+}
+
+/** Uploads is the upload route and what its largest form may add to the body cap. */
+interface Uploads {
+  handler: (request: Request) => Promise<Response>;
+  formOverhead: number;
+  maxFormParts: number;
+}
+
+/**
+ * loadUploads returns the upload route when --upload-dir is on, undefined
+ * otherwise: a plain static server should not pay for node:crypto in
+ * memory. The route has a store of its own (an upload is bytes, never a
+ * template), a quarter the size, and counts uploads for --metrics.
+ */
+async function loadUploads(
+  config: Config,
+  options: InstanceOptions,
+  with_: {
+    compressor: WorkerCompressor;
+    metrics: Metrics | undefined;
+    auth: Auth | undefined;
+    isWriter: (request: Request) => boolean;
+  },
+): Promise<Uploads | undefined> {
+  if (config.uploadDir === undefined || options.realUploadDir === undefined) return undefined;
+  const { createUploads, FORM_OVERHEAD_BYTES, MAX_FORM_PARTS } = await import("./pages/upload.ts");
+  const { compressor, metrics, auth, isWriter } = with_;
+  const store = new RepresentationStore({
+    maxBytes: Math.floor(config.cacheBytes / 4),
+    maxEntries: Math.max(1, Math.floor(config.cacheEntries / 4)),
+    compressor,
+  });
+  metrics?.watchCache("uploads", store);
+  const upload = createUploads({
+    dir: resolve(config.uploadDir),
+    realDir: options.realUploadDir,
+    maxBytes: config.maxUploadBytes,
+    quotaBytes: config.uploadQuotaBytes,
+    minFreeBytes: config.minFreeDiskBytes,
+    ...(config.uploadToken === undefined ? {} : { token: config.uploadToken }),
+    // A writer signed in with --auth needs no token.
+    ...(auth === undefined ? {} : { authorized: isWriter }),
+    store,
+  });
+  const handler = metrics === undefined ? upload : async (request: Request) => {
+    const response = await upload(request);
+    const writes = request.method === "PUT" || request.method === "POST";
+    if (writes && response.status >= 200 && response.status < 300) metrics.upload();
+    return response;
   };
+  return { handler, formOverhead: FORM_OVERHEAD_BYTES, maxFormParts: MAX_FORM_PARTS };
+}
+
+/**
+ * openBoard returns the message board on PostgreSQL (--board-db: opening
+ * does not connect; the first request does) or on SQLite (--data-dir), or
+ * undefined when neither is set. Throws what opening the SQLite file throws.
+ */
+async function openBoard(config: Config): Promise<Board | undefined> {
+  if (config.boardDb !== undefined) {
+    const [{ Board }, { PostgresBoardStore }] = await Promise.all([
+      import("./pages/board.ts"),
+      import("./pages/board_postgres.ts"),
+    ]);
+    return new Board(new PostgresBoardStore(config.boardDb));
+  }
+  if (config.dataDir === undefined) return undefined;
+  const { Board } = await import("./pages/board.ts");
+  return Board.open(config.dataDir);
+}
+
+/**
+ * engineBodyCap returns the largest request body the engine lets through:
+ * --max-body, or with uploads on, enough for the largest upload and for a
+ * form of several files (each up to --max-upload, together within the quota).
+ */
+function engineBodyCap(config: Config, uploads: Uploads | undefined): number {
+  if (uploads === undefined) return config.maxBodyBytes;
+  const { formOverhead, maxFormParts } = uploads;
+  return Math.max(
+    config.maxBodyBytes,
+    config.maxUploadBytes + formOverhead,
+    Math.min(config.uploadQuotaBytes, config.maxUploadBytes * maxFormParts) + formOverhead,
+  );
 }
 
 /**
