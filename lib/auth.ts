@@ -79,6 +79,7 @@ interface VerifiedEntry {
 
 /** BcryptChecker compares a password with a bcrypt hash, somewhere. */
 export interface BcryptChecker {
+  /** compare resolves to whether `password` matches the bcrypt `hash`; a malformed hash is a mismatch. */
   compare(password: string, hash: string): Promise<boolean>;
 }
 
@@ -457,6 +458,7 @@ export class WorkerBcrypt implements BcryptChecker {
   #pending = new Map<number, { password: string; hash: string; resolve(ok: boolean): void }>();
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** compare checks `password` against `hash` in the worker (started on first use); see BcryptChecker. */
   compare(password: string, hash: string): Promise<boolean> {
     const worker = this.#start();
     if (worker === undefined) return inProcess.compare(password, hash);

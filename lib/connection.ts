@@ -98,6 +98,7 @@ export interface ConnectionSettings {
 
 /** ResponseCounter is told of each response: method, status, content bytes sent, milliseconds since its head arrived. */
 export interface ResponseCounter {
+  /** response is told of one response as it is logged. */
   response(method: string, status: number, bytes: number, ms: number): void;
 }
 
@@ -141,7 +142,9 @@ export type Ending = "open" | "closing" | "expired";
 export interface Conn extends ByteSource, ByteSink {
   readonly remoteAddr: Deno.Addr;
   readonly localAddr: Deno.Addr;
+  /** close releases the socket at once. */
   close(): void;
+  /** closeWrite sends FIN (the lingering close); rejects when the peer is gone. */
   closeWrite(): Promise<void>;
 }
 

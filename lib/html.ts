@@ -23,6 +23,7 @@ export function escapeHtml(text: string): string {
 /** SafeHtml is markup that has been escaped or built by {@linkcode html}; only it is inserted unescaped. */
 export class SafeHtml {
   readonly #value: string;
+  /** The constructor takes markup that is already safe to insert as it is. */
   constructor(value: string) {
     this.#value = value;
   }

@@ -228,6 +228,7 @@ const FORMATTERS: Record<AccessFormat, (entry: AccessEntry, date: Date) => strin
 
 /** LogSink is where log text goes: `Deno.stdout` and `Deno.stderr` fit. */
 export interface LogSink {
+  /** write takes bytes from the start of `p` and resolves to how many it took. */
   write(p: Uint8Array): Promise<number>;
 }
 

@@ -51,8 +51,11 @@ export interface ServerOptions {
 
 /** ServerCounter is told of each response and of each connection opened, closed or refused. */
 export interface ServerCounter extends ResponseCounter {
+  /** connectionOpened: a connection was admitted. */
   connectionOpened(): void;
+  /** connectionClosed: an admitted connection closed or was displaced. */
   connectionClosed(): void;
+  /** connectionRefused: a newcomer got 503 (or, over HTTPS, was closed) at a cap. */
   connectionRefused(): void;
 }
 

@@ -40,6 +40,11 @@ export class HttpError extends Error {
   /** Whether the connection must be closed after answering. */
   readonly close: boolean;
 
+  /**
+   * The constructor takes the status, a message for the page (its reason
+   * phrase when absent) and options: the cause, fields for the reply, and
+   * whether to close the connection after it.
+   */
   constructor(status: number, message?: string, options: HttpErrorOptions = {}) {
     super(message ?? reasonPhrase(status), { cause: options.cause });
     this.name = "HttpError";

@@ -5,6 +5,7 @@
 
 /** ByteSource is anything that reads bytes like a `Deno.Conn`: tests pass a scripted reader. */
 export interface ByteSource {
+  /** read fills `p` from the start and resolves to the bytes read, or null at the end; rejects when the peer is gone. */
   read(p: Uint8Array): Promise<number | null>;
 }
 

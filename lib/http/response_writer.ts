@@ -14,6 +14,7 @@ import { hasNoBody, reasonPhrase } from "./status.ts";
 
 /** ByteSink is anything that writes bytes like a `Deno.Conn`; a write may be short. */
 export interface ByteSink {
+  /** write sends bytes from the start of `p` and resolves to how many it took (perhaps fewer); rejects when the peer is gone. */
   write(p: Uint8Array): Promise<number>;
   /**
    * Told how many bytes each write took, once it has finished (the

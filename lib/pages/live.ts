@@ -76,6 +76,7 @@ const SCRIPT_BODY: PageBody = { body: LIVE_SCRIPT, type: "text/javascript; chars
 
 /** Watched is what a live hub listens to: the root's watcher. */
 export interface Watched {
+  /** subscribe calls `listener` with the changed paths (or "all") and returns the function that unsubscribes. */
   subscribe(listener: (paths: readonly string[] | "all") => void): () => void;
 }
 
