@@ -24,6 +24,7 @@ import {
   withCopyOf,
   withTempDir,
 } from "./server.ts";
+import { readSeed } from "./random.ts";
 import { delay, waitFor } from "./wait.ts";
 
 const CAN_NET = Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state ===
@@ -867,5 +868,33 @@ Deno.test({
         assert.equal(out.stderr, `minserve: cannot use ROOT "./www": no such directory\n`);
       });
     });
+  },
+});
+
+Deno.test({
+  name:
+    "readSeed: the variable's integer when set, the fallback when unset or empty, else an error",
+  ignore: Deno.permissions.querySync({ name: "env" }).state !== "granted",
+  fn() {
+    const name = "MINSERVE_SUPPORT_TEST_SEED";
+    try {
+      Deno.env.delete(name);
+      assert.equal(readSeed(name, 7), 7);
+      Deno.env.set(name, "");
+      assert.equal(readSeed(name, 7), 7);
+      Deno.env.set(name, "-42");
+      assert.equal(readSeed(name, 7), -42);
+      for (const bad of ["x", "1.5", "9007199254740993"]) {
+        Deno.env.set(name, bad);
+        assert.throws(
+          () => readSeed(name, 7),
+          (err: unknown) =>
+            err instanceof RangeError &&
+            err.message === `Cannot use ${name} "${bad}": value must be an integer`,
+        );
+      }
+    } finally {
+      Deno.env.delete(name);
+    }
   },
 });
