@@ -26,6 +26,7 @@ import {
   HAVE_SCRIPT,
   runMain,
   type RunResult,
+  type ServerProcess,
   shellQuote,
   spawnServer,
   type SpawnServerOptions,
@@ -97,6 +98,16 @@ function runAsUser(
   env: Readonly<Record<string, string>> = {},
 ): Promise<RunResult> {
   return runMain(args, { denoFlags: flags, cwd: REPO_ROOT, env: { NO_COLOR: "1", ...env } });
+}
+
+/**
+ * untilBanner waits for the banner's `deno:` line. main.ts writes the banner
+ * at once, but a terminal may pass it on in pieces, so its "listening on"
+ * line, which spawnServer waits for, can come before the rest.
+ */
+async function untilBanner(server: ServerProcess): Promise<void> {
+  const whole = await waitFor(() => /\n {2}deno: .*\n/.test(server.text()), STEP_TIMEOUT_MS);
+  assert.ok(whole, `no deno: line in the banner:\n${server.text()}`);
 }
 
 /** get fetches `path` from 127.0.0.1:`port` and returns the status and body. */
@@ -171,6 +182,7 @@ Deno.test("without a terminal, a missing permission is one line whose command wo
     });
     assert.ok(command.startsWith("deno "), command);
     const port = server.port;
+    await untilBanner(server);
     assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
     assert.equal(await put(port, "note.txt", "hi\n"), 201);
     assert.equal(await Deno.readTextFile(join(up, "note.txt")), "hi\n");
@@ -198,6 +210,7 @@ Deno.test({
         }),
       );
       const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [`read access to "${site}"`]);
       assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
       assert.match(
@@ -248,6 +261,7 @@ Deno.test({
         { terminal: true, answers: ["y", "y", "y", "y", "y"] },
       ));
       const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [
         `read access to "${up}"`,
         `write access to "${up}"`,
@@ -281,6 +295,7 @@ Deno.test({
         { terminal: true, answers: ["y", "y"] },
       ));
       const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [
         'net access to "0.0.0.0"',
         'sys access to "networkInterfaces"',
@@ -332,6 +347,7 @@ Deno.test({
       await t.step("no --port: the next free port, in one line", async () => {
         await using server = await spawnServer(asUser(flags, [site]));
         const port = server.port;
+        await untilBanner(server);
         assert.ok(port > DEFAULT_PORT && port <= LAST_DEFAULT_PORT, `port ${port}`);
         assert.deepEqual(minserveLines(server.text()), [
           `minserve: port ${DEFAULT_PORT} is busy; using ${port}`,
@@ -373,6 +389,7 @@ Deno.test({
           asUser([...flags, `--allow-run=${OPENER}`], args, { env: { PATH: opener.path } }),
         );
         const port = server.port;
+        await untilBanner(server);
         assert.equal(await readOpened(opener.opened), `http://127.0.0.1:${port}/`);
         assert.match(server.text(), new RegExp(`run: ${OPENER}`));
         await delay(100);
@@ -384,6 +401,7 @@ Deno.test({
           asUser(flags, args, { env: { PATH: opener.path } }),
         );
         const port = server.port;
+        await untilBanner(server);
         const said = await waitFor(() => server.stderrText() !== "", OPEN_TIMEOUT_MS);
         assert.ok(said, "no line about the browser");
         assert.equal(
@@ -401,6 +419,7 @@ Deno.test({
           asUser([...flags, `--allow-run=${OPENER}`], args, { env: { PATH: path } }),
         );
         const port = server.port;
+        await untilBanner(server);
         const said = await waitFor(() => /minserve: /.test(server.stderrText()), OPEN_TIMEOUT_MS);
         assert.ok(said, `no line about the browser: ${server.stderrText()}`);
         assert.deepEqual(minserveLines(server.stderrText()), [
@@ -427,6 +446,7 @@ Deno.test({
         { terminal: true, answers: ["y"], env: { PATH: opener.path } },
       ));
       const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [`run access to "${OPENER}"`]);
       assert.equal(await readOpened(opener.opened), `http://127.0.0.1:${port}/`);
     });
@@ -563,6 +583,7 @@ Deno.test({
               : asked,
           );
           const port = server.port;
+          await untilBanner(server);
           const https = command.includes("--cert");
           assert.ok(
             await isServing(port, https, join(clone, "cert.pem")),
@@ -645,6 +666,7 @@ Deno.test({
         { terminal: true, answers: ["y"] },
       ));
       const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [`read access to "${users}"`]);
       assert.equal((await get(port, "/hello.txt"))[0], 401);
       const signedIn = await fetch(`http://127.0.0.1:${port}/hello.txt`, {
