@@ -14,9 +14,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { classifyCompileFailure, runtimeHint } from "../scripts/compile.ts";
 import { copy } from "./_support/fs.ts";
-import { withTempDir } from "./_support/server.ts";
+import { DENO_JSON, MAIN_TS, REPO_ROOT, WWW_ROOT } from "./_support/paths.ts";
+import { spawnServer, withTempDir } from "./_support/server.ts";
 
-const REPO = new URL("../", import.meta.url).pathname;
 const decoder = new TextDecoder();
 
 /** Runs `command` in `cwd`, waits for the banner, GETs `path`, stops it. Returns the body. */
@@ -26,35 +26,18 @@ async function serveOnce(
   cwd: string,
   path: string,
 ): Promise<string> {
-  const child = new Deno.Command(command, {
-    args,
-    cwd,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  })
-    .spawn();
-  const stderr = new Response(child.stderr).text();
-  const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
-  let out = "";
+  const server = await spawnServer({ command: [command, ...args], cwd, env: { NO_COLOR: "1" } });
   try {
-    const deadline = Date.now() + 15_000;
-    let match: RegExpExecArray | null = null;
-    while (match === null && Date.now() < deadline) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      out += value;
-      match = /listening on http:\/\/127\.0\.0\.1:(\d+)\//.exec(out);
-    }
-    assert.ok(match, `no banner; stdout: ${out}`);
-    const res = await fetch(`http://127.0.0.1:${match[1]}${path}`);
+    assert.equal(`${server.scheme}://${server.hostname}`, "http://127.0.0.1", server.stdoutText());
+    const res = await fetch(`${server.url}${path}`);
     return await res.text();
   } finally {
-    child.kill("SIGTERM");
-    await reader.cancel();
-    const status = await child.status;
-    const errors = await stderr;
-    assert.ok(status.success || status.signal === "SIGTERM", `exit ${status.code}: ${errors}`);
+    await server[Symbol.asyncDispose]();
+    const status = await server.status;
+    assert.ok(
+      status.success || status.signal === "SIGTERM",
+      `exit ${status.code}: ${server.stderrText()}`,
+    );
   }
 }
 
@@ -62,14 +45,14 @@ Deno.test("deno bundle: one file that serves from another directory with narrow 
   await withTempDir(async (dir) => {
     const bundle = join(dir, "minserve.js");
     const out = await new Deno.Command(Deno.execPath(), {
-      args: ["bundle", "--config", join(REPO, "deno.json"), "-o", bundle, join(REPO, "main.ts")],
+      args: ["bundle", "--config", DENO_JSON, "-o", bundle, MAIN_TS],
       stdout: "piped",
       stderr: "piped",
     }).output();
     assert.ok(out.success, decoder.decode(out.stderr));
 
     const elsewhere = join(dir, "elsewhere");
-    await copy(join(REPO, "www"), join(elsewhere, "site"));
+    await copy(WWW_ROOT, join(elsewhere, "site"));
     const body = await serveOnce(
       Deno.execPath(),
       [
@@ -97,9 +80,8 @@ type CompileProbe =
   | { kind: "broken"; reason: string };
 
 /** Tries to compile a one-line program, and says how it went. */
-async function probeCompile(): Promise<CompileProbe> {
-  const dir = await Deno.makeTempDir();
-  try {
+function probeCompile(): Promise<CompileProbe> {
+  return withTempDir(async (dir) => {
     await Deno.writeTextFile(join(dir, "probe.ts"), "console.log('ok');\n");
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["compile", "--no-config", "-o", join(dir, "probe"), join(dir, "probe.ts")],
@@ -117,9 +99,7 @@ async function probeCompile(): Promise<CompileProbe> {
     }); set DENORT_BIN to a denort binary`;
     const offline = classifyCompileFailure(text).kind === "runtime-download";
     return { kind: offline ? "offline" : "broken", reason };
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 const probe = await probeCompile();
@@ -129,7 +109,7 @@ const unavailable = probe.kind === "works" ? undefined : probe.reason;
 async function runCompileScript(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-read", "--allow-run", "--allow-env", "scripts/compile.ts", ...args],
-    cwd: REPO,
+    cwd: REPO_ROOT,
     stdout: "piped",
     stderr: "piped",
     env,
@@ -358,13 +338,13 @@ Deno.test({
   ignore: unavailable !== undefined,
   async fn() {
     await withTempDir(async (dir) => {
-      await copy(join(REPO, "www"), join(dir, "www"));
+      await copy(WWW_ROOT, join(dir, "www"));
       const binary = join(dir, "minserve");
       const out = await new Deno.Command(Deno.execPath(), {
         args: [
           "task",
           "--config",
-          join(REPO, "deno.json"),
+          DENO_JSON,
           "compile",
           "--output",
           binary,

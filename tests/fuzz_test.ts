@@ -17,7 +17,7 @@ import { FIXTURE_ROOT } from "./_support/paths.ts";
 import { fdTargets, hasProc, openFdCount, PROC_MISSING } from "./_support/proc.ts";
 import { parseResponses, rawRequest, spawnServer, withCopyOf } from "./_support/server.ts";
 import { delay } from "./_support/wait.ts";
-import { mulberry32 } from "./_support/random.ts";
+import { mulberry32, readSeed } from "./_support/random.ts";
 
 /** The seed unless FUZZ_SEED says otherwise. */
 const DEFAULT_SEED = 0x5eed_f022;
@@ -44,18 +44,7 @@ const STACK_TRACE = /^\s+at \S/m;
 const STATUS_500 = /(?:^|\n)HTTP\/1\.[01] 500 /;
 const STATUS_LINE = /(?:^|\n)HTTP\/1\.[01] ([0-9]{3}) /g;
 
-const SEED = readSeed();
-
-function readSeed(): number {
-  const granted = Deno.permissions.querySync({ name: "env", variable: "FUZZ_SEED" }).state;
-  const raw = granted === "granted" ? Deno.env.get("FUZZ_SEED") : undefined;
-  if (raw === undefined || raw === "") return DEFAULT_SEED;
-  const seed = Number(raw);
-  if (!Number.isSafeInteger(seed)) {
-    throw new RangeError(`Cannot use FUZZ_SEED "${raw}": value must be an integer`);
-  }
-  return seed;
-}
+const SEED = readSeed("FUZZ_SEED", DEFAULT_SEED);
 
 /** Random is a small seeded PRNG (mulberry32) with the helpers the mutator needs. */
 class Random {

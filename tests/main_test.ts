@@ -21,45 +21,33 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DENO_JSON, FIXTURE_ROOT, MAIN_TS, REPO_ROOT } from "./_support/paths.ts";
-import { copy } from "./_support/fs.ts";
-import { drain, spawnServer, withTempDir } from "./_support/server.ts";
+import { FIXTURE_ROOT, REPO_ROOT } from "./_support/paths.ts";
+import {
+  HAVE_SCRIPT,
+  runMain,
+  type RunResult,
+  type ServerProcess,
+  shellQuote,
+  spawnServer,
+  type SpawnServerOptions,
+  startMain,
+  withCopyOf,
+  withTempDir,
+} from "./_support/server.ts";
 import { delay, waitFor } from "./_support/wait.ts";
 import bcrypt from "bcryptjs";
 
-/** How long a run may take to print its banner or exit. Past it the test fails. */
-const START_TIMEOUT_MS = 15_000;
-/** How long dispose waits after SIGTERM before SIGKILL. */
-const STOP_TIMEOUT_MS = 5_000;
+/** How long a README command that serves nothing, or a hash-password prompt, may take. */
+const STEP_TIMEOUT_MS = 15_000;
 /** How long the stand-in opener may take to be run after the banner. */
 const OPEN_TIMEOUT_MS = 3_000;
 /** The port minserve listens on when none is given, and the last it moves to. */
 const DEFAULT_PORT = 8080;
 const LAST_DEFAULT_PORT = 8099;
-/** How often a terminal run checks for a prompt to answer. */
-const PUMP_MS = 50;
-/** How long an answer may go untaken before it is sent again (see MainRun's #answer). */
-const RESEND_MS = 500;
-/** The banner's first line; the URL may be wrapped in colour escapes. */
-// deno-lint-ignore no-control-regex
-const LISTENING = /listening on (?:\x1b\[[0-9;]*m)*https?:\/\/([^\s/]+):(\d+)\//;
-/** Terminal escape sequences (colours, cursor moves), removed before matching. */
-// deno-lint-ignore no-control-regex
-const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
 
 // ---------------------------------------------------------------------------
 // What the machine has, decided once at module load.
 
-/** Whether util-linux `script` is here, to give the server a pseudo-terminal. */
-const HAVE_SCRIPT = (() => {
-  try {
-    const out = new Deno.Command("script", { args: ["--version"], stdout: "piped", stderr: "null" })
-      .outputSync();
-    return out.success && new TextDecoder().decode(out.stdout).includes("util-linux");
-  } catch {
-    return false;
-  }
-})();
 const NO_SCRIPT = "SKIPPED, util-linux `script` (for a pseudo-terminal) is not installed";
 
 /** The program main.ts runs for --open on this platform, when a shell script can stand in for it. */
@@ -83,192 +71,43 @@ const DEFAULT_PORT_FREE = (() => {
 // ---------------------------------------------------------------------------
 // Running main.ts.
 
-/** shellWord quotes `word` for sh. */
-function shellWord(word: string): string {
-  return `'${word.replaceAll("'", `'\\''`)}'`;
+/**
+ * asUser are the options to run `deno run <flags> main.ts <args>` as a person
+ * would: exactly these flags (no others granted), from the repository (where
+ * `./www` is), without colours; `more` adds to them (`env` to NO_COLOR).
+ */
+function asUser(
+  flags: readonly string[],
+  args: readonly string[],
+  more: Omit<SpawnServerOptions, "permissions" | "args"> = {},
+): SpawnServerOptions {
+  return {
+    listenArgs: [],
+    cwd: REPO_ROOT,
+    ...more,
+    permissions: flags,
+    args,
+    env: { NO_COLOR: "1", ...more.env },
+  };
 }
 
-/** RunOptions: how a run of main.ts is started, beyond its arguments. */
-interface RunOptions {
-  /** Variables for the child, added to the parent's. */
-  env?: Readonly<Record<string, string>>;
-  /** The working directory; the repository by default. */
-  cwd?: string;
+/** runAsUser runs `deno run <flags> main.ts <args>` as {@linkcode asUser} does, to its exit. */
+function runAsUser(
+  flags: readonly string[],
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<RunResult> {
+  return runMain(args, { denoFlags: flags, cwd: REPO_ROOT, env: { NO_COLOR: "1", ...env } });
 }
 
 /**
- * MainRun is main.ts (or any command) run with its output collected: under
- * `sh -c` with pipes, or under `script` with a pseudo-terminal as stdin,
- * stdout and stderr. In the latter the shell prints its pid before it execs
- * the command, so dispose can signal the server's process group.
+ * untilBanner waits for the banner's `deno:` line. main.ts writes the banner
+ * at once, but a terminal may pass it on in pieces, so its "listening on"
+ * line, which spawnServer waits for, can come before the rest.
  */
-class MainRun implements AsyncDisposable {
-  readonly status: Promise<Deno.CommandStatus>;
-  #child: Deno.ChildProcess;
-  #exited = false;
-  #stdout = "";
-  #stderr = "";
-  #drained: Promise<unknown>;
-  #serverPid: number | undefined;
-  #answers: readonly string[];
-  /** The prompt last answered (its index), and when. */
-  #sentFor = -1;
-  #sentAt = 0;
-  #pump: ReturnType<typeof setInterval> | undefined;
-  #writes: Promise<void> = Promise.resolve();
-  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
-
-  constructor(child: Deno.ChildProcess, answers: readonly string[], piped: boolean) {
-    this.#child = child;
-    this.#answers = answers;
-    this.#writer = piped ? child.stdin.getWriter() : undefined;
-    this.status = child.status.then((s) => {
-      this.#exited = true;
-      clearInterval(this.#pump);
-      return s;
-    });
-    if (piped) this.#pump = setInterval(() => this.#answer(), PUMP_MS);
-    const stdoutDone = drain(child.stdout, (text) => {
-      this.#stdout += text;
-      if (this.#serverPid === undefined) {
-        const pid = /^PID (\d+)\r?$/m.exec(this.#stdout);
-        if (pid !== null) this.#serverPid = Number(pid[1]);
-      }
-      this.#answer();
-    });
-    const stderrDone = drain(child.stderr, (text) => void (this.#stderr += text));
-    this.#drained = Promise.all([stdoutDone, stderrDone]);
-  }
-
-  /**
-   * Answers Deno's prompts in order. Deno empties the terminal's input after
-   * it prints a prompt (so type-ahead cannot answer it), and an answer that
-   * arrives in between is lost: one not taken within RESEND_MS is sent again.
-   */
-  #answer(): void {
-    const text = this.text();
-    const asked = text.match(/Allow\?/g)?.length ?? 0;
-    const decided = text.match(/(?:Granted|Denied) \w+ access to/g)?.length ?? 0;
-    if (decided >= asked || decided >= this.#answers.length) return;
-    if (this.#sentFor === decided && Date.now() - this.#sentAt < RESEND_MS) return;
-    this.#sentFor = decided;
-    this.#sentAt = Date.now();
-    const line = new TextEncoder().encode(`${this.#answers[decided]}\n`);
-    this.#writes = this.#writes.then(() => this.#writer?.write(line)).catch(() => {});
-  }
-
-  /** type sends `text` to the terminal, as keys typed (runs started by onTerminal only). */
-  async type(text: string): Promise<void> {
-    const bytes = new TextEncoder().encode(text);
-    this.#writes = this.#writes.then(() => this.#writer?.write(bytes)).catch(() => {});
-    await this.#writes;
-  }
-
-  /** text is stdout (on a terminal, everything), with escape sequences and CRs removed. */
-  text(): string {
-    return this.#stdout.replace(ESCAPES, "").replaceAll("\r", "");
-  }
-
-  stderrText(): string {
-    return this.#stderr;
-  }
-
-  /** prompts lists what Deno asked for, e.g. `read access to "/tmp/x"`, in order. */
-  prompts(): string[] {
-    return [...this.text().matchAll(/Deno requests (.+?)\.\n/g)].map((m) => m[1]!);
-  }
-
-  /** listening waits for the banner and returns its port; throws with the output if none comes. */
-  async listening(): Promise<number> {
-    let port: number | undefined;
-    await waitFor(() => {
-      const match = LISTENING.exec(this.text());
-      if (match !== null) port = Number(match[2]);
-      return port !== undefined || this.#exited;
-    }, START_TIMEOUT_MS);
-    if (port === undefined) throw new Error(`no banner; output:\n${this.text()}${this.#stderr}`);
-    return port;
-  }
-
-  /** exit waits for the run to end by itself and returns its exit code. */
-  async exit(): Promise<number> {
-    const ended = await waitFor(() => this.#exited, START_TIMEOUT_MS);
-    assert.ok(ended, `still running after ${START_TIMEOUT_MS} ms:\n${this.text()}`);
-    await this.#drained;
-    return (await this.status).code;
-  }
-
-  #signal(sig: Deno.Signal): void {
-    if (this.#exited) return;
-    try {
-      // Under `script` the shell leads a process group of its own, with every process it
-      // started (`deno task` starts deno in turn): signal the whole group.
-      if (this.#serverPid !== undefined) Deno.kill(-this.#serverPid, sig);
-      else this.#child.kill(sig);
-    } catch {
-      // Exited between the check and the kill.
-    }
-  }
-
-  async [Symbol.asyncDispose](): Promise<void> {
-    if (!this.#exited) {
-      this.#signal("SIGTERM");
-      const stopped = await waitFor(() => this.#exited, STOP_TIMEOUT_MS);
-      if (!stopped) {
-        this.#signal("SIGKILL");
-        try {
-          this.#child.kill("SIGKILL"); // and `script` itself
-        } catch {
-          // Already gone.
-        }
-      }
-    }
-    await this.status;
-    clearInterval(this.#pump);
-    await this.#writes;
-    await this.#writer?.close().catch(() => {});
-    await this.#drained;
-  }
-}
-
-/** denoRun is `deno run <flags> main.ts <args>`, main.ts named relative to the repository. */
-function denoRun(flags: readonly string[], args: readonly string[]): string[] {
-  return [Deno.execPath(), "run", `--config=${DENO_JSON}`, ...flags, MAIN_TS, ...args];
-}
-
-/** run starts `command` with pipes: no terminal, so Deno never prompts. */
-function run(command: readonly string[], options: RunOptions = {}): MainRun {
-  const child = new Deno.Command("/bin/sh", {
-    args: ["-c", `exec ${command.map(shellWord).join(" ")}`],
-    cwd: options.cwd ?? REPO_ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...options.env },
-  }).spawn();
-  return new MainRun(child, [], false);
-}
-
-/**
- * onTerminal starts `command` under util-linux `script`, so that stdin, stdout
- * and stderr are one pseudo-terminal, and answers Deno's prompts with
- * `answers` in order ("y" or "n").
- */
-function onTerminal(
-  command: readonly string[],
-  answers: readonly string[],
-  options: RunOptions = {},
-): MainRun {
-  const line = `echo PID $$; exec ${command.map(shellWord).join(" ")}`;
-  const child = new Deno.Command("script", {
-    args: ["-q", "-f", "-e", "-c", line, "/dev/null"],
-    cwd: options.cwd ?? REPO_ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...options.env },
-  }).spawn();
-  return new MainRun(child, answers, true);
+async function untilBanner(server: ServerProcess): Promise<void> {
+  const whole = await waitFor(() => /\n {2}deno: .*\n/.test(server.text()), STEP_TIMEOUT_MS);
+  assert.ok(whole, `no deno: line in the banner:\n${server.text()}`);
 }
 
 /** get fetches `path` from 127.0.0.1:`port` and returns the status and body. */
@@ -292,21 +131,12 @@ function minserveLines(text: string): string[] {
   return text.split("\n").filter((line) => line.startsWith("minserve: "));
 }
 
-/** withSite calls `fn` with a temp dir holding `site/`, a copy of the fixture tree. */
-function withSite<T>(fn: (dir: string, site: string) => Promise<T>): Promise<T> {
-  return withTempDir(async (dir) => {
-    const site = join(dir, "site");
-    await copy(FIXTURE_ROOT, site);
-    return await fn(dir, site);
-  });
-}
-
 /** writeOpener writes a stand-in `name` into `dir`/bin that records its arguments in `dir`/opened. */
 async function writeOpener(dir: string, name: string): Promise<{ path: string; opened: string }> {
   const bin = join(dir, "bin");
   const opened = join(dir, "opened");
   await Deno.mkdir(bin);
-  await Deno.writeTextFile(join(bin, name), `#!/bin/sh\necho "$@" > ${shellWord(opened)}\n`);
+  await Deno.writeTextFile(join(bin, name), `#!/bin/sh\necho "$@" > ${shellQuote(opened)}\n`);
   await Deno.chmod(join(bin, name), 0o755);
   return { path: `${bin}:${Deno.env.get("PATH") ?? ""}`, opened };
 }
@@ -325,15 +155,15 @@ async function readOpened(file: string): Promise<string> {
 // 1. Any folder, least privilege, one command.
 
 Deno.test("without a terminal, a missing permission is one line whose command works", async () => {
-  await withSite(async (dir, site) => {
+  await withCopyOf(FIXTURE_ROOT, async (site, dir) => {
     const up = join(dir, "new", "up");
     const data = join(dir, "new", "data");
     const args = [site, "--port", "0", "--upload-dir", up, "--data-dir", data];
     // As `deno task serve` grants it: the default root and the loopback only.
-    const refused = run(denoRun(["--allow-net=127.0.0.1", "--allow-read=./www"], args));
-    assert.equal(await refused.exit(), 1, refused.stderrText());
-    const lines = refused.stderrText().trimEnd().split("\n");
-    assert.equal(lines.length, 1, refused.stderrText());
+    const refused = await runAsUser(["--allow-net=127.0.0.1", "--allow-read=./www"], args);
+    assert.equal(refused.code, 1, refused.stderr);
+    const lines = refused.stderr.trimEnd().split("\n");
+    assert.equal(lines.length, 1, refused.stderr);
     const line = lines[0]!;
     assert.equal(
       line,
@@ -341,20 +171,18 @@ Deno.test("without a terminal, a missing permission is one line whose command wo
         `--allow-net=127.0.0.1 --allow-read=${site},${up},${data} --allow-write=${up},${data} ` +
         `--allow-sys=statfs main.ts ${args.join(" ")}`,
     );
-    assert.doesNotMatch(refused.text(), /listening on/);
+    assert.doesNotMatch(refused.stdout, /listening on/);
 
     // The command, run as printed (from the repository, where main.ts is).
     const command = line.slice(line.indexOf("run: ") + "run: ".length);
-    const child = new Deno.Command("/bin/sh", {
-      args: ["-c", `exec ${shellWord(Deno.execPath())} ${command.replace(/^deno /, "")}`],
+    await using server = await spawnServer({
+      command: ["/bin/sh", "-c", `exec ${shellQuote(Deno.execPath())} ${command.slice(5)}`],
       cwd: REPO_ROOT,
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
       env: { NO_COLOR: "1" },
-    }).spawn();
-    await using server = new MainRun(child, [], false);
-    const port = await server.listening();
+    });
+    assert.ok(command.startsWith("deno "), command);
+    const port = server.port;
+    await untilBanner(server);
     assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
     assert.equal(await put(port, "note.txt", "hi\n"), 201);
     assert.equal(await Deno.readTextFile(join(up, "note.txt")), "hi\n");
@@ -374,10 +202,15 @@ Deno.test({
     : `at a terminal, yes serves the root ${NO_SCRIPT}`,
   ignore: !HAVE_SCRIPT,
   fn: async () => {
-    await withSite(async (_dir, site) => {
-      const command = denoRun(["--allow-net=127.0.0.1", "--allow-read=./www"], [site, "-p", "0"]);
-      await using server = onTerminal(command, ["y"]);
-      const port = await server.listening();
+    await withCopyOf(FIXTURE_ROOT, async (site) => {
+      await using server = await spawnServer(
+        asUser(["--allow-net=127.0.0.1", "--allow-read=./www"], [site, "-p", "0"], {
+          terminal: true,
+          answers: ["y"],
+        }),
+      );
+      const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [`read access to "${site}"`]);
       assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
       assert.match(
@@ -395,9 +228,13 @@ Deno.test({
     : `at a terminal, no ends with one line ${NO_SCRIPT}`,
   ignore: !HAVE_SCRIPT,
   fn: async () => {
-    await withSite(async (_dir, site) => {
-      const command = denoRun(["--allow-net=127.0.0.1", "--allow-read=./www"], [site, "-p", "0"]);
-      await using refused = onTerminal(command, ["n"]);
+    await withCopyOf(FIXTURE_ROOT, async (site) => {
+      await using refused = startMain(
+        asUser(["--allow-net=127.0.0.1", "--allow-read=./www"], [site, "-p", "0"], {
+          terminal: true,
+          answers: ["n"],
+        }),
+      );
       assert.equal(await refused.exit(), 1, refused.text());
       assert.deepEqual(refused.prompts(), [`read access to "${site}"`]);
       assert.deepEqual(minserveLines(refused.text()), [
@@ -415,15 +252,16 @@ Deno.test({
     : `at a terminal, new upload and data folders ${NO_SCRIPT}`,
   ignore: !HAVE_SCRIPT,
   fn: async () => {
-    await withSite(async (dir, site) => {
+    await withCopyOf(FIXTURE_ROOT, async (site, dir) => {
       const up = join(dir, "up");
       const data = join(dir, "data");
-      const command = denoRun(
+      await using server = await spawnServer(asUser(
         ["--allow-net=127.0.0.1", `--allow-read=${site}`],
         [site, "-p", "0", "--upload-dir", up, "--data-dir", data],
-      );
-      await using server = onTerminal(command, ["y", "y", "y", "y", "y"]);
-      const port = await server.listening();
+        { terminal: true, answers: ["y", "y", "y", "y", "y"] },
+      ));
+      const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [
         `read access to "${up}"`,
         `write access to "${up}"`,
@@ -449,14 +287,15 @@ Deno.test({
     : `at a terminal, --lan asks for net access ${NO_SCRIPT}`,
   ignore: !HAVE_SCRIPT,
   fn: async () => {
-    await withSite(async (_dir, site) => {
+    await withCopyOf(FIXTURE_ROOT, async (site) => {
       // As `deno task serve` grants it: the loopback names only.
-      const command = denoRun(
+      await using server = await spawnServer(asUser(
         ["--allow-net=127.0.0.1,localhost,[::1]", `--allow-read=${site}`],
         [site, "--lan", "-p", "0"],
-      );
-      await using server = onTerminal(command, ["y", "y"]);
-      const port = await server.listening();
+        { terminal: true, answers: ["y", "y"] },
+      ));
+      const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [
         'net access to "0.0.0.0"',
         'sys access to "networkInterfaces"',
@@ -471,12 +310,13 @@ Deno.test({
 
 Deno.test("without a terminal, --lan names the one net permission it lacks", async () => {
   const args = ["--lan", "--port", "0"];
-  await using refused = run(
-    denoRun(["--allow-net=127.0.0.1,localhost,[::1]", "--allow-read=./www"], args),
+  const refused = await runAsUser(
+    ["--allow-net=127.0.0.1,localhost,[::1]", "--allow-read=./www"],
+    args,
   );
-  assert.equal(await refused.exit(), 1, refused.stderrText());
+  assert.equal(refused.code, 1, refused.stderr);
   assert.equal(
-    refused.stderrText(),
+    refused.stderr,
     "minserve: cannot listen on 0.0.0.0: not permitted; run: deno run --allow-net=0.0.0.0 " +
       "--allow-read=./www --allow-sys=networkInterfaces main.ts --lan " +
       "--port 0\n",
@@ -492,7 +332,7 @@ Deno.test({
     : `a busy default port moves SKIPPED, port ${DEFAULT_PORT} is used by another program here`,
   ignore: !DEFAULT_PORT_FREE,
   fn: async (t) => {
-    await withSite(async (_dir, site) => {
+    await withCopyOf(FIXTURE_ROOT, async (site) => {
       let taken: Deno.Listener;
       try {
         taken = Deno.listen({ hostname: "127.0.0.1", port: DEFAULT_PORT });
@@ -505,8 +345,9 @@ Deno.test({
       const flags = ["--allow-net=127.0.0.1", `--allow-read=${site}`];
 
       await t.step("no --port: the next free port, in one line", async () => {
-        await using server = run(denoRun(flags, [site]));
-        const port = await server.listening();
+        await using server = await spawnServer(asUser(flags, [site]));
+        const port = server.port;
+        await untilBanner(server);
         assert.ok(port > DEFAULT_PORT && port <= LAST_DEFAULT_PORT, `port ${port}`);
         assert.deepEqual(minserveLines(server.text()), [
           `minserve: port ${DEFAULT_PORT} is busy; using ${port}`,
@@ -514,20 +355,19 @@ Deno.test({
         assert.deepEqual(await get(port, "/hello.txt"), [200, "hello, world\n"]);
       });
       await t.step("--port 8080: stays an error, one line", async () => {
-        await using refused = run(denoRun(flags, [site, "--port", String(DEFAULT_PORT)]));
-        assert.equal(await refused.exit(), 1);
+        const refused = await runAsUser(flags, [site, "--port", String(DEFAULT_PORT)]);
+        assert.equal(refused.code, 1);
         assert.equal(
-          refused.stderrText(),
+          refused.stderr,
           `minserve: cannot listen on 127.0.0.1:${DEFAULT_PORT}: address in use\n`,
         );
       });
       await t.step("MINSERVE_PORT=8080: stays an error, one line", async () => {
-        await using refused = run(
-          denoRun([...flags, "--allow-env=MINSERVE_PORT"], [site]),
-          { env: { MINSERVE_PORT: String(DEFAULT_PORT) } },
-        );
-        assert.equal(await refused.exit(), 1);
-        assert.match(refused.stderrText(), /^minserve: cannot listen on .*: address in use\n$/);
+        const refused = await runAsUser([...flags, "--allow-env=MINSERVE_PORT"], [site], {
+          MINSERVE_PORT: String(DEFAULT_PORT),
+        });
+        assert.equal(refused.code, 1);
+        assert.match(refused.stderr, /^minserve: cannot listen on .*: address in use\n$/);
       });
     });
   },
@@ -539,16 +379,17 @@ Deno.test({
     : `--open ${NO_OPENER}`,
   ignore: OPENER === undefined,
   fn: async (t) => {
-    await withSite(async (dir, site) => {
+    await withCopyOf(FIXTURE_ROOT, async (site, dir) => {
       const opener = await writeOpener(dir, OPENER!);
       const args = [site, "--open", "--port", "0"];
       const flags = ["--allow-net=127.0.0.1", `--allow-read=${site}`];
 
       await t.step(`--allow-run=${OPENER}: the served URL is opened`, async () => {
-        await using server = run(denoRun([...flags, `--allow-run=${OPENER}`], args), {
-          env: { PATH: opener.path },
-        });
-        const port = await server.listening();
+        await using server = await spawnServer(
+          asUser([...flags, `--allow-run=${OPENER}`], args, { env: { PATH: opener.path } }),
+        );
+        const port = server.port;
+        await untilBanner(server);
         assert.equal(await readOpened(opener.opened), `http://127.0.0.1:${port}/`);
         assert.match(server.text(), new RegExp(`run: ${OPENER}`));
         await delay(100);
@@ -556,8 +397,11 @@ Deno.test({
       });
       await Deno.remove(opener.opened);
       await t.step("no run access: one line says how, and serving goes on", async () => {
-        await using server = run(denoRun(flags, args), { env: { PATH: opener.path } });
-        const port = await server.listening();
+        await using server = await spawnServer(
+          asUser(flags, args, { env: { PATH: opener.path } }),
+        );
+        const port = server.port;
+        await untilBanner(server);
         const said = await waitFor(() => server.stderrText() !== "", OPEN_TIMEOUT_MS);
         assert.ok(said, "no line about the browser");
         assert.equal(
@@ -571,10 +415,11 @@ Deno.test({
       await t.step("no opener on this system: one line, and serving goes on", async () => {
         // Only deno's own directory on PATH: no opener to find.
         const path = join(Deno.execPath(), "..");
-        await using server = run(denoRun([...flags, `--allow-run=${OPENER}`], args), {
-          env: { PATH: path },
-        });
-        const port = await server.listening();
+        await using server = await spawnServer(
+          asUser([...flags, `--allow-run=${OPENER}`], args, { env: { PATH: path } }),
+        );
+        const port = server.port;
+        await untilBanner(server);
         const said = await waitFor(() => /minserve: /.test(server.stderrText()), OPEN_TIMEOUT_MS);
         assert.ok(said, `no line about the browser: ${server.stderrText()}`);
         assert.deepEqual(minserveLines(server.stderrText()), [
@@ -593,14 +438,15 @@ Deno.test({
     : `at a terminal, --open ${HAVE_SCRIPT ? NO_OPENER : NO_SCRIPT}`,
   ignore: !HAVE_SCRIPT || OPENER === undefined,
   fn: async () => {
-    await withSite(async (dir, site) => {
+    await withCopyOf(FIXTURE_ROOT, async (site, dir) => {
       const opener = await writeOpener(dir, OPENER!);
-      const command = denoRun(
+      await using server = await spawnServer(asUser(
         ["--allow-net=127.0.0.1", `--allow-read=${site}`],
         [site, "--open", "-p", "0"],
-      );
-      await using server = onTerminal(command, ["y"], { env: { PATH: opener.path } });
-      const port = await server.listening();
+        { terminal: true, answers: ["y"], env: { PATH: opener.path } },
+      ));
+      const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [`run access to "${OPENER}"`]);
       assert.equal(await readOpened(opener.opened), `http://127.0.0.1:${port}/`);
     });
@@ -611,7 +457,7 @@ Deno.test({
 // The banner.
 
 Deno.test("the banner has a live: line with --live, and none without", async () => {
-  await withSite(async (_dir, site) => {
+  await withCopyOf(FIXTURE_ROOT, async (site) => {
     {
       await using server = await spawnServer({ root: site, args: ["--live"] });
       assert.match(
@@ -722,7 +568,7 @@ Deno.test({
               env,
               stdout: "piped",
               stderr: "piped",
-              signal: AbortSignal.timeout(START_TIMEOUT_MS),
+              signal: AbortSignal.timeout(STEP_TIMEOUT_MS),
             }).output();
             assert.ok(out.success, new TextDecoder().decode(out.stderr));
             return;
@@ -730,10 +576,14 @@ Deno.test({
           // `deno task serve` at a terminal, every permission asked for granted as a user
           // would; `deno run` (permissions granted up front) as a service runs it, without one.
           const shell = ["/bin/sh", "-c", `exec ${command}`];
-          await using server = command.startsWith("deno task")
-            ? onTerminal(shell, Array(10).fill("y"), { cwd: clone, env })
-            : run(shell, { cwd: clone, env });
-          const port = await server.listening();
+          const asked = { command: shell, cwd: clone, env: { NO_COLOR: "1", ...env } };
+          await using server = await spawnServer(
+            command.startsWith("deno task")
+              ? { ...asked, terminal: true, answers: Array(10).fill("y") }
+              : asked,
+          );
+          const port = server.port;
+          await untilBanner(server);
           const https = command.includes("--cert");
           assert.ok(
             await isServing(port, https, join(clone, "cert.pem")),
@@ -755,6 +605,14 @@ Deno.test({
 // ---------------------------------------------------------------------------
 // hash-password at a terminal (issue 12, item 1).
 
+/** hashPassword runs `hash-password` at a terminal whose keyboard is the test's. */
+function hashPassword(): SpawnServerOptions {
+  return asUser(["--no-prompt"], ["hash-password", "--cost", "4"], {
+    terminal: true,
+    answers: [],
+  });
+}
+
 Deno.test({
   name: HAVE_SCRIPT
     ? "hash-password at a terminal asks twice and never shows the password"
@@ -763,13 +621,13 @@ Deno.test({
   async fn(t) {
     const PASSWORD = "sëcret pass";
     await t.step("the same twice: a hash of it", async () => {
-      await using run = onTerminal(denoRun(["--no-prompt"], ["hash-password", "--cost", "4"]), []);
+      await using run = startMain(hashPassword());
       assert.ok(
-        await waitFor(() => run.text().includes("Password: "), START_TIMEOUT_MS),
+        await waitFor(() => run.text().includes("Password: "), STEP_TIMEOUT_MS),
         run.text(),
       );
       await run.type(`${PASSWORD}\r`);
-      assert.ok(await waitFor(() => run.text().includes("Again: "), START_TIMEOUT_MS), run.text());
+      assert.ok(await waitFor(() => run.text().includes("Again: "), STEP_TIMEOUT_MS), run.text());
       await run.type(`${PASSWORD}\r`);
       assert.equal(await run.exit(), 0, run.text());
       const hash = /^\$2b\$04\$[./A-Za-z0-9]{53}$/m.exec(run.text())?.[0];
@@ -778,13 +636,13 @@ Deno.test({
       assert.ok(!run.text().includes("sëcret"), `the password was shown:\n${run.text()}`);
     });
     await t.step("two different ones: one line, no hash", async () => {
-      await using run = onTerminal(denoRun(["--no-prompt"], ["hash-password", "--cost", "4"]), []);
+      await using run = startMain(hashPassword());
       assert.ok(
-        await waitFor(() => run.text().includes("Password: "), START_TIMEOUT_MS),
+        await waitFor(() => run.text().includes("Password: "), STEP_TIMEOUT_MS),
         run.text(),
       );
       await run.type("one\r");
-      assert.ok(await waitFor(() => run.text().includes("Again: "), START_TIMEOUT_MS), run.text());
+      assert.ok(await waitFor(() => run.text().includes("Again: "), STEP_TIMEOUT_MS), run.text());
       await run.type("two\r");
       assert.equal(await run.exit(), 1, run.text());
       assert.match(run.text(), /minserve: the two passwords differ; nothing hashed/);
@@ -799,15 +657,16 @@ Deno.test({
     : `at a terminal, --auth FILE ${NO_SCRIPT}`,
   ignore: !HAVE_SCRIPT,
   fn: async () => {
-    await withSite(async (dir, site) => {
+    await withCopyOf(FIXTURE_ROOT, async (site, dir) => {
       const users = join(dir, "users.htpasswd");
       await Deno.writeTextFile(users, `ann:${bcrypt.hashSync("pw", 4)}\n`);
-      const command = denoRun(
+      await using server = await spawnServer(asUser(
         ["--allow-net=127.0.0.1", `--allow-read=${site}`],
         [site, "-p", "0", "--auth", users],
-      );
-      await using server = onTerminal(command, ["y"]);
-      const port = await server.listening();
+        { terminal: true, answers: ["y"] },
+      ));
+      const port = server.port;
+      await untilBanner(server);
       assert.deepEqual(server.prompts(), [`read access to "${users}"`]);
       assert.equal((await get(port, "/hello.txt"))[0], 401);
       const signedIn = await fetch(`http://127.0.0.1:${port}/hello.txt`, {
@@ -820,19 +679,18 @@ Deno.test({
 });
 
 Deno.test("--board-db: the error line names the database's net and the client's env, never the password", async () => {
-  await withSite(async (_dir, site) => {
+  await withCopyOf(FIXTURE_ROOT, async (site) => {
     const url = "postgres://minserve:s3cret-pw@db.example:5433/board";
-    const flags = ["--no-prompt", "--allow-net=127.0.0.1", `--allow-read=${site}`];
+    // runMain passes --no-prompt.
+    const flags = ["--allow-net=127.0.0.1", `--allow-read=${site}`];
     const cases: [name: string, extra: string[], env: Record<string, string>, args: string[]][] = [
       ["from the environment", ["--allow-env=MINSERVE_BOARD_DB"], { MINSERVE_BOARD_DB: url }, []],
       ["from the flag", [], {}, ["--board-db", url]],
     ];
     for (const [name, extra, env, args] of cases) {
-      await using refused = run(denoRun([...flags, ...extra], [site, "--port", "0", ...args]), {
-        env,
-      });
-      assert.equal(await refused.exit(), 1, name);
-      const text = refused.stderrText();
+      const refused = await runAsUser([...flags, ...extra], [site, "--port", "0", ...args], env);
+      assert.equal(refused.code, 1, name);
+      const text = refused.stderr;
       assert.match(text, /^minserve: cannot connect to the board database at db\.example:5433: /);
       assert.match(text, /--allow-net=127\.0\.0\.1,db\.example:5433 /);
       assert.match(text, /--allow-env=(MINSERVE_BOARD_DB,)?PGPASSWORD,PGAPPNAME /);

@@ -2,7 +2,9 @@
  * server.ts — the one spawner of the real server for tests:
  * {@linkcode spawnServer} runs `main.ts` as a subprocess with narrow `--allow`
  * flags (or under a pseudo-terminal, or with `--allow-all`) and waits for its
- * "listening on" line; {@linkcode runMain} runs it to its exit, for start-up
+ * "listening on" line; {@linkcode startMain} starts it the same way without
+ * waiting, for runs a test talks to first (a prompt at a terminal) or that
+ * end by themselves; {@linkcode runMain} runs it to its exit, for start-up
  * errors and subcommands. The raw-socket client is in `client.ts`, the
  * response parser in `parse_responses.ts`; both are re-exported here for the
  * suites that already import them from this module.
@@ -38,6 +40,13 @@ const LISTENING_LINE =
   /listening on (?:\x1b\[[0-9;]*m)*(https?):\/\/(\[[^\]\s]+\]|[^\s:/]+):(\d+)\//;
 /** The line the shell prints under `script` before it execs the server (see `terminal`). */
 const PID_LINE = /^PID (\d+)\r?$/;
+/** Terminal escape sequences (colours, cursor moves), removed by `text()`. */
+// deno-lint-ignore no-control-regex
+const ESCAPES = /\x1b\[[0-9;?]*[A-Za-z]/g;
+/** How often a run with `answers` checks for a prompt to answer. */
+const PUMP_MS = 50;
+/** How long an answer may go untaken before it is sent again (see `answers`). */
+const RESEND_MS = 500;
 
 /** HAVE_SCRIPT tells whether util-linux `script` is here, to give the server a pseudo-terminal. */
 export const HAVE_SCRIPT: boolean = (() => {
@@ -52,8 +61,12 @@ export const HAVE_SCRIPT: boolean = (() => {
 
 /** SpawnServerOptions say what the server serves and which permissions it gets. */
 export interface SpawnServerOptions {
-  /** The document root, passed as the first argument and as `--allow-read`. */
-  root: string;
+  /**
+   * The document root, passed as the first argument and as `--allow-read`.
+   * Absent, no root is passed (the server's default, `./www`, or a
+   * subcommand in `args`).
+   */
+  root?: string;
   /** More command-line arguments, after `root` and the listen arguments. */
   args?: readonly string[];
   /**
@@ -99,6 +112,32 @@ export interface SpawnServerOptions {
    * server's stdout is a pseudo-terminal; signals go to the server itself.
    */
   terminal?: boolean;
+  /**
+   * The exact permission flags for `deno run`, as a user would type them
+   * (e.g. `["--allow-net=127.0.0.1", "--allow-read=./www"]`, what `deno task
+   * serve` grants), instead of those `root`, `allowNet`, `allowRead`,
+   * `allowWrite`, `env`, `allowEnv` and `allowAll` would give.
+   */
+  permissions?: readonly string[];
+  /** The child's working directory; the test's own by default. */
+  cwd?: string;
+  /**
+   * The whole command to run instead of `deno run … main.ts …`, e.g. a
+   * compiled binary or a README line under `sh -c`; the options that build
+   * the `deno run` command are then unused. Under `terminal`, signals go to
+   * the command's whole process group, since it may start the server as a
+   * child of its own (`deno task`).
+   */
+  command?: readonly string[];
+  /**
+   * Gives the test the keyboard (see `type`) and lets Deno prompt for
+   * permissions (no `--no-prompt`): under `terminal`, Deno's prompts are
+   * answered with these, in order ("y" or "n"). Deno empties the terminal's
+   * input after it prints a prompt, so an answer that arrives in between is
+   * lost: one not taken within 0.5 s is sent again. Prompts are read from
+   * the kept stdout, so not together with `onStdout`.
+   */
+  answers?: readonly string[];
 }
 
 /**
@@ -125,6 +164,25 @@ export interface ServerProcess extends AsyncDisposable {
   stdoutText(): string;
   /** stderrText returns everything the server has written to stderr so far. */
   stderrText(): string;
+  /** text returns stdout as a person reads it: terminal escapes and carriage returns removed. */
+  text(): string;
+  /** prompts lists Deno's permission prompts in stdout, e.g. `read access to "/tmp/x"`, in order. */
+  prompts(): string[];
+  /**
+   * listening waits for the "listening on" line (see {@linkcode startMain});
+   * if it does not come within 15 s of the start, or the process exits
+   * first, the process is stopped and the Error thrown carries its stdout
+   * and stderr.
+   */
+  listening(): Promise<void>;
+  /**
+   * exit waits for the process to end by itself and returns its exit code,
+   * with its output pipes drained; throws an Error with its output if it is
+   * still running after 15 s.
+   */
+  exit(): Promise<number>;
+  /** type sends `text` as keys typed on the terminal; it needs `answers` (throws without). */
+  type(text: string): Promise<void>;
   /** signal sends `sig` to the server; it does nothing once the server has exited. */
   signal(sig: Deno.Signal): void;
   /** kill sends SIGKILL; it does nothing once the server has exited. */
@@ -142,16 +200,30 @@ export interface ServerProcess extends AsyncDisposable {
  * child's whole life.
  */
 export async function spawnServer(options: SpawnServerOptions): Promise<ServerProcess> {
+  const server = startMain(options);
+  await server.listening();
+  return server;
+}
+
+/**
+ * startMain starts the process {@linkcode spawnServer} would, and returns at
+ * once, before any "listening on" line: for runs a test talks to first (a
+ * prompt at a terminal, see `answers`) or that end by themselves (await
+ * `exit()`). `listening()` waits for the line as spawnServer does; a run that
+ * neither prints it nor exits within 15 s is killed. Throws only if the
+ * program cannot be spawned (e.g. `command` names none).
+ */
+export function startMain(options: SpawnServerOptions): ServerProcess {
   const { root, args = [], listenArgs = DEFAULT_LISTEN_ARGS, descriptorLimit } = options;
   const limited = descriptorLimit === undefined
     ? []
     : ["prlimit", `--nofile=${descriptorLimit}:${descriptorLimit}`, "--"];
-  const command = [
+  const command = options.command ?? [
     ...limited,
     Deno.execPath(),
     ...denoRunFlags(options),
     MAIN_TS,
-    root,
+    ...(root === undefined ? [] : [root]),
     ...listenArgs,
     ...args,
   ];
@@ -169,36 +241,33 @@ export async function spawnServer(options: SpawnServerOptions): Promise<ServerPr
     : command;
   const child = new Deno.Command(program, {
     args: programArgs,
-    stdin: "null",
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    stdin: options.answers === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",
     ...childEnv(options),
   }).spawn();
-  const server = new RunningServer(child, { terminal, onStdout: options.onStdout });
-  try {
-    await server.started;
-  } catch (err) {
-    await server[Symbol.asyncDispose]();
-    const stderr = server.stderrText();
-    throw new Error(
-      `${
-        err instanceof Error ? err.message : String(err)
-      }\n--- stdout ---\n${server.stdoutText()}` +
-        `\n--- stderr ---\n${stderr === "" ? "(empty)" : stderr}`,
-      { cause: err },
-    );
-  }
-  return server;
+  return new RunningServer(child, {
+    terminal,
+    onStdout: options.onStdout,
+    answers: options.answers,
+    group: terminal && options.command !== undefined,
+  });
 }
 
 /** denoRunFlags are the `deno run` flags `options` ask for, before main.ts. */
 function denoRunFlags(options: SpawnServerOptions): string[] {
   const { root, allowNet = "127.0.0.1", allowRead = [], allowWrite, env, allowEnv = [] } = options;
-  const flags = ["run", "--no-prompt", `--config=${DENO_JSON}`];
-  if (options.allowAll === true) {
+  const flags = ["run", ...(options.answers === undefined ? ["--no-prompt"] : [])];
+  flags.push(`--config=${DENO_JSON}`);
+  if (options.permissions !== undefined) {
+    flags.push(...options.permissions);
+  } else if (options.allowAll === true) {
     flags.push("--allow-all");
   } else {
-    flags.push(`--allow-net=${allowNet}`, `--allow-read=${[root, ...allowRead].join(",")}`);
+    const read = root === undefined ? allowRead : [root, ...allowRead];
+    flags.push(`--allow-net=${allowNet}`);
+    if (read.length > 0) flags.push(`--allow-read=${read.join(",")}`);
     if (allowWrite !== undefined) flags.push(`--allow-write=${allowWrite.join(",")}`);
     const envNames = [...Object.keys(env ?? {}), ...allowEnv];
     if (envNames.length > 0) flags.push(`--allow-env=${envNames.join(",")}`);
@@ -217,8 +286,8 @@ function childEnv(
   return { clearEnv: true, env: { ...inherited, ...env } };
 }
 
-/** shellQuote quotes `word` for sh. */
-function shellQuote(word: string): string {
+/** shellQuote quotes `word` for sh, e.g. `it's` as `'it'\\''s'`; it never throws. */
+export function shellQuote(word: string): string {
   return `'${word.replaceAll("'", `'\\''`)}'`;
 }
 
@@ -259,21 +328,44 @@ class RunningServer implements ServerProcess {
   /** Under `terminal`, the server's own pid from the PID line; signals go there. */
   #serverPid: number | undefined;
   #terminal: boolean;
+  /** Whether signals go to the process group of `#serverPid` (a `command` at a terminal). */
+  #group: boolean;
+  /** The answers to Deno's prompts (see `answers`); undefined when stdin is not the test's. */
+  #answers: readonly string[] | undefined;
+  /** The prompt last answered (its index), and when. */
+  #sentFor = -1;
+  #sentAt = 0;
+  #pump: ReturnType<typeof setInterval> | undefined;
+  #writes: Promise<void> = Promise.resolve();
+  #writer: WritableStreamDefaultWriter<Uint8Array> | undefined;
 
   constructor(
     child: Deno.ChildProcess,
-    options: { terminal: boolean; onStdout: ((text: string) => void) | undefined },
+    options: {
+      terminal: boolean;
+      onStdout: ((text: string) => void) | undefined;
+      answers: readonly string[] | undefined;
+      group: boolean;
+    },
   ) {
-    const { terminal, onStdout } = options;
+    const { terminal, onStdout, answers } = options;
     this.#child = child;
     this.#terminal = terminal;
+    this.#group = options.group;
+    this.#answers = answers;
     this.pid = child.pid;
     this.status = child.status.then((s) => {
       this.#exited = true;
+      clearInterval(this.#pump);
       return s;
     });
+    if (answers !== undefined) {
+      this.#writer = child.stdin.getWriter();
+      this.#pump = setInterval(() => this.#answer(), PUMP_MS);
+    }
     const started = Promise.withResolvers<void>();
     this.started = started.promise;
+    this.started.catch(() => {}); // a run that ends by itself never listens; listening() tells
     const timer = setTimeout(() => {
       started.reject(
         new Error(
@@ -292,6 +384,7 @@ class RunningServer implements ServerProcess {
       const lines = pending.split("\n");
       pending = lines.pop() ?? "";
       for (const line of lines) this.#checkLine(line, started.resolve);
+      this.#answer();
     }).then(() => this.#checkLine(pending, started.resolve));
     const stderrDone = drain(child.stderr, (text) => {
       this.#stderr += text;
@@ -314,6 +407,30 @@ class RunningServer implements ServerProcess {
     if (this.#listening !== undefined) return;
     this.#listening = parseListeningLine(line);
     if (this.#listening !== undefined) resolve();
+  }
+
+  /**
+   * Answers Deno's prompts in order: the next answer goes when more prompts
+   * were asked than decided, and again if still undecided after RESEND_MS.
+   */
+  #answer(): void {
+    const answers = this.#answers;
+    if (answers === undefined || this.#exited) return;
+    const text = this.text();
+    const asked = text.match(/Allow\?/g)?.length ?? 0;
+    const decided = text.match(/(?:Granted|Denied) \w+ access to/g)?.length ?? 0;
+    if (decided >= asked || decided >= answers.length) return;
+    if (this.#sentFor === decided && Date.now() - this.#sentAt < RESEND_MS) return;
+    this.#sentFor = decided;
+    this.#sentAt = Date.now();
+    this.#write(`${answers[decided]}\n`);
+  }
+
+  /** #write queues `text` for the child's stdin; a write to a child that is gone is dropped. */
+  #write(text: string): Promise<void> {
+    const bytes = new TextEncoder().encode(text);
+    this.#writes = this.#writes.then(() => this.#writer?.write(bytes)).catch(() => {});
+    return this.#writes;
   }
 
   get exited(): boolean {
@@ -344,11 +461,54 @@ class RunningServer implements ServerProcess {
     return this.#stderr;
   }
 
+  text(): string {
+    return this.#stdout.replace(ESCAPES, "").replaceAll("\r", "");
+  }
+
+  prompts(): string[] {
+    return [...this.text().matchAll(/Deno requests (.+?)\.\n/g)].map((m) => m[1] ?? "");
+  }
+
+  async listening(): Promise<void> {
+    try {
+      await this.started;
+    } catch (err) {
+      await this[Symbol.asyncDispose]();
+      const stderr = this.stderrText();
+      throw new Error(
+        `${err instanceof Error ? err.message : String(err)}\n--- stdout ---\n${this.#stdout}` +
+          `\n--- stderr ---\n${stderr === "" ? "(empty)" : stderr}`,
+        { cause: err },
+      );
+    }
+  }
+
+  async exit(): Promise<number> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const gaveUp = new Promise<"timeout">((resolve) => {
+      timer = setTimeout(() => resolve("timeout"), RUN_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([this.status, gaveUp]);
+    clearTimeout(timer);
+    if (outcome === "timeout") {
+      throw new Error(`still running after ${RUN_TIMEOUT_MS} ms:\n${this.text()}${this.#stderr}`);
+    }
+    await this.#drained;
+    return outcome.code;
+  }
+
+  type(text: string): Promise<void> {
+    if (this.#writer === undefined) {
+      return Promise.reject(new TypeError("Cannot type: the run was started without answers"));
+    }
+    return this.#write(text);
+  }
+
   signal(sig: Deno.Signal): void {
     if (this.#exited) return;
     if (this.#serverPid !== undefined) {
       try {
-        Deno.kill(this.#serverPid, sig);
+        Deno.kill(this.#group ? -this.#serverPid : this.#serverPid, sig);
       } catch {
         // The server exited between the check and the kill (ESRCH).
       }
@@ -384,6 +544,9 @@ class RunningServer implements ServerProcess {
       if (outcome === "timeout") this.kill();
     }
     await this.status;
+    clearInterval(this.#pump);
+    await this.#writes;
+    await this.#writer?.close().catch(() => {});
     await this.#drained;
     await this.started.catch(() => {});
   }
@@ -397,6 +560,12 @@ export interface RunMainOptions {
   allowNet?: string;
   /** Text written to the program's stdin, which is then closed; stdin is null when absent. */
   input?: string;
+  /** More flags for `deno run`, after the permissions above, e.g. `--allow-env=NAME`. */
+  denoFlags?: readonly string[];
+  /** Environment variables for the program, added to the parent's (not granted: see `denoFlags`). */
+  env?: Readonly<Record<string, string>>;
+  /** The program's working directory; the test's own by default. */
+  cwd?: string;
 }
 
 /** RunResult is what a finished `main.ts` run printed and how it exited. */
@@ -421,8 +590,11 @@ export async function runMain(
   const flags = ["run", "--no-prompt", `--config=${DENO_JSON}`];
   if (options.allowNet !== undefined) flags.push(`--allow-net=${options.allowNet}`);
   if (options.allowRead !== undefined) flags.push(`--allow-read=${options.allowRead.join(",")}`);
+  flags.push(...(options.denoFlags ?? []));
   const child = new Deno.Command(Deno.execPath(), {
     args: [...flags, MAIN_TS, ...args],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.env === undefined ? {} : { env: { ...options.env } }),
     stdin: options.input === undefined ? "null" : "piped",
     stdout: "piped",
     stderr: "piped",

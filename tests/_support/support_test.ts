@@ -1,9 +1,9 @@
 /**
  * support_test.ts — the test helpers are code too: these tests pin down what
- * they promise. None of them starts the server (the suites do, through
- * `spawnServer`); the client is tested against scripted peers on a loopback
- * listener. The socket and temp-dir tests run only when `deno test` grants
- * net or write permission.
+ * they promise. The client is tested against scripted peers on a loopback
+ * listener; the spawner's options that the suites do not already exercise
+ * start the real server. The socket and temp-dir tests run only when `deno
+ * test` grants net or write permission, the spawner's only with run too.
  */
 
 import assert from "node:assert/strict";
@@ -11,20 +11,30 @@ import { join } from "node:path";
 import { ByteSink, concat, decode, encode, everySplit, ScriptedReader } from "./bytes.ts";
 import { Client, isPeerGone } from "./client.ts";
 import { copy } from "./fs.ts";
-import { FIXTURE_ROOT } from "./paths.ts";
+import { DENO_JSON, FIXTURE_ROOT, MAIN_TS } from "./paths.ts";
 import {
+  HAVE_SCRIPT,
   parseListeningLine,
   parseResponses,
   rawRequest,
+  runMain,
+  shellQuote,
+  spawnServer,
+  startMain,
   withCopyOf,
   withTempDir,
 } from "./server.ts";
+import { readSeed } from "./random.ts";
 import { delay, waitFor } from "./wait.ts";
 
 const CAN_NET = Deno.permissions.querySync({ name: "net", host: "127.0.0.1" }).state ===
   "granted";
 const CAN_WRITE = Deno.permissions.querySync({ name: "write" }).state === "granted" &&
   Deno.permissions.querySync({ name: "read" }).state === "granted";
+/** Whether these tests may start the server: run, net and a temp copy of the fixture tree. */
+const CAN_SPAWN = CAN_NET && CAN_WRITE &&
+  Deno.permissions.querySync({ name: "run" }).state === "granted";
+const NO_SCRIPT = " (SKIPPED, util-linux `script` is not installed)";
 
 /** texts shows a partition as latin1 strings, for readable assertion failures. */
 function texts(parts: Uint8Array[]): string[] {
@@ -651,4 +661,240 @@ Deno.test("waitFor polls until its check holds, or reports false at its deadline
   assert.equal(calls, 3);
   assert.equal(await waitFor(() => Promise.resolve(false), 50), false);
   assert.equal(await waitFor(async () => await Promise.resolve(true), 0), true);
+});
+
+// ---------------------------------------------------------------------------
+// The spawner: the options main_test.ts and compile_test.ts need.
+
+Deno.test({
+  name: "startMain returns before any banner; exit() gives the code, listening() the output",
+  ignore: !CAN_SPAWN,
+  async fn() {
+    await using refused = startMain({ root: FIXTURE_ROOT, args: ["--port", "abc"] });
+    assert.equal(await refused.exit(), 1);
+    assert.match(refused.stderrText(), /^minserve: .*--port "abc"/);
+    assert.equal(refused.exited, true);
+    await assert.rejects(
+      refused.listening(),
+      /exited with code 1 before listening\n--- stdout ---\n\n--- stderr ---\nminserve: /,
+    );
+  },
+});
+
+Deno.test({
+  name: "startMain without a root passes none; exit() throws for a run that goes on",
+  ignore: !CAN_SPAWN,
+  async fn() {
+    {
+      await using version = startMain({ listenArgs: [], args: ["--version"] });
+      assert.equal(await version.exit(), 0, version.stderrText());
+      assert.match(version.text(), /^minserve \d+\.\d+\.\d+\n$/);
+    }
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
+      await using server = startMain({ root });
+      await server.listening();
+      await server.listening(); // a second wait is the same one
+      assert.ok(server.port > 0);
+      await assert.rejects(server.exit(), /^Error: still running after 15000 ms:\n.*listening on/);
+      assert.equal(server.exited, false);
+    });
+  },
+});
+
+Deno.test({
+  name: "spawnServer: permissions are exactly the flags given, relative to cwd",
+  ignore: !CAN_SPAWN,
+  async fn(t) {
+    await withCopyOf(FIXTURE_ROOT, async (root, dir) => {
+      await t.step("the root granted by a path relative to cwd: served", async () => {
+        await using server = await spawnServer({
+          root: "./root",
+          permissions: ["--allow-net=127.0.0.1", "--allow-read=./root"],
+          cwd: dir,
+        });
+        const response = await fetch(`${server.url}/hello.txt`);
+        assert.equal(await response.text(), "hello, world\n");
+        assert.match(server.text(), new RegExp(`deno: +read: ${root}; write: none`));
+      });
+      await t.step("the root not among them: not granted for it", async () => {
+        await using refused = startMain({ root, permissions: ["--allow-net=127.0.0.1"] });
+        assert.equal(await refused.exit(), 1, refused.text());
+        assert.match(
+          refused.stderrText(),
+          /^minserve: cannot read ROOT ".*": not permitted; run: /,
+        );
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: "spawnServer runs a whole command instead of deno run main.ts",
+  ignore: !CAN_SPAWN,
+  async fn() {
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
+      const denoRun = [Deno.execPath(), "run", "--no-prompt", `--config=${DENO_JSON}`];
+      const line = [...denoRun, "--allow-net=127.0.0.1", `--allow-read=${root}`, MAIN_TS, root]
+        .map(shellQuote).join(" ");
+      await using server = await spawnServer({
+        command: ["/bin/sh", "-c", `echo from the shell; exec ${line} --port 0`],
+        env: { NO_COLOR: "1" },
+      });
+      assert.match(
+        server.text(),
+        /^from the shell\nminserve \S+ listening on http:\/\/127\.0\.0\.1:\d+\//,
+      );
+      const response = await fetch(`${server.url}/hello.txt`);
+      assert.equal(await response.text(), "hello, world\n");
+    });
+  },
+});
+
+Deno.test({
+  name: `answers: at a terminal, Deno's prompts are answered in order${
+    HAVE_SCRIPT ? "" : NO_SCRIPT
+  }`,
+  ignore: !CAN_SPAWN || !HAVE_SCRIPT,
+  async fn(t) {
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
+      const asked = {
+        root,
+        permissions: ["--allow-net=127.0.0.1"],
+        terminal: true,
+        env: { NO_COLOR: "1" },
+      };
+      await t.step("yes: the root is read and served", async () => {
+        await using server = await spawnServer({ ...asked, answers: ["y"] });
+        assert.deepEqual(server.prompts(), [`read access to "${root}"`]);
+        const text = server.text();
+        assert.ok(!text.includes("\r") && !text.includes("\u001b"), JSON.stringify(text));
+        const response = await fetch(`${server.url}/hello.txt`);
+        assert.equal(await response.text(), "hello, world\n");
+      });
+      await t.step("no: the run ends", async () => {
+        await using refused = startMain({ ...asked, answers: ["n"] });
+        assert.equal(await refused.exit(), 1, refused.text());
+        assert.deepEqual(refused.prompts(), [`read access to "${root}"`]);
+        assert.match(refused.text(), /minserve: cannot read ROOT/);
+      });
+      await t.step("without answers: --no-prompt, so no prompt and no keyboard", async () => {
+        await using refused = startMain(asked);
+        assert.equal(await refused.exit(), 1, refused.text());
+        assert.deepEqual(refused.prompts(), []);
+        await assert.rejects(refused.type("y\n"), TypeError);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name: `type: keys typed at the terminal reach the program${HAVE_SCRIPT ? "" : NO_SCRIPT}`,
+  ignore: !CAN_SPAWN || !HAVE_SCRIPT,
+  async fn() {
+    await using run = startMain({
+      listenArgs: [],
+      args: ["hash-password", "--cost", "4"],
+      permissions: [],
+      terminal: true,
+      answers: [],
+    });
+    assert.ok(await waitFor(() => run.text().includes("Password: "), 15_000), run.text());
+    await run.type("one\r");
+    assert.ok(await waitFor(() => run.text().includes("Again: "), 15_000), run.text());
+    await run.type("two\r");
+    assert.equal(await run.exit(), 1, run.text());
+    assert.match(run.text(), /the two passwords differ/);
+  },
+});
+
+Deno.test({
+  name: `a command at a terminal: signals reach its whole process group${
+    HAVE_SCRIPT ? "" : NO_SCRIPT
+  }`,
+  ignore: !CAN_SPAWN || !HAVE_SCRIPT,
+  async fn() {
+    await withCopyOf(FIXTURE_ROOT, async (root) => {
+      const denoRun = [Deno.execPath(), "run", "--no-prompt", `--config=${DENO_JSON}`];
+      const line = [...denoRun, "--allow-net=127.0.0.1", `--allow-read=${root}`, MAIN_TS, root]
+        .map(shellQuote).join(" ");
+      // The server is the shell's child; the shell ignores SIGTERM and waits for it, so the
+      // run ends by itself only if the server, too, is sent SIGTERM (it stops on it).
+      const server = await spawnServer({
+        command: ["/bin/sh", "-c", `trap '' TERM; ${line} --port 0 & echo CHILD $!; wait`],
+        terminal: true,
+      });
+      const child = Number(/^CHILD (\d+)/m.exec(server.text())?.[1]);
+      assert.ok(child > 0, server.text());
+      try {
+        await server[Symbol.asyncDispose]();
+        const status = await server.status;
+        assert.deepEqual([status.code, status.signal], [0, null], "killed, not stopped");
+        const gone = await waitFor(() => !isRunning(child), 5_000);
+        assert.ok(gone, `the server ${child} outlived the shell`);
+      } finally {
+        if (isRunning(child)) Deno.kill(child, "SIGKILL");
+      }
+    });
+  },
+});
+
+/** isRunning tells whether process `pid` exists (signal 0 through `kill -0`). */
+function isRunning(pid: number): boolean {
+  return new Deno.Command("kill", { args: ["-0", String(pid)], stderr: "null" }).outputSync()
+    .success;
+}
+
+Deno.test({
+  name: "runMain: denoFlags, env and cwd reach the run",
+  ignore: !CAN_SPAWN,
+  async fn(t) {
+    await t.step("env, readable through denoFlags", async () => {
+      const out = await runMain([], {
+        allowNet: "127.0.0.1",
+        denoFlags: ["--allow-env=MINSERVE_PORT"],
+        env: { MINSERVE_PORT: "abc" },
+      });
+      assert.equal(out.code, 1, out.stderr);
+      assert.match(out.stderr, /^minserve: Cannot use MINSERVE_PORT "abc"/);
+    });
+    await t.step("cwd: the default root is looked for there", async () => {
+      await withTempDir(async (dir) => {
+        const out = await runMain(["--port", "0"], {
+          allowNet: "127.0.0.1",
+          allowRead: ["./www"],
+          cwd: dir,
+        });
+        assert.equal(out.code, 1, out.stderr);
+        assert.equal(out.stderr, `minserve: cannot use ROOT "./www": no such directory\n`);
+      });
+    });
+  },
+});
+
+Deno.test({
+  name:
+    "readSeed: the variable's integer when set, the fallback when unset or empty, else an error",
+  ignore: Deno.permissions.querySync({ name: "env" }).state !== "granted",
+  fn() {
+    const name = "MINSERVE_SUPPORT_TEST_SEED";
+    try {
+      Deno.env.delete(name);
+      assert.equal(readSeed(name, 7), 7);
+      Deno.env.set(name, "");
+      assert.equal(readSeed(name, 7), 7);
+      Deno.env.set(name, "-42");
+      assert.equal(readSeed(name, 7), -42);
+      for (const bad of ["x", "1.5", "9007199254740993"]) {
+        Deno.env.set(name, bad);
+        assert.throws(
+          () => readSeed(name, 7),
+          (err: unknown) =>
+            err instanceof RangeError &&
+            err.message === `Cannot use ${name} "${bad}": value must be an integer`,
+        );
+      }
+    } finally {
+      Deno.env.delete(name);
+    }
+  },
 });
