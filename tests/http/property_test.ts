@@ -27,7 +27,7 @@ import {
 import { HOP_BY_HOP, SMALL_BODY_BYTES, writeResponse } from "../../lib/http/response_writer.ts";
 import { ByteSink, concat, decode, encode, ScriptedReader } from "../_support/bytes.ts";
 import { parseResponses } from "../_support/server.ts";
-import { mulberry32 } from "../_support/random.ts";
+import { mulberry32, readSeed } from "../_support/random.ts";
 
 /** The seed used unless FC_SEED says otherwise; any fixed value keeps CI deterministic. */
 const DEFAULT_SEED = 20_251_123;
@@ -36,19 +36,7 @@ const PARSE_TIME_LIMIT_MS = 250;
 /** The connection's input buffer cap for a head: `maxHeadBytes + 2` (connection.ts). */
 const HEAD_BUFFER_SLACK = 2;
 
-const SEED = readSeed();
-
-/** readSeed takes FC_SEED when it is set and readable, else the fixed default. */
-function readSeed(): number {
-  const granted = Deno.permissions.querySync({ name: "env", variable: "FC_SEED" }).state;
-  const raw = granted === "granted" ? Deno.env.get("FC_SEED") : undefined;
-  if (raw === undefined || raw === "") return DEFAULT_SEED;
-  const seed = Number(raw);
-  if (!Number.isSafeInteger(seed)) {
-    throw new RangeError(`Cannot use FC_SEED "${raw}": value must be an integer`);
-  }
-  return seed;
-}
+const SEED = readSeed("FC_SEED", DEFAULT_SEED);
 
 /**
  * check runs one property with the shared seed. On failure it rethrows with
