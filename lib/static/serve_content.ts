@@ -1,14 +1,17 @@
 /**
- * serve_content.ts — ⑦ one file's answer to one request, decided from its
- * store entry: content coding, validators, 304/412, ranges, `?bytes=N`.
- * As Go's `serveContent` is to `serveFile`: finding the file is done
- * (`store.ts`), this decides what to send.
+ * serve_content.ts — ⑦ answering: one file's answer to one request,
+ * decided from its store entry: content coding, validators, 304/412,
+ * ranges, `?bytes=N`, and the body. As Go's `serveContent` is to
+ * `serveFile`: finding the file is done (`resolve_path.ts`, `store.ts`),
+ * this decides what to send.
  *
- * The answer is plain data ({@linkcode ContentAnswer}), not a `Response`, so
- * both the fast path (which writes it straight to the socket) and the
- * handler path (which wraps it in a `Response`) send what this one function
- * decided, with the one implementation of RFC 9110 in `conditional.ts`,
- * `range.ts` and `encoding.ts`.
+ * {@linkcode answerContent} decides, as plain data ({@linkcode ContentAnswer}),
+ * not a `Response`, so both the fast path (which writes it straight to the
+ * socket) and the handler path ({@linkcode serveContent}, which wraps it in
+ * a `Response`) send what this one function decided, with the one
+ * implementation of RFC 9110 in `conditional.ts`, `range.ts` and
+ * `encoding.ts`. HEAD is answered as GET: the writer (and the app, for a
+ * handler's caller) leaves the body out.
  */
 
 import { HttpError } from "../http/http_error.ts";
@@ -16,12 +19,10 @@ import type { FieldSource } from "../http/fields.ts";
 import type { StoredCoding } from "./compress.ts";
 import { evaluatePreconditions, ifRangeHolds, type Validators } from "./conditional.ts";
 import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
-import { type MultipartPlan, planMultipart } from "./file_body.ts";
+import { fileStream, type MultipartPlan, multipartStream, planMultipart } from "./file_body.ts";
 import { byteOffset, parseRange } from "./range.ts";
-import { etagWith, type FileEntry, type RepresentationStore, type Scope } from "./store.ts";
-
-/** DEFAULT_CACHE_CONTROL: caches may store, but must revalidate each time — cheap with validators. */
-export const DEFAULT_CACHE_CONTROL = "no-cache";
+import type { Scope } from "./resolve_path.ts";
+import { etagWith, type FileEntry, fsError, type RepresentationStore } from "./store.ts";
 
 /** RequestFacts are the parts of a request an answer depends on. */
 export interface RequestFacts {
@@ -33,8 +34,8 @@ export interface RequestFacts {
 
 /** ContentOptions are the site's settings an answer depends on. */
 export interface ContentOptions {
-  /** Cache-Control of files; {@linkcode DEFAULT_CACHE_CONTROL} when absent. */
-  cacheControl?: string | undefined;
+  /** Cache-Control of files. */
+  cacheControl: string;
   /** Where the file's compressed forms and precompressed siblings are found. */
   store: RepresentationStore;
   /** The scope siblings are looked up in: the file's own. */
@@ -74,6 +75,99 @@ export type ContentAnswer =
   | { kind: "live"; status: 200; fields: Fields; entry: FileEntry; coding: StoredCoding }
   | { kind: "wait"; ready: Promise<void> };
 
+/** MemoryAnswer is an answer whose body, if any, is in memory: what the fast path can write. */
+export type MemoryAnswer = Extract<ContentAnswer, { kind: "memory" }>;
+
+/**
+ * serveContent answers `request` for the file `entry` as a `Response`: the
+ * handler path's form of {@linkcode answerContent}. Returns undefined when
+ * the caller must find the file again: the file changed on disk since the
+ * entry was made, or a compressed form was being made (now done). Throws
+ * what {@linkcode answerContent} throws, and what `fsError` makes of a file
+ * that cannot be opened.
+ */
+export async function serveContent(
+  request: Request,
+  entry: FileEntry,
+  options: ContentOptions,
+): Promise<Response | undefined> {
+  const facts = {
+    method: request.method,
+    fields: request.headers,
+    bytesParam: new URL(request.url).searchParams.get("bytes"),
+  };
+  const answer = answerContent(entry, facts, options);
+  switch (answer.kind) {
+    case "wait":
+      // A compressed form is being made off the event loop: once it is, the
+      // caller decides again (it may have turned out no smaller).
+      await answer.ready;
+      return undefined;
+    case "memory":
+      return memoryResponse(answer);
+    default:
+      return fileResponse(answer);
+  }
+}
+
+/** memoryResponse wraps an in-memory answer, with its Content-Length (none for a 304). */
+function memoryResponse(answer: MemoryAnswer): Response {
+  const headers = new Headers(answer.fields);
+  if (answer.status !== 304) headers.set("content-length", String(answer.length));
+  const pieces = answer.body;
+  if (pieces === null) return new Response(null, { status: answer.status, headers });
+  // Several pieces (multipart/byteranges) go out as one Blob, not copied together here.
+  const body = pieces.length === 1 ? pieces[0]! : new Blob(pieces as BlobPart[]);
+  return new Response(body as BodyInit, { status: answer.status, headers });
+}
+
+/**
+ * fileResponse streams an answer read from disk: a part of the file, its
+ * ranges as multipart/byteranges, or the whole file gzipped while it is
+ * sent (no Content-Length: the compressed length is not known ahead).
+ * Undefined when the file is no longer the entry's version.
+ */
+function fileResponse(answer: Exclude<ContentAnswer, { kind: "memory" | "wait" }>) {
+  const file = openUnchanged(answer.entry);
+  if (file === undefined) return undefined;
+  if (answer.kind === "live") {
+    const compressor = new CompressionStream("gzip");
+    const stream = fileStream(file, 0, answer.entry.size).pipeThrough(
+      compressor as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+    return new Response(stream, { status: 200, headers: answer.fields });
+  }
+  const headers = new Headers(answer.fields);
+  headers.set("content-length", String(answer.length));
+  const body = answer.multipart === undefined
+    ? fileStream(file, answer.start, answer.length)
+    : multipartStream(file, answer.multipart);
+  return new Response(body, { status: answer.status, headers });
+}
+
+/**
+ * openUnchanged opens the entry's file and checks, on the open descriptor,
+ * that it is still the version the entry describes; undefined if not.
+ */
+function openUnchanged(entry: FileEntry): Deno.FsFile | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(entry.real, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fsError(err);
+  }
+  const info = file.statSync();
+  if (
+    info.size === entry.size && (info.mtime?.getTime() ?? 0) === entry.mtime &&
+    info.ino === entry.ino
+  ) {
+    return file;
+  }
+  file.close();
+  return undefined;
+}
+
 /** BYTES_PARAM: `?bytes=N` takes a positive integer, of any length (past the file: all of it). */
 const BYTES_PARAM = /^[1-9][0-9]*$/;
 
@@ -109,7 +203,7 @@ export function answerContent(
   const kind = bytesParam === null ? "full" : "prefix";
   const fields = fieldsFor(entry, options, `${kind} ${etag} ${dated}`, () => {
     const made: Fields = [
-      ["cache-control", options.cacheControl ?? DEFAULT_CACHE_CONTROL],
+      ["cache-control", options.cacheControl],
       ["content-type", entry.type],
       ["x-content-type-options", "nosniff"],
     ];
