@@ -175,8 +175,11 @@ const BYTES_PARAM = /^[1-9][0-9]*$/;
 const NOT_IN_304 = new Set(["content-type", "content-encoding", "content-range"]);
 
 /**
- * answerContent decides the answer to `request` for the file `entry`.
- * Throws a 400 (bad `?bytes`), 412 or 416 {@linkcode HttpError}.
+ * answerContent decides the answer to `request` for the file `entry`, in
+ * the order of RFC 9110: the representation (content coding, §12.5.3), its
+ * validators, the preconditions (§13.2.2: 304 or 412), then a prefix
+ * (`?bytes=N`), ranges (§14) or the whole. Returns plain data, never does
+ * I/O. Throws a 400 (bad `?bytes`), 412 or 416 {@linkcode HttpError}.
  */
 export function answerContent(
   entry: FileEntry,
@@ -200,29 +203,15 @@ export function answerContent(
   const etag = choice.etag ?? entry.etag;
   // ?bytes=N is the first N bytes as a plain 200, as the lesson asks: not
   // the representation, so it carries no validator and takes no ranges.
-  const kind = bytesParam === null ? "full" : "prefix";
-  const fields = fieldsFor(entry, options, `${kind} ${etag} ${dated}`, () => {
-    const made: Fields = [
-      ["cache-control", options.cacheControl],
-      ["content-type", entry.type],
-      ["x-content-type-options", "nosniff"],
-    ];
-    if (kind === "full") made.push(["accept-ranges", "bytes"], ["etag", etag]);
-    if (dated) made.push(["last-modified", entry.lastModified]);
-    if (entry.compressible) made.push(["vary", "Accept-Encoding"]);
-    if (choice.coding !== "identity") made.push(["content-encoding", choice.coding]);
-    return made;
+  const version = `${bytesParam === null ? "full" : "prefix"} ${etag} ${dated}`;
+  const fields = fieldsFor(entry, options, version, () => {
+    return headerFields(entry, options.cacheControl, { choice, etag, dated, bytesParam });
   });
 
   const validators: Validators = { etag, lastModified: dated ? entry.mtime : undefined };
   const verdict = evaluatePreconditions(request.method, request.fields, validators);
   if (verdict === "not-modified") {
-    const without = fieldsFor(
-      entry,
-      options,
-      `304 ${kind} ${etag} ${dated}`,
-      () => fields.filter(([name]) => !NOT_IN_304.has(name)),
-    );
+    const without = fieldsFor(entry, options, `304 ${version}`, () => notIn304(fields));
     return { kind: "memory", status: 304, fields: without, body: null, length: 0 };
   }
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
@@ -234,53 +223,111 @@ export function answerContent(
   if (choice.kind === "live") {
     return { kind: "live", status: 200, fields, entry, coding: choice.coding };
   }
-
   // Ranges address the selected representation (RFC 9110 §14.1.2): the
   // file, or its compressed bytes, whose length and validator are known.
   const rep = choice.kind === "bytes" || choice.kind === "injected"
     ? { size: choice.bytes.length, body: choice.bytes, file: undefined }
     : bytesOf(choice.kind === "sibling" ? choice.entry : entry);
   if (ranged && ifRangeHolds(request.fields, validators)) {
-    const result = parseRange(request.fields.get("range")!, rep.size);
-    if (result.kind === "unsatisfiable") {
-      throw new HttpError(416, undefined, { headers: { "content-range": `bytes */${rep.size}` } });
-    }
-    if (result.kind === "ranges" && result.ranges.length === 1) {
-      const { start, end } = result.ranges[0]!;
-      const range = `bytes ${start}-${end}/${rep.size}`;
-      const withRange = fieldsFor(
-        entry,
-        options,
-        `206 ${etag} ${dated} ${range}`,
-        () => [...fields, ["content-range", range]],
-      );
-      return bodyOf(rep, 206, withRange, start, end - start + 1);
-    }
-    if (result.kind === "ranges") {
-      const plan = planMultipart(result.ranges, entry.type, rep.size);
-      const type = `multipart/byteranges; boundary=${plan.boundary}`;
-      const parts: Fields = fields.map((
-        [name, value],
-      ) => [name, name === "content-type" ? type : value]);
-      const { body, file } = rep;
-      if (body === undefined) {
-        return {
-          kind: "file",
-          status: 206,
-          fields: parts,
-          entry: file!,
-          start: 0,
-          length: plan.length,
-          multipart: plan,
-        };
-      }
-      const pieces: Uint8Array[] = [];
-      plan.ranges.forEach((r, i) => pieces.push(plan.heads[i]!, body.subarray(r.start, r.end + 1)));
-      pieces.push(plan.heads.at(-1)!);
-      return { kind: "memory", status: 206, fields: parts, body: pieces, length: plan.length };
-    }
+    const range = request.fields.get("range")!;
+    const partial = answerRanges(range, rep, {
+      entry,
+      options,
+      fields,
+      version: `${etag} ${dated}`,
+    });
+    if (partial !== undefined) return partial;
   }
   return bodyOf(rep, 200, fields, 0, rep.size);
+}
+
+/** notIn304 is `fields` without what a 304 leaves out. */
+function notIn304(fields: Fields): Fields {
+  return fields.filter(([name]) => !NOT_IN_304.has(name));
+}
+
+/** What the header fields of a representation depend on, besides the file. */
+interface FieldFacts {
+  choice: Exclude<Form, { kind: "wait" }>;
+  etag: string;
+  /** Whether Last-Modified may be sent (see `FileEntry.datesFrom`). */
+  dated: boolean;
+  bytesParam: string | null;
+}
+
+/** headerFields lists the fields of a 200 for `entry` in the chosen form, in the order written. */
+function headerFields(entry: FileEntry, cacheControl: string, facts: FieldFacts): Fields {
+  const made: Fields = [
+    ["cache-control", cacheControl],
+    ["content-type", entry.type],
+    ["x-content-type-options", "nosniff"],
+  ];
+  if (facts.bytesParam === null) made.push(["accept-ranges", "bytes"], ["etag", facts.etag]);
+  if (facts.dated) made.push(["last-modified", entry.lastModified]);
+  if (entry.compressible) made.push(["vary", "Accept-Encoding"]);
+  if (facts.choice.coding !== "identity") made.push(["content-encoding", facts.choice.coding]);
+  return made;
+}
+
+/** What {@linkcode answerRanges} answers for, besides the Range field and the representation. */
+interface RangeContext {
+  entry: FileEntry;
+  options: ContentOptions;
+  /** The fields of the 200. */
+  fields: Fields;
+  /** Names this representation's version, for the memo of field lists. */
+  version: string;
+}
+
+/**
+ * answerRanges answers a Range (RFC 9110 §14.2) of `rep`: 206 with one part,
+ * or multipart/byteranges (§14.6) in the order asked; undefined when the
+ * field is to be ignored (invalid, or too many pieces), so the whole is
+ * sent. Throws a 416 {@linkcode HttpError} when no range is satisfiable.
+ */
+function answerRanges(
+  range: string,
+  rep: RepBytes,
+  context: RangeContext,
+): ContentAnswer | undefined {
+  const { entry, options, fields } = context;
+  const result = parseRange(range, rep.size);
+  if (result.kind === "unsatisfiable") {
+    throw new HttpError(416, undefined, { headers: { "content-range": `bytes */${rep.size}` } });
+  }
+  if (result.kind !== "ranges") return undefined;
+  if (result.ranges.length === 1) {
+    const { start, end } = result.ranges[0]!;
+    const contentRange = `bytes ${start}-${end}/${rep.size}`;
+    const withRange = fieldsFor(
+      entry,
+      options,
+      `206 ${context.version} ${contentRange}`,
+      () => [...fields, ["content-range", contentRange]],
+    );
+    return bodyOf(rep, 206, withRange, start, end - start + 1);
+  }
+  const plan = planMultipart(result.ranges, entry.type, rep.size);
+  const type = `multipart/byteranges; boundary=${plan.boundary}`;
+  const parts: Fields = fields.map((
+    [name, value],
+  ) => [name, name === "content-type" ? type : value]);
+  const { body, file } = rep;
+  if (body === undefined) {
+    return {
+      kind: "file",
+      status: 206,
+      fields: parts,
+      entry: file!,
+      start: 0,
+      length: plan.length,
+      multipart: plan,
+    };
+  }
+  const pieces: Uint8Array[] = [];
+  plan.ranges.forEach((r, i) => pieces.push(plan.heads[i]!, body.subarray(r.start, r.end + 1)));
+  pieces.push(plan.heads.at(-1)!);
+  return { kind: "memory", status: 206, fields: parts, body: pieces, length: plan.length };
 }
 
 /** MAX_MEMOS_PER_FILE bounds the field lists kept for one file version (ranges make many). */
