@@ -5,9 +5,10 @@
  * 1. {@linkcode walkFolder} lists what the archive will hold, holding only
  *    names and sizes: exactly what listings and the store let out (no
  *    dotfiles unless --dotfiles, no symlink whose target leaves the root, no
- *    claimed file such as a `*.tmpl.html` source, nor its compressed
- *    sibling, no FIFO or device, no name the resolver would refuse). It stops with a 413 as soon as the files add up to more than
- *    the cap, before a byte of the archive is sent.
+ *    claimed file such as a `*.tmpl.html` source nor its compressed
+ *    sibling, no FIFO or device, no name the resolver would refuse). It
+ *    stops with a 413 as soon as the files add up to more than the cap,
+ *    before a byte of the archive is sent.
  * 2. {@linkcode zipStream} writes the archive with `client-zip` (stored, not
  *    compressed; CRC-32 on the fly; ZIP64 past 4 GiB), reading each file from
  *    disk a chunk at a time as the client takes the bytes, so neither a file

@@ -88,7 +88,7 @@ export async function serveListing(request: Request, options: ListingOptions): P
  * by its target). Throws what `fsError` makes of a directory that cannot
  * be read.
  */
-export async function readListing(path: string, scope: Scope): Promise<ListingEntry[]> {
+async function readListing(path: string, scope: Scope): Promise<ListingEntry[]> {
   const entries: ListingEntry[] = [];
   try {
     for await (const entry of Deno.readDir(path)) {

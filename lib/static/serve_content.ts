@@ -407,8 +407,9 @@ const IDENTITY: Form = { kind: "identity", coding: "identity", etag: undefined }
  * chooseForm negotiates the content coding (RFC 9110 §12.5.3) among what the
  * file has: a precompressed sibling, the store's compressed bytes, or (for a
  * file too large to hold) gzip while sending. A Range then addresses the
- * chosen form, except gzip while sending, whose bytes are not known ahead. A Range addresses the identity
- * form, whose bytes are stable and known.
+ * chosen form, except gzip while sending, whose bytes are not known ahead:
+ * a ranged request for such a file gets the identity form. With live
+ * reload, an HTML page held in memory is the injected page, uncompressed.
  */
 function chooseForm(
   entry: FileEntry,
