@@ -28,7 +28,7 @@ import { formatSize } from "./listing.ts";
 import {
   claimOf,
   isHiddenName,
-  isInside,
+  realPathInside,
   resolvePath,
   type Scope,
   type Target,
@@ -157,14 +157,12 @@ async function walkInto(
   names.sort((a, b) => collator.compare(a.name, b.name));
   for (const { name, isSymlink } of names) {
     if (!servableName(name, scope)) continue;
-    let childReal = join(real, name);
+    let childReal: string | undefined = join(real, name);
     let info: Deno.FileInfo;
     try {
-      if (isSymlink) {
-        // As everywhere: a link is followed only when it resolves inside the root.
-        childReal = Deno.realPathSync(join(path, name));
-        if (!isInside(childReal, scope)) continue;
-      }
+      // As everywhere: a link is followed only when it resolves inside the root.
+      if (isSymlink) childReal = realPathInside(join(path, name), scope);
+      if (childReal === undefined) continue;
       info = Deno.statSync(childReal);
     } catch {
       continue; // gone since readDir, or a broken link: not in the listing either

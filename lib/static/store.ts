@@ -40,7 +40,7 @@ import { HttpError } from "../http/http_error.ts";
 import { type Compressor, inlineCompressor, type StoredCoding } from "./compress.ts";
 import { FILE_SUFFIX } from "./encoding.ts";
 import { contentType, isCompressible } from "./media_type.ts";
-import { claimOf, isInside, type Scope } from "./resolve_path.ts";
+import { claimOf, realPathInside, type Scope } from "./resolve_path.ts";
 
 /** DEFAULT_STORE_BYTES: the store's default bound on the bytes it holds (64 MiB). */
 export const DEFAULT_STORE_BYTES = 64 * 1024 * 1024;
@@ -375,16 +375,16 @@ export class RepresentationStore {
   }
 
   #load(path: string, scope: Scope): Lookup {
-    let real: string;
+    let real: string | undefined;
     try {
-      real = Deno.realPathSync(path);
+      real = realPathInside(path, scope);
     } catch (err) {
       if (!isMissing(err)) throw fsError(err);
       const missing = this.#missing(path, scope.root);
       if (missing !== undefined) this.#remember(path, missing);
       return MISSING;
     }
-    if (!isInside(real, scope)) return HIDDEN;
+    if (real === undefined) return HIDDEN; // a link out of the root, or to a dotfile
     let info: Deno.FileInfo;
     try {
       info = Deno.statSync(real);
