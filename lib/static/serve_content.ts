@@ -80,23 +80,18 @@ export type MemoryAnswer = Extract<ContentAnswer, { kind: "memory" }>;
 
 /**
  * serveContent answers `request` for the file `entry` as a `Response`: the
- * handler path's form of {@linkcode answerContent}. Returns undefined when
- * the caller must find the file again: the file changed on disk since the
- * entry was made, or a compressed form was being made (now done). Throws
- * what {@linkcode answerContent} throws, and what `fsError` makes of a file
- * that cannot be opened.
+ * handler path's form of {@linkcode answerContent}, with the same
+ * arguments. Returns undefined when the caller must find the file again:
+ * the file changed on disk since the entry was made, or a compressed form
+ * was being made (now done). Throws what {@linkcode answerContent} throws,
+ * and what `fsError` makes of a file that cannot be opened.
  */
 export async function serveContent(
-  request: Request,
   entry: FileEntry,
+  request: RequestFacts,
   options: ContentOptions,
 ): Promise<Response | undefined> {
-  const facts = {
-    method: request.method,
-    fields: request.headers,
-    bytesParam: new URL(request.url).searchParams.get("bytes"),
-  };
-  const answer = answerContent(entry, facts, options);
+  const answer = answerContent(entry, request, options);
   switch (answer.kind) {
     case "wait":
       // A compressed form is being made off the event loop: once it is, the
@@ -230,12 +225,7 @@ export function answerContent(
     : bytesOf(choice.kind === "sibling" ? choice.entry : entry);
   if (ranged && ifRangeHolds(request.fields, validators)) {
     const range = request.fields.get("range")!;
-    const partial = answerRanges(range, rep, {
-      entry,
-      options,
-      fields,
-      version: `${etag} ${dated}`,
-    });
+    const partial = answerRanges(range, rep, { entry, options, fields, etag, dated });
     if (partial !== undefined) return partial;
   }
   return bodyOf(rep, 200, fields, 0, rep.size);
@@ -275,8 +265,9 @@ interface RangeContext {
   options: ContentOptions;
   /** The fields of the 200. */
   fields: Fields;
-  /** Names this representation's version, for the memo of field lists. */
-  version: string;
+  /** With `dated`, names this representation's version, for the memo of field lists. */
+  etag: string;
+  dated: boolean;
 }
 
 /**
@@ -302,7 +293,7 @@ function answerRanges(
     const withRange = fieldsFor(
       entry,
       options,
-      `206 ${context.version} ${contentRange}`,
+      `206 ${context.etag} ${context.dated} ${contentRange}`,
       () => [...fields, ["content-range", contentRange]],
     );
     return bodyOf(rep, 206, withRange, start, end - start + 1);

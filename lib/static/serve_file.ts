@@ -177,7 +177,7 @@ export class StaticSite {
     // "/file.txt/" names a directory that does not exist; relative links on
     // such a page would resolve against the wrong place.
     if ((found.kind !== "file" && found.kind !== "claimed") || target.directory) throw notFound();
-    return await this.#serveFile(request, found);
+    return await this.#serveFile(request, url, found);
   }
 
   /** The cap of folder downloads: 0 when they are off (always, without listings). */
@@ -185,12 +185,17 @@ export class StaticSite {
     return this.#options.listing ? this.#options.maxZipBytes : 0;
   }
 
-  async #serveFile(request: Request, found: FileEntry | ClaimedFile): Promise<Response> {
+  async #serveFile(request: Request, url: URL, found: FileEntry | ClaimedFile): Promise<Response> {
     if (found.kind === "claimed") {
       return await this.#injected(await this.#options.pages!.serve(request, found));
     }
+    const facts = {
+      method: request.method,
+      fields: request.headers,
+      bytesParam: url.searchParams.get("bytes"),
+    };
     // Undefined: the file changed since, or its compressed form is now made: find it again.
-    return await serveContent(request, found, this.#content) ?? await this.serve(request);
+    return await serveContent(found, facts, this.#content) ?? await this.serve(request);
   }
 
   async #serveDirectory(request: Request, url: URL, target: Target): Promise<Response> {
@@ -209,7 +214,7 @@ export class StaticSite {
       return await serveFolderZip(target, { scope: this.#scope, maxBytes: zip });
     }
     const index = this.#index(target.path);
-    if (index !== undefined) return await this.#serveFile(request, index);
+    if (index !== undefined) return await this.#serveFile(request, url, index);
     if (!this.#options.listing) throw notFound();
     const listing = await serveListing(request, {
       path: target.path,
