@@ -6,10 +6,17 @@
  * connection answers 500 and logs the cause.
  *
  * Routes, in order: `/time`; `/board` and `/board/clear` (with `--data-dir`); `/uploads/…`
- * (with `--upload-dir`); everything else is a file under the root.
+ * (with `--upload-dir`); everything else is a file under the root, where a
+ * template (`*.tmpl.html`, by its name or the name a link points to) goes to
+ * the template page: the app hands that rule and that page to the static
+ * layer, which finds files but does not know templates.
+ *
+ * Every handler answers HEAD as GET; the writer sends the head only, and
+ * {@linkcode headOnly} drops the body here too, for callers of the handler.
  */
 
 import type { Auth, Credential } from "./auth.ts";
+import { DEFAULTS } from "./config.ts";
 import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
 import { errorAnswer, errorResponse } from "./error_page.ts";
 import { type FieldSource, HeadFields } from "./http/fields.ts";
@@ -21,14 +28,24 @@ import { preferredFormat, qualityOf } from "./negotiate.ts";
 import { BOARD_CLEAR_PATH, BOARD_PATH } from "./pages/board.ts";
 import { HEALTH_PATH, READY_PATH } from "./pages/health.ts";
 import { injectLiveScript, type LiveReload } from "./pages/live.ts";
+import { isTemplateName, serveTemplateFile } from "./pages/template.ts";
 import { timePage } from "./pages/time.ts";
-import { type StaticOptions, StaticSite } from "./static/serve_file.ts";
+import { type ClaimedPages, type StaticOptions, StaticSite } from "./static/serve_file.ts";
 
 /** A page handler: a Request in, a Response out, HttpError thrown for errors. */
 export type PageHandler = (request: Request) => Response | Promise<Response>;
 
-/** AppOptions configure {@linkcode createApp}. */
-export interface AppOptions extends StaticOptions {
+/**
+ * AppOptions configure {@linkcode createApp}: the static site's options
+ * (the app supplies its claimed pages and live reload's script itself),
+ * with the command line's defaults (config.ts) for those left out.
+ */
+export interface AppOptions
+  extends Omit<StaticOptions, "cacheControl" | "maxZipBytes" | "pages" | "inject"> {
+  /** The Cache-Control of files and listings; the --cache-control default when absent. */
+  cacheControl?: string;
+  /** The cap of folder downloads, 0 for none; the --max-zip-bytes default when absent. */
+  maxZipBytes?: number;
   /** Whether every response may be read cross-origin (CORS), and preflights are answered. */
   cors?: boolean;
   /** The uploads feature, under `/uploads/`, when enabled. */
@@ -64,6 +81,9 @@ export const HEALTH_PATHS: readonly string[] = [HEALTH_PATH, READY_PATH];
 /** UPLOADS_PREFIX starts every uploads URL. */
 export const UPLOADS_PREFIX = "/uploads";
 
+/** TEMPLATES: files under the root that the template page renders, never sent as bytes. */
+const TEMPLATES: ClaimedPages = { claims: isTemplateName, serve: serveTemplateFile };
+
 /** Methods of read-only resources: files, listings, /time (RFC 9110 §9.3). */
 const READ_ALLOW = "GET, HEAD, OPTIONS";
 const BOARD_ALLOW = "GET, HEAD, POST, OPTIONS";
@@ -90,7 +110,13 @@ export type App = Handler & { fastPath: FastPath };
 
 /** createApp builds minserve's handler from its options. */
 export function createApp(options: AppOptions): App {
-  const site = new StaticSite(options.live ? { ...options, inject: injectLiveScript } : options);
+  const site = new StaticSite({
+    ...options,
+    cacheControl: options.cacheControl ?? DEFAULTS.cacheControl,
+    maxZipBytes: options.maxZipBytes ?? DEFAULTS.maxZipBytes,
+    pages: TEMPLATES,
+    ...(options.live ? { inject: injectLiveScript } : {}),
+  });
   const files: Route = {
     allow: READ_ALLOW,
     handle: (request) => serveFiles(request, site, options),
@@ -172,6 +198,7 @@ export function createApp(options: AppOptions): App {
       if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) throw err;
       response = errorResponse(err, request);
     }
+    if (request.method === "HEAD") response = headOnly(response);
     for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
     return options.cors ? addCorsHeaders(response) : response;
   };
@@ -264,6 +291,22 @@ function setField(fields: (readonly [string, string])[], name: string, value: st
     fields[at] = [name, value];
     for (let i = fields.length - 1; i > at; i--) if (fields[i]![0] === name) fields.splice(i, 1);
   }
+}
+
+/**
+ * headOnly drops the body of a response to HEAD whose Content-Length is set
+ * (RFC 9110 §9.3.2): handlers answer HEAD as GET, so a caller of the
+ * handler sees what the client will. A body of unknown length is left for
+ * the writer to measure and drop.
+ */
+function headOnly(response: Response): Response {
+  if (response.body === null || !response.headers.has("content-length")) return response;
+  response.body.cancel().catch(() => {});
+  return new Response(null, {
+    status: response.status,
+    statusText: response.statusText,
+    headers: response.headers,
+  });
 }
 
 /** The built-in 404, made once per format (HTML or JSON) and shared. */

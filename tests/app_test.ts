@@ -137,6 +137,33 @@ Deno.test("HEAD: no body, the same headers as GET", async (t) => {
   }
 });
 
+Deno.test("HEAD through the app: no body, and the Content-Length the GET sends", async (t) => {
+  await withRootCopy(async (root) => {
+    await Deno.writeTextFile(join(root, "page.tmpl.html"), "<p>Hi {{name|you}}</p>");
+    await Deno.writeTextFile(join(root, "big.css"), ".a { color: red }\n".repeat(200_000));
+    await Deno.writeTextFile(join(root, "small.css"), ".b { color: blue }\n".repeat(200));
+    const handler = await appAt(root);
+    const CASES: Array<[name: string, target: string, headers: HeadersInit]> = [
+      ["a template", "/page.tmpl.html?name=Ann", {}],
+      ["a file streamed from disk", "/big.css", {}],
+      ["a compressed representation", "/small.css", { "accept-encoding": "gzip" }],
+      ["a folder download", "/nolisting/?download=zip", {}],
+      ["a listing as JSON", "/nested/", { accept: "application/json" }],
+    ];
+    for (const [name, target, headers] of CASES) {
+      await t.step(name, async () => {
+        const full = await fetchFrom(handler, target, { headers });
+        const bytes = new Uint8Array(await full.arrayBuffer());
+        const head = await fetchFrom(handler, target, { method: "HEAD", headers });
+        assert.equal(head.status, full.status);
+        assert.equal(head.body, null);
+        assert.equal(head.headers.get("content-length"), String(bytes.length));
+        assert.deepEqual(headersOf(head), headersOf(full));
+      });
+    }
+  });
+});
+
 Deno.test("index.html is served for directory URLs", async (t) => {
   for (const [target, file] of [["/", "index.html"], ["/sub/", "sub/index.html"]]) {
     await t.step(target!, async () => {

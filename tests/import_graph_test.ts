@@ -97,23 +97,7 @@ interface Exception {
   why: string;
 }
 
-const EXCEPTIONS: Exception[] = [
-  {
-    from: "lib/static/serve_file.ts",
-    to: "lib/pages/template.ts",
-    why: "the static layer renders templates; issue 14 wants the app to route them",
-  },
-  {
-    from: "lib/static/store.ts",
-    to: "lib/pages/template.ts",
-    why: "the store refuses to serve template sources raw (isTemplateName)",
-  },
-  {
-    from: "lib/static/folder_zip.ts",
-    to: "lib/pages/template.ts",
-    why: "folder downloads leave template sources out (isTemplateName)",
-  },
-];
+const EXCEPTIONS: Exception[] = [];
 
 /** An Edge is one import: module `from` imports `to`, both repository-relative (or external specifiers). */
 interface Edge {

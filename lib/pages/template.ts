@@ -30,8 +30,11 @@
  *   UTF-8, never inside a character.
  *
  * {@linkcode renderTemplate} is pure; {@linkcode serveTemplate} wraps it in a
- * response. The caller reads the file and decides it is a template with
- * {@linkcode isTemplateName}.
+ * response, and {@linkcode serveTemplateFile} reads the source first. The
+ * app decides what is a template with {@linkcode isTemplateName}: it hands
+ * that rule to the static layer, which finds such files under the root (by
+ * the URL's name or the real name behind a link), hides their compressed
+ * siblings, and passes them back here instead of sending their bytes.
  */
 
 import { HttpError } from "../http/http_error.ts";
@@ -41,6 +44,9 @@ import { escapeHtml } from "../html.ts";
 export const MAX_TEMPLATE_PARAMS = 64;
 /** MAX_TEMPLATE_VALUE_BYTES: a value is cut to this many bytes of UTF-8 (8 KiB) before escaping. */
 export const MAX_TEMPLATE_VALUE_BYTES = 8 * 1024;
+
+/** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it (1 MiB). */
+export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
 
 /** TEMPLATE_SUFFIX ends the name of every template file. */
 export const TEMPLATE_SUFFIX = ".tmpl.html";
@@ -116,8 +122,9 @@ export function renderTemplate(source: string, params: URLSearchParams): string 
  * page depends on the query and may carry what a visitor typed, so it is
  * never stored (`no-store`), never sniffed (`nosniff`), and runs no inline
  * script (Content-Security-Policy, in case a placeholder sits where escaping
- * is not enough). HEAD gets the same headers and no body (RFC 9110 §9.3.2).
- * Other methods throw a 405 {@linkcode HttpError} with `Allow: GET, HEAD`.
+ * is not enough). HEAD gets the same response as GET: the writer sends its
+ * head only (RFC 9110 §9.3.2). Other methods throw a 405
+ * {@linkcode HttpError} with `Allow: GET, HEAD`.
  */
 export function serveTemplate(request: Request, source: string): Response {
   if (request.method !== "GET" && request.method !== "HEAD") {
@@ -134,5 +141,20 @@ export function serveTemplate(request: Request, source: string): Response {
     // attributes, no javascript: URLs, whatever a value manages to inject.
     "content-security-policy": "script-src 'self'; object-src 'none'; base-uri 'none'",
   });
-  return new Response(request.method === "HEAD" ? null : bytes, { headers });
+  return new Response(bytes, { headers });
+}
+
+/**
+ * serveTemplateFile renders the template file at `file.real` (a real path
+ * the caller found and checked, of `file.size` bytes) for `request`; see
+ * {@linkcode serveTemplate}. Throws a 500 {@linkcode HttpError} for a source
+ * over {@linkcode MAX_TEMPLATE_SOURCE_BYTES}, the 405 of
+ * {@linkcode serveTemplate}, and what reading the file throws.
+ */
+export async function serveTemplateFile(
+  request: Request,
+  file: { real: string; size: number },
+): Promise<Response> {
+  if (file.size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
+  return serveTemplate(request, await Deno.readTextFile(file.real));
 }

@@ -178,14 +178,16 @@ export function createUploads(options: UploadOptions): (request: Request) => Pro
   }
   const tokenDigest = token === undefined ? undefined : sha256(token);
   // Uploads are served as the bytes that were uploaded: an uploaded
-  // "x.tmpl.html" is a file, not a template. Listing and dotfiles are off,
-  // so temp files stay invisible.
+  // "x.tmpl.html" is a file, not a template (no claimed pages). Listing and
+  // dotfiles are off, so temp files stay invisible, and so are folder
+  // downloads. An upload can be replaced at any time: revalidate each time.
   const files = new StaticSite({
     root: dir,
     realRoot: realDir,
     listing: false,
     dotfiles: false,
-    templates: false,
+    cacheControl: "no-cache",
+    maxZipBytes: 0,
     ...(options.store ? { store: options.store } : {}),
   });
   const authorized = options.authorized ?? (() => false);

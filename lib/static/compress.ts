@@ -107,6 +107,11 @@ export class WorkerCompressor implements Compressor {
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
   #closed = false;
 
+  /**
+   * compress makes the `coding` form of `bytes` in the worker (started on
+   * first use). Resolves with the compressed bytes; rejects once the
+   * compressor is closed, or if the worker fails.
+   */
   compress(bytes: Uint8Array, coding: StoredCoding): Promise<Uint8Array> {
     if (this.#closed) return Promise.reject(new Error("Cannot compress: the compressor is closed"));
     const worker = this.#start();
@@ -118,6 +123,7 @@ export class WorkerCompressor implements Compressor {
     });
   }
 
+  /** close stops the worker; pending and later jobs reject. */
   close() {
     this.#closed = true;
     this.#stop(new Error("Cannot compress: the compressor is closed"));

@@ -5,9 +5,10 @@
  * 1. {@linkcode walkFolder} lists what the archive will hold, holding only
  *    names and sizes: exactly what listings and the store let out (no
  *    dotfiles unless --dotfiles, no symlink whose target leaves the root, no
- *    `*.tmpl.html` source, no FIFO or device, no name the resolver would
- *    refuse). It stops with a 413 as soon as the files add up to more than
- *    the cap, before a byte of the archive is sent.
+ *    claimed file such as a `*.tmpl.html` source nor its compressed
+ *    sibling, no FIFO or device, no name the resolver would refuse). It
+ *    stops with a 413 as soon as the files add up to more than the cap,
+ *    before a byte of the archive is sent.
  * 2. {@linkcode zipStream} writes the archive with `client-zip` (stored, not
  *    compressed; CRC-32 on the fly; ZIP64 past 4 GiB), reading each file from
  *    disk a chunk at a time as the client takes the bytes, so neither a file
@@ -23,13 +24,17 @@
 import { makeZip, predictLength } from "client-zip";
 import { join, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../http/http_error.ts";
-import { isTemplateName } from "../pages/template.ts";
 import { formatSize } from "./listing.ts";
-import { resolvePath } from "./resolve_path.ts";
-import { fsError, isCompressedTemplate, isInside, type Scope } from "./store.ts";
+import {
+  claimOf,
+  isHiddenName,
+  realPathInside,
+  resolvePath,
+  type Scope,
+  type Target,
+} from "./resolve_path.ts";
+import { fsError } from "./store.ts";
 
-/** DEFAULT_MAX_ZIP_BYTES: a folder whose files add up to more is refused (16 GiB). */
-export const DEFAULT_MAX_ZIP_BYTES = 16 * 1024 * 1024 * 1024;
 /** MAX_ZIP_ENTRIES: files and folders in one archive at most; past it, 413 (bounds the walk's memory). */
 export const MAX_ZIP_ENTRIES = 100_000;
 /** ZIP_CHUNK_BYTES: files are read in pieces of this size, one per piece the client takes. */
@@ -63,6 +68,48 @@ export interface ZipLimits {
 export interface FolderWalk {
   entries: ZipEntry[];
   bytes: number;
+}
+
+/** FolderZipOptions say what {@linkcode serveFolderZip} may put in an archive. */
+export interface FolderZipOptions {
+  /** What may be included: as listings show it. */
+  scope: Scope;
+  /** The most the folder's files may add up to (--max-zip-bytes). */
+  maxBytes: number;
+}
+
+/**
+ * serveFolderZip answers `?download=zip` for the folder `target` names: the
+ * walk first (a 413 past `options.maxBytes` or {@linkcode MAX_ZIP_ENTRIES},
+ * before anything is sent), then the archive, streamed, with its exact
+ * length. Throws those 413s and what `fsError` makes of a folder that
+ * cannot be read.
+ */
+export async function serveFolderZip(
+  target: Pick<Target, "path" | "segments">,
+  options: FolderZipOptions,
+): Promise<Response> {
+  let real: string;
+  try {
+    real = Deno.realPathSync(target.path);
+  } catch (err) {
+    throw fsError(err);
+  }
+  const top = zipNameOf(target.segments);
+  const walk = await walkFolder(target.path, real, top, options.scope, {
+    maxBytes: options.maxBytes,
+    maxEntries: MAX_ZIP_ENTRIES,
+  });
+  const headers = new Headers({
+    "content-type": "application/zip",
+    "content-length": String(zipLength(walk.entries)),
+    "content-disposition": contentDisposition(`${top}.zip`),
+    // A snapshot of a folder, made anew each time: nothing to revalidate.
+    "cache-control": "no-store",
+    "accept-ranges": "none",
+    "x-content-type-options": "nosniff",
+  });
+  return new Response(zipStream(walk.entries), { headers });
 }
 
 /**
@@ -110,14 +157,12 @@ async function walkInto(
   names.sort((a, b) => collator.compare(a.name, b.name));
   for (const { name, isSymlink } of names) {
     if (!servableName(name, scope)) continue;
-    let childReal = join(real, name);
+    let childReal: string | undefined = join(real, name);
     let info: Deno.FileInfo;
     try {
-      if (isSymlink) {
-        // As everywhere: a link is followed only when it resolves inside the root.
-        childReal = Deno.realPathSync(join(path, name));
-        if (!isInside(childReal, scope)) continue;
-      }
+      // As everywhere: a link is followed only when it resolves inside the root.
+      if (isSymlink) childReal = realPathInside(join(path, name), scope);
+      if (childReal === undefined) continue;
       info = Deno.statSync(childReal);
     } catch {
       continue; // gone since readDir, or a broken link: not in the listing either
@@ -135,7 +180,7 @@ async function walkInto(
     }
     if (!info.isFile) continue; // a FIFO or a device would block or never end
     const realName = childReal.slice(childReal.lastIndexOf(SEPARATOR) + 1);
-    if (scope.templates && [name, realName].some(isTemplateOrSource)) continue;
+    if (claimOf(name, realName, scope) !== undefined) continue;
     add(walk, {
       kind: "file",
       name: zipName,
@@ -166,16 +211,12 @@ function add(walk: FolderWalk, entry: ZipEntry, limits: ZipLimits) {
 
 /** A name a listing shows and a URL can reach: no dotfile (unless allowed), nothing the resolver refuses. */
 function servableName(name: string, scope: Scope): boolean {
-  if (!scope.dotfiles && name.startsWith(".")) return false;
+  if (isHiddenName(name, scope)) return false;
   try {
     return resolvePath("/" + encodeURIComponent(name)).length === 1;
   } catch {
     return false; // a backslash or control character: no URL names it
   }
-}
-
-function isTemplateOrSource(name: string): boolean {
-  return isTemplateName(name) || isCompressedTemplate(name);
 }
 
 const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });

@@ -3,14 +3,21 @@
  * name per line) or JSON for programs, chosen by the Accept header; sorted
  * by name, size or date and filtered by name from the query
  * (`?sort=size&order=desc&filter=jpg`), the same in every format.
- * Pure: the caller reads the directory and filters what must not be shown.
+ *
+ * {@linkcode serveListing} is the handler: it reads the directory (leaving
+ * out what must not be shown), and answers with a validator and 304/412.
+ * Everything below it is pure: entries in, text out.
  */
 
+import { join } from "node:path";
 import { HttpError } from "../http/http_error.ts";
 import { html, htmlDocument, type SafeHtml, unsafeRaw } from "../html.ts";
 import { type ListingFormat, preferredFormat } from "../negotiate.ts";
 import { qrSvg } from "../qr.ts";
+import { evaluatePreconditions } from "./conditional.ts";
 import { contentType } from "./media_type.ts";
+import { isHiddenName, realPathInside, type Scope } from "./resolve_path.ts";
+import { fnv1a, fsError } from "./store.ts";
 
 export type { ListingFormat };
 
@@ -25,6 +32,87 @@ export interface ListingEntry {
   size: number;
   /** Last modification in ms since the epoch, when known. */
   mtime: number | undefined;
+}
+
+/** ListingOptions say which directory {@linkcode serveListing} answers for, and how. */
+export interface ListingOptions {
+  /** The directory on disk (the root joined with `segments`). */
+  path: string;
+  /** Its decoded URL segments ([] for the root): the page's title and links. */
+  segments: string[];
+  /** What may be shown: no dotfiles unless allowed, no link out of the root. */
+  scope: Scope;
+  /** The listing's Cache-Control. */
+  cacheControl: string;
+  /** The order, filter, ZIP link and page URL. */
+  view: ListingView;
+}
+
+/**
+ * serveListing answers a GET or HEAD `request` for a directory with its
+ * listing, in the format the Accept header asks for. The validator is a
+ * weak ETag, a digest of the page: each order and filter is a page of its
+ * own, so each has its own tag (RFC 9110 §8.8.3). Returns 200 or 304.
+ * Throws a 412 {@linkcode HttpError} for a failed If-Match, and what
+ * `fsError` makes of a directory that cannot be read (404, 403).
+ */
+export async function serveListing(request: Request, options: ListingOptions): Promise<Response> {
+  const entries = await readListing(options.path, options.scope);
+  const format = listingFormat(request.headers.get("accept"));
+  const { body, type } = renderListing(options.segments, entries, format, options.view);
+  const bytes = new TextEncoder().encode(body);
+  // Weak: the bytes are generated (RFC 9110 §8.8.1). No Last-Modified: a
+  // directory's mtime changes when an entry is added or removed, not when a
+  // file's size or time does, so it would not be the listing's.
+  const etag = `W/"${fnv1a(bytes).toString(16)}-${bytes.length.toString(16)}"`;
+  const headers = new Headers({
+    "cache-control": options.cacheControl,
+    "vary": "Accept",
+    "x-content-type-options": "nosniff",
+    "etag": etag,
+  });
+  const verdict = evaluatePreconditions(request.method, request.headers, {
+    etag,
+    lastModified: undefined,
+  });
+  if (verdict === "not-modified") return new Response(null, { status: 304, headers });
+  if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
+  headers.set("content-type", type);
+  headers.set("content-length", String(bytes.length));
+  return new Response(bytes, { headers });
+}
+
+/**
+ * readListing reads the directory at `path`: every entry `scope` lets out,
+ * a symlink only when it resolves inside the root (and is then described
+ * by its target). Throws what `fsError` makes of a directory that cannot
+ * be read.
+ */
+async function readListing(path: string, scope: Scope): Promise<ListingEntry[]> {
+  const entries: ListingEntry[] = [];
+  try {
+    for await (const entry of Deno.readDir(path)) {
+      if (isHiddenName(entry.name, scope)) continue;
+      const child = join(path, entry.name);
+      let info: Deno.FileInfo;
+      try {
+        const real = entry.isSymlink ? realPathInside(child, scope) : child;
+        if (real === undefined) continue;
+        info = Deno.statSync(real);
+      } catch {
+        continue; // gone since readDir, or a broken link
+      }
+      entries.push({
+        name: entry.name,
+        isDirectory: info.isDirectory,
+        size: info.size,
+        mtime: info.mtime?.getTime(),
+      });
+    }
+  } catch (err) {
+    throw fsError(err);
+  }
+  return entries;
 }
 
 /** SortKey is the column a listing is ordered by. */

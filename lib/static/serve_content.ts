@@ -1,14 +1,17 @@
 /**
- * serve_content.ts — ⑦ one file's answer to one request, decided from its
- * store entry: content coding, validators, 304/412, ranges, `?bytes=N`.
- * As Go's `serveContent` is to `serveFile`: finding the file is done
- * (`store.ts`), this decides what to send.
+ * serve_content.ts — ⑦ answering: one file's answer to one request,
+ * decided from its store entry: content coding, validators, 304/412,
+ * ranges, `?bytes=N`, and the body. As Go's `serveContent` is to
+ * `serveFile`: finding the file is done (`resolve_path.ts`, `store.ts`),
+ * this decides what to send.
  *
- * The answer is plain data ({@linkcode ContentAnswer}), not a `Response`, so
- * both the fast path (which writes it straight to the socket) and the
- * handler path (which wraps it in a `Response`) send what this one function
- * decided, with the one implementation of RFC 9110 in `conditional.ts`,
- * `range.ts` and `encoding.ts`.
+ * {@linkcode answerContent} decides, as plain data ({@linkcode ContentAnswer}),
+ * not a `Response`, so both the fast path (which writes it straight to the
+ * socket) and the handler path ({@linkcode serveContent}, which wraps it in
+ * a `Response`) send what this one function decided, with the one
+ * implementation of RFC 9110 in `conditional.ts`, `range.ts` and
+ * `encoding.ts`. HEAD is answered as GET: the writer (and the app, for a
+ * handler's caller) leaves the body out.
  */
 
 import { HttpError } from "../http/http_error.ts";
@@ -16,12 +19,10 @@ import type { FieldSource } from "../http/fields.ts";
 import type { StoredCoding } from "./compress.ts";
 import { evaluatePreconditions, ifRangeHolds, type Validators } from "./conditional.ts";
 import { chooseCoding, type Coding, codingQualities, FILE_SUFFIX } from "./encoding.ts";
-import { type MultipartPlan, planMultipart } from "./file_body.ts";
+import { fileStream, type MultipartPlan, multipartStream, planMultipart } from "./file_body.ts";
 import { byteOffset, parseRange } from "./range.ts";
-import { etagWith, type FileEntry, type RepresentationStore, type Scope } from "./store.ts";
-
-/** DEFAULT_CACHE_CONTROL: caches may store, but must revalidate each time — cheap with validators. */
-export const DEFAULT_CACHE_CONTROL = "no-cache";
+import type { Scope } from "./resolve_path.ts";
+import { etagWith, type FileEntry, fsError, type RepresentationStore } from "./store.ts";
 
 /** RequestFacts are the parts of a request an answer depends on. */
 export interface RequestFacts {
@@ -33,8 +34,8 @@ export interface RequestFacts {
 
 /** ContentOptions are the site's settings an answer depends on. */
 export interface ContentOptions {
-  /** Cache-Control of files; {@linkcode DEFAULT_CACHE_CONTROL} when absent. */
-  cacheControl?: string | undefined;
+  /** Cache-Control of files. */
+  cacheControl: string;
   /** Where the file's compressed forms and precompressed siblings are found. */
   store: RepresentationStore;
   /** The scope siblings are looked up in: the file's own. */
@@ -74,6 +75,94 @@ export type ContentAnswer =
   | { kind: "live"; status: 200; fields: Fields; entry: FileEntry; coding: StoredCoding }
   | { kind: "wait"; ready: Promise<void> };
 
+/** MemoryAnswer is an answer whose body, if any, is in memory: what the fast path can write. */
+export type MemoryAnswer = Extract<ContentAnswer, { kind: "memory" }>;
+
+/**
+ * serveContent answers `request` for the file `entry` as a `Response`: the
+ * handler path's form of {@linkcode answerContent}, with the same
+ * arguments. Returns undefined when the caller must find the file again:
+ * the file changed on disk since the entry was made, or a compressed form
+ * was being made (now done). Throws what {@linkcode answerContent} throws,
+ * and what `fsError` makes of a file that cannot be opened.
+ */
+export async function serveContent(
+  entry: FileEntry,
+  request: RequestFacts,
+  options: ContentOptions,
+): Promise<Response | undefined> {
+  const answer = answerContent(entry, request, options);
+  switch (answer.kind) {
+    case "wait":
+      // A compressed form is being made off the event loop: once it is, the
+      // caller decides again (it may have turned out no smaller).
+      await answer.ready;
+      return undefined;
+    case "memory":
+      return memoryResponse(answer);
+    default:
+      return fileResponse(answer);
+  }
+}
+
+/** memoryResponse wraps an in-memory answer, with its Content-Length (none for a 304). */
+function memoryResponse(answer: MemoryAnswer): Response {
+  const headers = new Headers(answer.fields);
+  if (answer.status !== 304) headers.set("content-length", String(answer.length));
+  const pieces = answer.body;
+  if (pieces === null) return new Response(null, { status: answer.status, headers });
+  // Several pieces (multipart/byteranges) go out as one Blob, not copied together here.
+  const body = pieces.length === 1 ? pieces[0]! : new Blob(pieces as BlobPart[]);
+  return new Response(body as BodyInit, { status: answer.status, headers });
+}
+
+/**
+ * fileResponse streams an answer read from disk: a part of the file, its
+ * ranges as multipart/byteranges, or the whole file gzipped while it is
+ * sent (no Content-Length: the compressed length is not known ahead).
+ * Undefined when the file is no longer the entry's version.
+ */
+function fileResponse(answer: Exclude<ContentAnswer, { kind: "memory" | "wait" }>) {
+  const file = openUnchanged(answer.entry);
+  if (file === undefined) return undefined;
+  if (answer.kind === "live") {
+    const compressor = new CompressionStream("gzip");
+    const stream = fileStream(file, 0, answer.entry.size).pipeThrough(
+      compressor as unknown as TransformStream<Uint8Array, Uint8Array>,
+    );
+    return new Response(stream, { status: 200, headers: answer.fields });
+  }
+  const headers = new Headers(answer.fields);
+  headers.set("content-length", String(answer.length));
+  const body = answer.multipart === undefined
+    ? fileStream(file, answer.start, answer.length)
+    : multipartStream(file, answer.multipart);
+  return new Response(body, { status: answer.status, headers });
+}
+
+/**
+ * openUnchanged opens the entry's file and checks, on the open descriptor,
+ * that it is still the version the entry describes; undefined if not.
+ */
+function openUnchanged(entry: FileEntry): Deno.FsFile | undefined {
+  let file: Deno.FsFile;
+  try {
+    file = Deno.openSync(entry.real, { read: true });
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return undefined;
+    throw fsError(err);
+  }
+  const info = file.statSync();
+  if (
+    info.size === entry.size && (info.mtime?.getTime() ?? 0) === entry.mtime &&
+    info.ino === entry.ino
+  ) {
+    return file;
+  }
+  file.close();
+  return undefined;
+}
+
 /** BYTES_PARAM: `?bytes=N` takes a positive integer, of any length (past the file: all of it). */
 const BYTES_PARAM = /^[1-9][0-9]*$/;
 
@@ -81,8 +170,11 @@ const BYTES_PARAM = /^[1-9][0-9]*$/;
 const NOT_IN_304 = new Set(["content-type", "content-encoding", "content-range"]);
 
 /**
- * answerContent decides the answer to `request` for the file `entry`.
- * Throws a 400 (bad `?bytes`), 412 or 416 {@linkcode HttpError}.
+ * answerContent decides the answer to `request` for the file `entry`, in
+ * the order of RFC 9110: the representation (content coding, §12.5.3), its
+ * validators, the preconditions (§13.2.2: 304 or 412), then a prefix
+ * (`?bytes=N`), ranges (§14) or the whole. Returns plain data, never does
+ * I/O. Throws a 400 (bad `?bytes`), 412 or 416 {@linkcode HttpError}.
  */
 export function answerContent(
   entry: FileEntry,
@@ -106,29 +198,15 @@ export function answerContent(
   const etag = choice.etag ?? entry.etag;
   // ?bytes=N is the first N bytes as a plain 200, as the lesson asks: not
   // the representation, so it carries no validator and takes no ranges.
-  const kind = bytesParam === null ? "full" : "prefix";
-  const fields = fieldsFor(entry, options, `${kind} ${etag} ${dated}`, () => {
-    const made: Fields = [
-      ["cache-control", options.cacheControl ?? DEFAULT_CACHE_CONTROL],
-      ["content-type", entry.type],
-      ["x-content-type-options", "nosniff"],
-    ];
-    if (kind === "full") made.push(["accept-ranges", "bytes"], ["etag", etag]);
-    if (dated) made.push(["last-modified", entry.lastModified]);
-    if (entry.compressible) made.push(["vary", "Accept-Encoding"]);
-    if (choice.coding !== "identity") made.push(["content-encoding", choice.coding]);
-    return made;
+  const version = `${bytesParam === null ? "full" : "prefix"} ${etag} ${dated}`;
+  const fields = fieldsFor(entry, options, version, () => {
+    return headerFields(entry, options.cacheControl, { choice, etag, dated, bytesParam });
   });
 
   const validators: Validators = { etag, lastModified: dated ? entry.mtime : undefined };
   const verdict = evaluatePreconditions(request.method, request.fields, validators);
   if (verdict === "not-modified") {
-    const without = fieldsFor(
-      entry,
-      options,
-      `304 ${kind} ${etag} ${dated}`,
-      () => fields.filter(([name]) => !NOT_IN_304.has(name)),
-    );
+    const without = fieldsFor(entry, options, `304 ${version}`, () => notIn304(fields));
     return { kind: "memory", status: 304, fields: without, body: null, length: 0 };
   }
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
@@ -140,53 +218,107 @@ export function answerContent(
   if (choice.kind === "live") {
     return { kind: "live", status: 200, fields, entry, coding: choice.coding };
   }
-
   // Ranges address the selected representation (RFC 9110 §14.1.2): the
   // file, or its compressed bytes, whose length and validator are known.
   const rep = choice.kind === "bytes" || choice.kind === "injected"
     ? { size: choice.bytes.length, body: choice.bytes, file: undefined }
     : bytesOf(choice.kind === "sibling" ? choice.entry : entry);
   if (ranged && ifRangeHolds(request.fields, validators)) {
-    const result = parseRange(request.fields.get("range")!, rep.size);
-    if (result.kind === "unsatisfiable") {
-      throw new HttpError(416, undefined, { headers: { "content-range": `bytes */${rep.size}` } });
-    }
-    if (result.kind === "ranges" && result.ranges.length === 1) {
-      const { start, end } = result.ranges[0]!;
-      const range = `bytes ${start}-${end}/${rep.size}`;
-      const withRange = fieldsFor(
-        entry,
-        options,
-        `206 ${etag} ${dated} ${range}`,
-        () => [...fields, ["content-range", range]],
-      );
-      return bodyOf(rep, 206, withRange, start, end - start + 1);
-    }
-    if (result.kind === "ranges") {
-      const plan = planMultipart(result.ranges, entry.type, rep.size);
-      const type = `multipart/byteranges; boundary=${plan.boundary}`;
-      const parts: Fields = fields.map((
-        [name, value],
-      ) => [name, name === "content-type" ? type : value]);
-      const { body, file } = rep;
-      if (body === undefined) {
-        return {
-          kind: "file",
-          status: 206,
-          fields: parts,
-          entry: file!,
-          start: 0,
-          length: plan.length,
-          multipart: plan,
-        };
-      }
-      const pieces: Uint8Array[] = [];
-      plan.ranges.forEach((r, i) => pieces.push(plan.heads[i]!, body.subarray(r.start, r.end + 1)));
-      pieces.push(plan.heads.at(-1)!);
-      return { kind: "memory", status: 206, fields: parts, body: pieces, length: plan.length };
-    }
+    const range = request.fields.get("range")!;
+    const partial = answerRanges(range, rep, { entry, options, fields, etag, dated });
+    if (partial !== undefined) return partial;
   }
   return bodyOf(rep, 200, fields, 0, rep.size);
+}
+
+/** notIn304 is `fields` without what a 304 leaves out. */
+function notIn304(fields: Fields): Fields {
+  return fields.filter(([name]) => !NOT_IN_304.has(name));
+}
+
+/** What the header fields of a representation depend on, besides the file. */
+interface FieldFacts {
+  choice: Exclude<Form, { kind: "wait" }>;
+  etag: string;
+  /** Whether Last-Modified may be sent (see `FileEntry.datesFrom`). */
+  dated: boolean;
+  bytesParam: string | null;
+}
+
+/** headerFields lists the fields of a 200 for `entry` in the chosen form, in the order written. */
+function headerFields(entry: FileEntry, cacheControl: string, facts: FieldFacts): Fields {
+  const made: Fields = [
+    ["cache-control", cacheControl],
+    ["content-type", entry.type],
+    ["x-content-type-options", "nosniff"],
+  ];
+  if (facts.bytesParam === null) made.push(["accept-ranges", "bytes"], ["etag", facts.etag]);
+  if (facts.dated) made.push(["last-modified", entry.lastModified]);
+  if (entry.compressible) made.push(["vary", "Accept-Encoding"]);
+  if (facts.choice.coding !== "identity") made.push(["content-encoding", facts.choice.coding]);
+  return made;
+}
+
+/** What {@linkcode answerRanges} answers for, besides the Range field and the representation. */
+interface RangeContext {
+  entry: FileEntry;
+  options: ContentOptions;
+  /** The fields of the 200. */
+  fields: Fields;
+  /** With `dated`, names this representation's version, for the memo of field lists. */
+  etag: string;
+  dated: boolean;
+}
+
+/**
+ * answerRanges answers a Range (RFC 9110 §14.2) of `rep`: 206 with one part,
+ * or multipart/byteranges (§14.6) in the order asked; undefined when the
+ * field is to be ignored (invalid, or too many pieces), so the whole is
+ * sent. Throws a 416 {@linkcode HttpError} when no range is satisfiable.
+ */
+function answerRanges(
+  range: string,
+  rep: RepBytes,
+  context: RangeContext,
+): ContentAnswer | undefined {
+  const { entry, options, fields } = context;
+  const result = parseRange(range, rep.size);
+  if (result.kind === "unsatisfiable") {
+    throw new HttpError(416, undefined, { headers: { "content-range": `bytes */${rep.size}` } });
+  }
+  if (result.kind !== "ranges") return undefined;
+  if (result.ranges.length === 1) {
+    const { start, end } = result.ranges[0]!;
+    const contentRange = `bytes ${start}-${end}/${rep.size}`;
+    const withRange = fieldsFor(
+      entry,
+      options,
+      `206 ${context.etag} ${context.dated} ${contentRange}`,
+      () => [...fields, ["content-range", contentRange]],
+    );
+    return bodyOf(rep, 206, withRange, start, end - start + 1);
+  }
+  const plan = planMultipart(result.ranges, entry.type, rep.size);
+  const type = `multipart/byteranges; boundary=${plan.boundary}`;
+  const parts: Fields = fields.map((
+    [name, value],
+  ) => [name, name === "content-type" ? type : value]);
+  const { body, file } = rep;
+  if (body === undefined) {
+    return {
+      kind: "file",
+      status: 206,
+      fields: parts,
+      entry: file!,
+      start: 0,
+      length: plan.length,
+      multipart: plan,
+    };
+  }
+  const pieces: Uint8Array[] = [];
+  plan.ranges.forEach((r, i) => pieces.push(plan.heads[i]!, body.subarray(r.start, r.end + 1)));
+  pieces.push(plan.heads.at(-1)!);
+  return { kind: "memory", status: 206, fields: parts, body: pieces, length: plan.length };
 }
 
 /** MAX_MEMOS_PER_FILE bounds the field lists kept for one file version (ranges make many). */
@@ -266,8 +398,9 @@ const IDENTITY: Form = { kind: "identity", coding: "identity", etag: undefined }
  * chooseForm negotiates the content coding (RFC 9110 §12.5.3) among what the
  * file has: a precompressed sibling, the store's compressed bytes, or (for a
  * file too large to hold) gzip while sending. A Range then addresses the
- * chosen form, except gzip while sending, whose bytes are not known ahead. A Range addresses the identity
- * form, whose bytes are stable and known.
+ * chosen form, except gzip while sending, whose bytes are not known ahead:
+ * a ranged request for such a file gets the identity form. With live
+ * reload, an HTML page held in memory is the injected page, uncompressed.
  */
 function chooseForm(
   entry: FileEntry,

@@ -1,14 +1,15 @@
 /**
- * serve_file.ts — ⑥⑦ the document root over HTTP: a URL path to a file
- * inside the root (through the representation store), and that file's
- * answer as a `Response`; index pages, directory listings (sorted and
- * filtered by the query), folder downloads (`?download=zip`, folder_zip.ts),
- * templates.
+ * serve_file.ts — the document root over HTTP, as a short sequence:
  *
- * It knows nothing of sockets: a `Request` comes in, a `Response` goes out,
- * and every failure is a thrown {@linkcode HttpError}. What to send is
- * decided once, in `serve_content.ts`, for this path and for the fast path
- * ({@linkcode StaticSite.answerFast}) that skips `Request` and `Response`.
+ *   find (resolve_path.ts ⑥, then the store) → a directory?
+ *     no slash: redirect · `?download=zip`: folder_zip.ts · index.html · listing.ts
+ *   → a file: serve_content.ts ⑦ · a claimed file: the caller's page
+ *
+ * It knows nothing of sockets, templates or HEAD: a `Request` comes in, a
+ * `Response` goes out, and every failure is a thrown {@linkcode HttpError}.
+ * What to send for a file is decided once, in `serve_content.ts`, for this
+ * path and for the fast path ({@linkcode StaticSite.answerFast}) that skips
+ * `Request` and `Response`.
  *
  * Security is layered. `resolve_path.ts` refuses anything that decodes to a
  * way out; the store checks every file by its real path (after symlinks) to
@@ -16,48 +17,23 @@
  * both might miss.
  */
 
-import { join, relative, sep as SEPARATOR } from "node:path";
+import { join } from "node:path";
 import { HttpError } from "../http/http_error.ts";
 import type { FieldSource } from "../http/fields.ts";
-import { serveTemplate } from "../pages/template.ts";
-import { evaluatePreconditions } from "./conditional.ts";
-import { fileStream, multipartStream } from "./file_body.ts";
-import {
-  contentDisposition,
-  DEFAULT_MAX_ZIP_BYTES,
-  MAX_ZIP_ENTRIES,
-  walkFolder,
-  zipLength,
-  zipNameOf,
-  zipStream,
-} from "./folder_zip.ts";
-import {
-  hrefOf,
-  type ListingEntry,
-  listingFormat,
-  type ListingView,
-  parseListingQuery,
-  renderListing,
-} from "./listing.ts";
-import { resolvePath } from "./resolve_path.ts";
+import { serveFolderZip } from "./folder_zip.ts";
+import { hrefOf, parseListingQuery, serveListing } from "./listing.ts";
+import { findTarget, type Scope, type Target } from "./resolve_path.ts";
 import {
   answerContent,
-  type ContentAnswer,
   type ContentOptions,
-  DEFAULT_CACHE_CONTROL,
+  type MemoryAnswer,
+  serveContent,
 } from "./serve_content.ts";
-import {
-  type FileEntry,
-  fnv1a,
-  fsError,
-  type Lookup,
-  RepresentationStore,
-  type Scope,
-} from "./store.ts";
+import { type ClaimedFile, type FileEntry, type Lookup, RepresentationStore } from "./store.ts";
 
-export { DEFAULT_CACHE_CONTROL };
+export type { ClaimedFile, MemoryAnswer };
 
-/** StaticOptions configure {@linkcode serveStatic} and {@linkcode StaticSite}. */
+/** StaticOptions configure a {@linkcode StaticSite}. */
 export interface StaticOptions {
   /** The document root, absolute. */
   root: string;
@@ -67,20 +43,33 @@ export interface StaticOptions {
   listing: boolean;
   /** Whether names starting with "." are served. */
   dotfiles: boolean;
-  /** The Cache-Control of files and listings; {@linkcode DEFAULT_CACHE_CONTROL} when absent. */
-  cacheControl?: string;
-  /** Whether `*.tmpl.html` files are rendered as templates (default true; uploads say false). */
-  templates?: boolean;
-  /** The representation store; a site without one makes its own, with the default bounds. */
-  store?: RepresentationStore;
-  /** Live reload: adds its script to every HTML page (files, templates, listings). */
-  inject?: (page: Uint8Array) => Uint8Array;
+  /** The Cache-Control of files and listings (--cache-control). */
+  cacheControl: string;
   /**
    * The most a folder's files may add up to for its ZIP download
    * (`?download=zip`, only where listings are on); 0 turns folder downloads
-   * off. {@linkcode DEFAULT_MAX_ZIP_BYTES} when absent.
+   * off (--max-zip-bytes).
    */
-  maxZipBytes?: number;
+  maxZipBytes: number;
+  /** Files a page of the caller answers instead of their bytes (the app: templates). */
+  pages?: ClaimedPages | undefined;
+  /** The representation store; a site without one makes its own, with the store's default bounds. */
+  store?: RepresentationStore;
+  /** Live reload: adds its script to every HTML page (files, claimed pages, listings). */
+  inject?: (page: Uint8Array) => Uint8Array;
+}
+
+/**
+ * ClaimedPages hand some files to a page instead of sending their bytes:
+ * the app passes the template rule and the template page, so the static
+ * layer finds templates (by the name in the URL or the real name behind a
+ * link) but never knows what they are.
+ */
+export interface ClaimedPages {
+  /** claims tells whether a file of this name is the page's; its `.br`/`.gz` siblings are then hidden. */
+  claims(name: string): boolean;
+  /** serve answers a GET or HEAD `request` for the claimed `file`; throws an HttpError. */
+  serve(request: Request, file: ClaimedFile): Response | Promise<Response>;
 }
 
 /** INDEX_FILE is served for a directory URL when present. */
@@ -88,12 +77,6 @@ export const INDEX_FILE = "index.html";
 
 /** MAX_REMEMBERED_PATHS bounds the URL paths a site keeps resolved. */
 const MAX_REMEMBERED_PATHS = 4096;
-
-/** MAX_TEMPLATE_SOURCE_BYTES bounds a template file read into memory to render it. */
-export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
-
-/** MemoryAnswer is an answer whose body, if any, is in memory: what the fast path can write. */
-export type MemoryAnswer = Extract<ContentAnswer, { kind: "memory" }>;
 
 /**
  * StaticSite serves one directory tree. `serve` is the handler path;
@@ -115,7 +98,7 @@ export class StaticSite {
       root: options.root,
       realRoot: options.realRoot,
       dotfiles: options.dotfiles,
-      templates: options.templates ?? true,
+      claims: options.pages?.claims,
     };
     this.#content = {
       cacheControl: options.cacheControl,
@@ -135,8 +118,8 @@ export class StaticSite {
    * answerFast answers a GET or HEAD of `pathname` (already split from its
    * query) when the answer's body is in memory: returns it, "not-found" for
    * a path that names no file, or undefined when the handler path must
-   * answer (a directory, a template, a listing, an error, a large file, a
-   * compression still being made).
+   * answer (a directory, a claimed file, a listing, an error, a large file,
+   * a compression still being made). Never throws.
    */
   answerFast(
     method: "GET" | "HEAD",
@@ -146,14 +129,13 @@ export class StaticSite {
   ): MemoryAnswer | "not-found" | undefined {
     const path = this.#pathOf(pathname);
     if (path === null) return undefined;
-    const directory = pathname.endsWith("/");
     let found: Lookup;
     try {
       found = this.#store.lookup(path, this.#scope);
     } catch {
       return undefined;
     }
-    if (found.kind === "missing") return directory ? undefined : "not-found";
+    if (found.kind === "missing") return pathname.endsWith("/") ? undefined : "not-found";
     if (found.kind !== "file") return undefined;
     try {
       const answer = answerContent(found, { method, fields, bytesParam }, this.#content);
@@ -172,10 +154,8 @@ export class StaticSite {
     let path = this.#paths.get(pathname);
     if (path !== undefined) return path;
     try {
-      const segments = resolvePath(pathname);
-      const hidden = !this.#options.dotfiles && segments.some(isDotName);
-      const index = pathname.endsWith("/") ? [INDEX_FILE] : [];
-      path = hidden ? null : join(this.#options.root, ...segments, ...index);
+      const target = findTarget(pathname, this.#scope);
+      path = target.directory ? join(target.path, INDEX_FILE) : target.path;
     } catch {
       path = null;
     }
@@ -185,60 +165,81 @@ export class StaticSite {
   }
 
   /**
-   * serve answers a GET or HEAD `request` from the root. Throws a 400, 403,
-   * 404, 412 or 416 {@linkcode HttpError}.
+   * serve answers a GET or HEAD `request` from the root (HEAD as GET: the
+   * writer leaves the body out). Throws a 400, 403, 404, 412, 413 or 416
+   * {@linkcode HttpError}, or what a claimed page throws.
    */
   async serve(request: Request): Promise<Response> {
     const url = new URL(request.url);
-    const segments = resolvePath(url.pathname);
-    if (!this.#options.dotfiles && segments.some(isDotName)) throw notFound();
-    const path = join(this.#options.root, ...segments);
-    const found = this.#store.lookup(path, this.#scope);
-    const directory = url.pathname.endsWith("/");
-    if (found.kind === "file" || found.kind === "template") {
-      // "/file.txt/" names a directory that does not exist; relative links on
-      // such a page would resolve against the wrong place.
-      if (directory) throw notFound();
-      return await this.#respond(request, url, found);
-    }
-    if (found.kind !== "directory") throw notFound();
+    const target = findTarget(url.pathname, this.#scope);
+    const found = this.#store.lookup(target.path, this.#scope);
+    if (found.kind === "directory") return await this.#serveDirectory(request, url, target);
+    // "/file.txt/" names a directory that does not exist; relative links on
+    // such a page would resolve against the wrong place.
+    if ((found.kind !== "file" && found.kind !== "claimed") || target.directory) throw notFound();
+    return await this.#serveFile(request, url, found);
+  }
 
-    // A directory's URL ends in "/", so relative links in its index work.
-    if (!directory) {
+  /** The cap of folder downloads: 0 when they are off (always, without listings). */
+  get zipMaxBytes(): number {
+    return this.#options.listing ? this.#options.maxZipBytes : 0;
+  }
+
+  async #serveFile(request: Request, url: URL, found: FileEntry | ClaimedFile): Promise<Response> {
+    if (found.kind === "claimed") {
+      return await this.#injected(await this.#options.pages!.serve(request, found));
+    }
+    const facts = {
+      method: request.method,
+      fields: request.headers,
+      bytesParam: url.searchParams.get("bytes"),
+    };
+    // Undefined: the file changed since, or its compressed form is now made: find it again.
+    return await serveContent(found, facts, this.#content) ?? await this.serve(request);
+  }
+
+  async #serveDirectory(request: Request, url: URL, target: Target): Promise<Response> {
+    if (!target.directory) {
+      // A directory's URL ends in "/", so relative links in its index work.
       // Built from the clean segments: "//sub" must not become "//sub/", a
       // link to the host "sub" (RFC 3986 §4.2).
-      const location = hrefOf(segments, true) + url.search;
+      const location = hrefOf(target.segments, true) + url.search;
       return new Response(null, {
         status: 301,
         headers: { location, "cache-control": "no-cache" },
       });
     }
-    if (url.searchParams.get("download") === "zip" && this.zipMaxBytes > 0) {
-      return await serveFolderZip(request, path, segments, this.#scope, this.zipMaxBytes);
+    const zip = this.zipMaxBytes;
+    if (zip > 0 && url.searchParams.get("download") === "zip") {
+      return await serveFolderZip(target, { scope: this.#scope, maxBytes: zip });
     }
-    let index: Lookup = { kind: "missing" };
+    const index = this.#index(target.path);
+    if (index !== undefined) return await this.#serveFile(request, url, index);
+    if (!this.#options.listing) throw notFound();
+    const listing = await serveListing(request, {
+      path: target.path,
+      segments: target.segments,
+      scope: this.#scope,
+      cacheControl: this.#options.cacheControl,
+      view: {
+        query: parseListingQuery(url.searchParams),
+        zip: zip > 0,
+        pageUrl: url.origin + url.pathname,
+      },
+    });
+    return await this.#injected(listing);
+  }
+
+  /** The directory's index file, if it has one that may be served. */
+  #index(path: string): FileEntry | ClaimedFile | undefined {
+    let index: Lookup;
     try {
       index = this.#store.lookup(join(path, INDEX_FILE), this.#scope);
     } catch (err) {
       if (!(err instanceof HttpError)) throw err;
+      return undefined; // an index that may not be read: list the folder instead
     }
-    if (index.kind === "file" || index.kind === "template") {
-      return await this.#respond(request, url, index);
-    }
-    if (!this.#options.listing) throw notFound();
-    const view: ListingView = {
-      query: parseListingQuery(url.searchParams),
-      zip: this.zipMaxBytes > 0,
-      pageUrl: url.origin + url.pathname,
-    };
-    return await this.#injected(
-      await serveListing(request, path, segments, this.#options, this.#scope, view),
-    );
-  }
-
-  /** The cap of folder downloads: 0 when they are off (always, without listings). */
-  get zipMaxBytes(): number {
-    return this.#options.listing ? this.#options.maxZipBytes ?? DEFAULT_MAX_ZIP_BYTES : 0;
+    return index.kind === "file" || index.kind === "claimed" ? index : undefined;
   }
 
   /** A generated HTML page with the live-reload script, when live reload is on. */
@@ -251,224 +252,12 @@ export class StaticSite {
     const headers = new Headers(response.headers);
     const etag = headers.get("etag");
     if (etag !== null) headers.set("etag", `${etag.slice(0, -1)}-live"`);
-    if (response.body === null) {
-      // HEAD: the length the GET would send.
-      const length = Number(headers.get("content-length") ?? 0);
-      headers.set("content-length", String(length + inject(new Uint8Array(0)).length));
-      return new Response(null, { status: 200, headers });
-    }
     const page = inject(new Uint8Array(await response.arrayBuffer()));
     headers.set("content-length", String(page.length));
     return new Response(page as Uint8Array<ArrayBuffer>, { status: 200, headers });
   }
-
-  async #respond(
-    request: Request,
-    url: URL,
-    found: FileEntry | { kind: "template"; real: string; size: number },
-  ): Promise<Response> {
-    if (found.kind === "template") {
-      if (found.size > MAX_TEMPLATE_SOURCE_BYTES) throw new HttpError(500, "Template too large");
-      return await this.#injected(serveTemplate(request, await Deno.readTextFile(found.real)));
-    }
-    const facts = {
-      method: request.method,
-      fields: request.headers,
-      bytesParam: url.searchParams.get("bytes"),
-    };
-    const answer = answerContent(found, facts, this.#content);
-    if (answer.kind === "wait") {
-      // A compressed form is being made off the event loop: wait for it,
-      // then decide again (it may have turned out no smaller).
-      await answer.ready;
-      return await this.serve(request);
-    }
-    if (answer.kind === "memory") return memoryResponse(answer, request.method);
-    const file = openUnchanged(answer.entry);
-    if (file === undefined) return await this.serve(request); // changed since: look again
-    if (answer.kind === "live") {
-      const compressor = new CompressionStream("gzip");
-      const stream = fileStream(file, 0, answer.entry.size).pipeThrough(
-        compressor as unknown as TransformStream<Uint8Array, Uint8Array>,
-      );
-      return new Response(stream, { status: 200, headers: answer.fields });
-    }
-    const headers = new Headers(answer.fields);
-    headers.set("content-length", String(answer.length));
-    if (request.method === "HEAD") {
-      file.close();
-      return new Response(null, { status: answer.status, headers });
-    }
-    const body = answer.multipart === undefined
-      ? fileStream(file, answer.start, answer.length)
-      : multipartStream(file, answer.multipart);
-    return new Response(body, { status: answer.status, headers });
-  }
 }
 
-const sites = new WeakMap<StaticOptions, StaticSite>();
-
-/**
- * serveStatic answers a GET or HEAD `request` from the document root of
- * `options` (one {@linkcode StaticSite}, and store, per options object).
- * Throws a 400, 403, 404, 412 or 416 {@linkcode HttpError}.
- */
-export function serveStatic(request: Request, options: StaticOptions): Promise<Response> {
-  let site = sites.get(options);
-  if (site === undefined) {
-    site = new StaticSite(options);
-    sites.set(options, site);
-  }
-  return site.serve(request);
-}
-
-/** memoryResponse wraps an in-memory answer; HEAD gets its Content-Length and no body. */
-function memoryResponse(answer: MemoryAnswer, method: string): Response {
-  const headers = new Headers(answer.fields);
-  if (answer.status !== 304) headers.set("content-length", String(answer.length));
-  const pieces = answer.body;
-  if (method === "HEAD" || pieces === null) {
-    return new Response(null, { status: answer.status, headers });
-  }
-  // Several pieces (multipart/byteranges) go out as one Blob, not copied together here.
-  const body = pieces.length === 1 ? pieces[0]! : new Blob(pieces as BlobPart[]);
-  return new Response(body as BodyInit, { status: answer.status, headers });
-}
-
-/**
- * openUnchanged opens the entry's file and checks, on the open descriptor,
- * that it is still the version the entry describes; undefined if not.
- */
-function openUnchanged(entry: FileEntry): Deno.FsFile | undefined {
-  let file: Deno.FsFile;
-  try {
-    file = Deno.openSync(entry.real, { read: true });
-  } catch (err) {
-    if (err instanceof Deno.errors.NotFound) return undefined;
-    throw fsError(err);
-  }
-  const info = file.statSync();
-  if (
-    info.size === entry.size && (info.mtime?.getTime() ?? 0) === entry.mtime &&
-    info.ino === entry.ino
-  ) {
-    return file;
-  }
-  file.close();
-  return undefined;
-}
-
-function isDotName(segment: string): boolean {
-  return segment.startsWith(".");
-}
-
-function notFound(cause?: unknown): HttpError {
-  return new HttpError(404, "Not Found", { cause });
-}
-
-/** statInside stats `path` if its real path lies inside the root (for listing symlinks). */
-function statInside(path: string, scope: Scope): Deno.FileInfo {
-  const real = Deno.realPathSync(path);
-  if (real !== scope.realRoot && !real.startsWith(scope.realRoot + SEPARATOR)) throw notFound();
-  if (!scope.dotfiles && relative(scope.realRoot, real).split(SEPARATOR).some(isDotName)) {
-    throw notFound();
-  }
-  return Deno.statSync(real);
-}
-
-async function serveListing(
-  request: Request,
-  path: string,
-  segments: string[],
-  options: StaticOptions,
-  scope: Scope,
-  view: ListingView,
-): Promise<Response> {
-  const entries: ListingEntry[] = [];
-  try {
-    for await (const entry of Deno.readDir(path)) {
-      if (!options.dotfiles && entry.name.startsWith(".")) continue;
-      const child = join(path, entry.name);
-      let childInfo: Deno.FileInfo;
-      try {
-        // Symlinks are listed only if they resolve inside the root.
-        childInfo = entry.isSymlink ? statInside(child, scope) : Deno.statSync(child);
-      } catch {
-        continue;
-      }
-      entries.push({
-        name: entry.name,
-        isDirectory: childInfo.isDirectory,
-        size: childInfo.size,
-        mtime: childInfo.mtime?.getTime(),
-      });
-    }
-  } catch (err) {
-    throw fsError(err);
-  }
-  const format = listingFormat(request.headers.get("accept"));
-  // Each order and filter is a page of its own, with its own validator:
-  // the tag is a digest of the bytes, which differ (RFC 9110 §8.8.3).
-  const { body, type } = renderListing(segments, entries, format, view);
-  const bytes = new TextEncoder().encode(body);
-  const headers = new Headers({
-    "content-type": type,
-    "content-length": String(bytes.length),
-    "cache-control": options.cacheControl ?? DEFAULT_CACHE_CONTROL,
-    "vary": "Accept",
-    "x-content-type-options": "nosniff",
-  });
-  // A listing's validator is a digest of what it shows: weak, since the
-  // bytes are generated (RFC 9110 §8.8.1). No Last-Modified: a directory's
-  // mtime changes when an entry is added or removed, not when a file's
-  // size or time does, so it would not be the listing's.
-  const etag = `W/"${fnv1a(bytes).toString(16)}-${bytes.length.toString(16)}"`;
-  headers.set("etag", etag);
-  const verdict = evaluatePreconditions(request.method, request.headers, {
-    etag,
-    lastModified: undefined, // the listing can change while the directory's mtime does not
-  });
-  if (verdict === "not-modified") {
-    headers.delete("content-type");
-    headers.delete("content-length");
-    return new Response(null, { status: 304, headers });
-  }
-  if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
-  return new Response(request.method === "HEAD" ? null : bytes, { headers });
-}
-
-/**
- * serveFolderZip answers `?download=zip` for the folder at `path`: the walk
- * first (a 413 past `maxBytes`, before anything is sent), then the archive,
- * streamed, with its exact length.
- */
-async function serveFolderZip(
-  request: Request,
-  path: string,
-  segments: string[],
-  scope: Scope,
-  maxBytes: number,
-): Promise<Response> {
-  let real: string;
-  try {
-    real = Deno.realPathSync(path);
-  } catch (err) {
-    throw fsError(err);
-  }
-  const top = zipNameOf(segments);
-  const walk = await walkFolder(path, real, top, scope, {
-    maxBytes,
-    maxEntries: MAX_ZIP_ENTRIES,
-  });
-  const headers = new Headers({
-    "content-type": "application/zip",
-    "content-length": String(zipLength(walk.entries)),
-    "content-disposition": contentDisposition(`${top}.zip`),
-    // A snapshot of a folder, made anew each time: nothing to revalidate.
-    "cache-control": "no-store",
-    "accept-ranges": "none",
-    "x-content-type-options": "nosniff",
-  });
-  if (request.method === "HEAD") return new Response(null, { headers });
-  return new Response(zipStream(walk.entries), { headers });
+function notFound(): HttpError {
+  return new HttpError(404, "Not Found");
 }

@@ -35,12 +35,12 @@
  * entries (misses included); the least recently used go first.
  */
 
-import { basename, dirname, relative, sep as SEPARATOR } from "node:path";
+import { basename, dirname, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../http/http_error.ts";
-import { isTemplateName } from "../pages/template.ts";
 import { type Compressor, inlineCompressor, type StoredCoding } from "./compress.ts";
 import { FILE_SUFFIX } from "./encoding.ts";
 import { contentType, isCompressible } from "./media_type.ts";
+import { claimOf, realPathInside, type Scope } from "./resolve_path.ts";
 
 /** DEFAULT_STORE_BYTES: the store's default bound on the bytes it holds (64 MiB). */
 export const DEFAULT_STORE_BYTES = 64 * 1024 * 1024;
@@ -50,18 +50,6 @@ export const DEFAULT_STORE_ENTRIES = 10_000;
 export const MAX_STORED_FILE_BYTES = 1024 * 1024;
 /** COMPRESS_MIN_BYTES: smaller files are not compressed (the coding's headers would cost more). */
 export const COMPRESS_MIN_BYTES = 1024;
-
-/** Scope says which files a lookup may reach and how it treats them. */
-export interface Scope {
-  /** The root as URLs reach it: paths looked up start with it, and a miss is watched no higher. */
-  root: string;
-  /** The root's real path: a file whose real path is outside it is hidden. */
-  realRoot: string;
-  /** Whether names starting with "." are served. */
-  dotfiles: boolean;
-  /** Whether `*.tmpl.html` files are templates (under the root) or plain files (uploads). */
-  templates: boolean;
-}
 
 /** A compressed form of a stored file: pending, made, or not worth it (no smaller). */
 type CodedForm =
@@ -114,10 +102,17 @@ export type Lookup =
   | FileEntry
   | { kind: "missing" }
   | { kind: "directory" }
-  /** A template under the root: rendered by its page, never sent as bytes. */
-  | { kind: "template"; real: string; size: number }
-  /** Exists, but may not be served (outside the root, a dotfile, a compressed template). */
+  | ClaimedFile
+  /** Exists, but may not be served (outside the root, a dotfile, a claimed file's sibling). */
   | { kind: "hidden" };
+
+/** ClaimedFile is a file `Scope.claims` names (a template): answered by the caller's page, never sent as bytes. */
+export interface ClaimedFile {
+  readonly kind: "claimed";
+  /** The real path, symlinks resolved: what the page reads. */
+  readonly real: string;
+  readonly size: number;
+}
 
 /**
  * MissingEntry is a path that names nothing. A stat of a missing path
@@ -380,16 +375,16 @@ export class RepresentationStore {
   }
 
   #load(path: string, scope: Scope): Lookup {
-    let real: string;
+    let real: string | undefined;
     try {
-      real = Deno.realPathSync(path);
+      real = realPathInside(path, scope);
     } catch (err) {
       if (!isMissing(err)) throw fsError(err);
       const missing = this.#missing(path, scope.root);
       if (missing !== undefined) this.#remember(path, missing);
       return MISSING;
     }
-    if (!isInside(real, scope)) return HIDDEN;
+    if (real === undefined) return HIDDEN; // a link out of the root, or to a dotfile
     let info: Deno.FileInfo;
     try {
       info = Deno.statSync(real);
@@ -399,12 +394,10 @@ export class RepresentationStore {
     }
     if (info.isDirectory) return DIRECTORY;
     if (!info.isFile) return HIDDEN; // a FIFO or device would block or never end
-    if (scope.templates) {
-      const names = [basename(path), basename(real)];
-      if (names.some(isTemplateName)) return { kind: "template", real, size: info.size };
-      // A template's source is never sent, not even compressed.
-      if (names.some(isCompressedTemplate)) return HIDDEN;
-    }
+    // A claimed file's source is never sent, not even compressed.
+    const claim = claimOf(basename(path), basename(real), scope);
+    if (claim === "claimed") return { kind: "claimed", real, size: info.size };
+    if (claim === "sibling") return HIDDEN;
     const entry = this.#read(path, real);
     if (entry === undefined) return this.#load(path, scope); // changed while read: again
     this.#remember(path, entry);
@@ -573,23 +566,6 @@ function stampOf(info: Deno.FileInfo): string {
 
 function timeOf(date: Date | null): number {
   return date?.getTime() ?? 0;
-}
-
-/** isCompressedTemplate tells whether `name` is a template's precompressed sibling (never served). */
-export function isCompressedTemplate(name: string): boolean {
-  const m = /^(.*)\.(?:br|gz)$/i.exec(name);
-  return m !== null && isTemplateName(m[1]!);
-}
-
-/**
- * isInside tells whether the real path `real` may be served under `scope`:
- * inside the root's real path and, without dotfiles, with no dot segment.
- */
-export function isInside(real: string, scope: Scope): boolean {
-  if (real !== scope.realRoot && !real.startsWith(scope.realRoot + SEPARATOR)) return false;
-  if (scope.dotfiles) return true;
-  // A link inside the root to a dotfile must not serve what its name would not.
-  return !relative(scope.realRoot, real).split(SEPARATOR).some((s) => s.startsWith("."));
 }
 
 function isMissing(err: unknown): boolean {

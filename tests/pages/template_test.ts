@@ -11,9 +11,11 @@ import { writeResponse } from "../../lib/http/response_writer.ts";
 import {
   isTemplateName,
   MAX_TEMPLATE_PARAMS,
+  MAX_TEMPLATE_SOURCE_BYTES,
   MAX_TEMPLATE_VALUE_BYTES,
   renderTemplate,
   serveTemplate,
+  serveTemplateFile,
   templateValues,
 } from "../../lib/pages/template.ts";
 import { ByteSink } from "../_support/bytes.ts";
@@ -325,13 +327,14 @@ Deno.test("serveTemplate counts Content-Length in bytes, not characters", async 
   assert.equal(res.headers.get("content-length"), "7");
 });
 
-Deno.test("serveTemplate answers HEAD with GET's headers and no body", async () => {
+Deno.test("serveTemplate answers HEAD as GET: the same headers (the writer drops the body)", async () => {
   const getRes = serveTemplate(request("?name=Ada"), SOURCE);
   const headRes = serveTemplate(request("?name=Ada", "HEAD"), SOURCE);
   assert.equal(headRes.status, 200);
-  assert.equal(headRes.body, null);
   assert.deepEqual([...headRes.headers], [...getRes.headers]);
-  assert.equal(headRes.headers.get("content-length"), String((await getRes.bytes()).length));
+  const length = String((await getRes.bytes()).length);
+  assert.equal(headRes.headers.get("content-length"), length);
+  assert.equal(String((await headRes.bytes()).length), length);
 });
 
 Deno.test("serveTemplate's HEAD reaches the wire with GET's Content-Length and no body", async () => {
@@ -412,4 +415,36 @@ Deno.test({
     const index = await Deno.readTextFile(new URL("../../www/index.html", import.meta.url));
     assert.match(index, /<a href="greet\.tmpl\.html[^"]*">/);
   },
+});
+
+Deno.test("serveTemplateFile reads the source it is given, up to its bound", async (t) => {
+  const dir = await Deno.makeTempDir({ prefix: "minserve_template_" });
+  try {
+    const real = `${dir}/greet.tmpl.html`;
+    await Deno.writeTextFile(real, SOURCE);
+    const size = (await Deno.stat(real)).size;
+    await t.step("renders the file", async () => {
+      const res = await serveTemplateFile(request("?name=Ada"), { real, size });
+      assert.equal(res.status, 200);
+      assert.equal(await res.text(), '<!doctype html><title>T</title><p class="">Ada</p>');
+    });
+    await t.step(
+      "a source over MAX_TEMPLATE_SOURCE_BYTES: 500, and the file is not read",
+      async () => {
+        const over = { real: `${dir}/missing.tmpl.html`, size: MAX_TEMPLATE_SOURCE_BYTES + 1 };
+        await assert.rejects(serveTemplateFile(request(""), over), (err) => {
+          assert.ok(err instanceof HttpError);
+          assert.equal(err.status, 500);
+          return true;
+        });
+      },
+    );
+    await t.step("at the bound exactly: rendered", async () => {
+      const res = await serveTemplateFile(request(""), { real, size: MAX_TEMPLATE_SOURCE_BYTES });
+      assert.equal(res.status, 200);
+      await res.body?.cancel();
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

@@ -5,6 +5,8 @@
  */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
+import { HttpError } from "../../lib/http/http_error.ts";
 import {
   type FileKind,
   filterEntries,
@@ -16,9 +18,12 @@ import {
   parseListingQuery,
   queryHref,
   renderListing,
+  serveListing,
   sortEntries,
 } from "../../lib/static/listing.ts";
+import type { Scope } from "../../lib/static/resolve_path.ts";
 import { decodeGrid, gridOfSvg } from "../_support/qr.ts";
+import { withTempDir } from "../_support/server.ts";
 
 const MTIME = Date.UTC(2024, 0, 2, 3, 4, 5);
 
@@ -427,4 +432,73 @@ Deno.test("queryHref: defaults left out", () => {
   assert.equal(queryHref({ sort: "name", order: "asc", filter: "" }), "./");
   assert.equal(queryHref({ sort: "size", order: "asc", filter: "" }), "?sort=size&order=asc");
   assert.equal(queryHref({ sort: "name", order: "asc", filter: "a b&c" }), "?filter=a+b%26c");
+});
+
+Deno.test("serveListing: what it reads, its validator, 304 and 412", async (t) => {
+  await withTempDir(async (tmp) => {
+    const root = join(tmp, "root");
+    await Deno.mkdir(join(root, "sub"), { recursive: true });
+    await Deno.writeTextFile(join(root, "a.txt"), "aaa");
+    await Deno.writeTextFile(join(root, ".env"), "secret");
+    await Deno.writeTextFile(join(tmp, "outside.txt"), "outside");
+    await Deno.symlink(join(root, "a.txt"), join(root, "link-in.txt"));
+    await Deno.symlink(join(tmp, "outside.txt"), join(root, "link-out.txt"));
+    await Deno.symlink(join(root, ".env"), join(root, "link-dot.txt"));
+    await Deno.symlink(join(root, "gone.txt"), join(root, "broken.txt"));
+    const scope: Scope = { root, realRoot: root, dotfiles: false };
+    const options = { path: root, segments: [], scope, cacheControl: "max-age=5", view: {} };
+    const serve = (headers: HeadersInit = {}, method = "GET") =>
+      serveListing(new Request("http://x/", { method, headers }), options);
+
+    const json = await serve({ accept: "application/json" });
+    const body = await json.text();
+    const etag = json.headers.get("etag")!;
+    await t.step("only what may be shown; a link inside is its target", () => {
+      const rows = JSON.parse(body) as { name: string; type: string; size: number | null }[];
+      assert.deepEqual(rows.map((r) => [r.name, r.type, r.size]), [
+        ["sub", "directory", null],
+        ["a.txt", "file", 3],
+        ["link-in.txt", "file", 3],
+      ]);
+    });
+    await t.step("fields: the type asked for, the Cache-Control given, Vary, a weak tag", () => {
+      assert.equal(json.status, 200);
+      assert.equal(json.headers.get("content-type"), "application/json; charset=utf-8");
+      assert.equal(
+        json.headers.get("content-length"),
+        String(new TextEncoder().encode(body).length),
+      );
+      assert.equal(json.headers.get("cache-control"), "max-age=5");
+      assert.equal(json.headers.get("vary"), "Accept");
+      assert.equal(json.headers.get("last-modified"), null);
+      assert.match(etag, /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
+    });
+    await t.step("each format is a page of its own, with its own tag", async () => {
+      const text = await serve({ accept: "text/plain" });
+      assert.notEqual(text.headers.get("etag"), etag);
+      assert.equal(await text.text(), "sub/\na.txt\nlink-in.txt\n");
+    });
+    await t.step("If-None-Match with its tag: 304, without Content-Type or a body", async () => {
+      const res = await serve({ accept: "application/json", "if-none-match": etag });
+      assert.equal(res.status, 304);
+      assert.equal(res.body, null);
+      assert.equal(res.headers.get("content-type"), null);
+      assert.equal(res.headers.get("etag"), etag);
+    });
+    await t.step("If-Match with another tag: 412", async () => {
+      await assert.rejects(serve({ "if-match": '"other"' }), (err) => {
+        assert.ok(err instanceof HttpError);
+        assert.equal(err.status, 412);
+        return true;
+      });
+    });
+    await t.step("a directory that is gone: 404", async () => {
+      const gone = { ...options, path: join(root, "nope") };
+      await assert.rejects(serveListing(new Request("http://x/nope/"), gone), (err) => {
+        assert.ok(err instanceof HttpError);
+        assert.equal(err.status, 404);
+        return true;
+      });
+    });
+  });
 });

@@ -10,7 +10,15 @@
 import assert from "node:assert/strict";
 import { join, sep } from "node:path";
 import { HttpError } from "../../lib/http/http_error.ts";
-import { resolvePath } from "../../lib/static/resolve_path.ts";
+import {
+  claimOf,
+  findTarget,
+  isHiddenName,
+  isInside,
+  realPathInside,
+  resolvePath,
+  type Scope,
+} from "../../lib/static/resolve_path.ts";
 import { mulberry32 } from "../_support/random.ts";
 
 /** REJECT: resolvePath throws a 400 HttpError. */
@@ -229,4 +237,158 @@ Deno.test("resolvePath: 2,000 random paths never resolve outside the root", () =
   // The generator must exercise both verdicts, or the loop proves nothing.
   assert.ok(accepted > 200, `accepted only ${accepted}`);
   assert.ok(rejected > 200, `rejected only ${rejected}`);
+});
+
+// ---------------------------------------------------------------------------
+// The rest of step ⑥: hidden names, the path under the root, claims, real paths.
+
+const ROOT = join(sep, "srv", "www");
+const REAL_ROOT = join(sep, "data", "site");
+/** The claim rule of these tables: names ending in ".page.html" (the app's is templates). */
+const isPage = (name: string) => name.endsWith(".page.html");
+const SCOPE: Scope = { root: ROOT, realRoot: REAL_ROOT, dotfiles: false, claims: isPage };
+const WITH_DOTFILES: Scope = { ...SCOPE, dotfiles: true };
+
+/** NOT_FOUND: findTarget throws a 404 HttpError (a hidden name). */
+const NOT_FOUND = "NOT_FOUND";
+
+/** tryFind returns the target, or REJECT / NOT_FOUND for the status findTarget throws. */
+function tryFind(pathname: string, scope: Scope) {
+  try {
+    return findTarget(pathname, scope);
+  } catch (err) {
+    if (err instanceof HttpError && err.status === 400) return REJECT;
+    if (err instanceof HttpError && err.status === 404) return NOT_FOUND;
+    throw err;
+  }
+}
+
+Deno.test("findTarget: a URL path to the path below the root, or 400, or 404", async (t) => {
+  const CASES: Array<[pathname: string, scope: Scope, want: unknown]> = [
+    ["/", SCOPE, { segments: [], path: ROOT, directory: true }],
+    ["/a/b.txt", SCOPE, {
+      segments: ["a", "b.txt"],
+      path: join(ROOT, "a", "b.txt"),
+      directory: false,
+    }],
+    ["/a/", SCOPE, { segments: ["a"], path: join(ROOT, "a"), directory: true }],
+    ["//a//b", SCOPE, { segments: ["a", "b"], path: join(ROOT, "a", "b"), directory: false }],
+    ["/%2e%2e/x", SCOPE, REJECT],
+    ["/a%2fb", SCOPE, REJECT],
+    ["/.env", SCOPE, NOT_FOUND],
+    ["/%2eenv", SCOPE, NOT_FOUND], // decoded first, then hidden
+    ["/.git/config", SCOPE, NOT_FOUND], // a hidden folder hides what is in it
+    ["/a/.b/c", SCOPE, NOT_FOUND],
+    ["/.well-known/x", WITH_DOTFILES, {
+      segments: [".well-known", "x"],
+      path: join(ROOT, ".well-known", "x"),
+      directory: false,
+    }],
+    // Claimed files are found: the store hands them to the caller's page.
+    ["/x.page.html", SCOPE, {
+      segments: ["x.page.html"],
+      path: join(ROOT, "x.page.html"),
+      directory: false,
+    }],
+  ];
+  for (const [pathname, scope, want] of CASES) {
+    await t.step(`${pathname}${scope.dotfiles ? " (dotfiles on)" : ""}`, () => {
+      assert.deepEqual(tryFind(pathname, scope), want);
+    });
+  }
+});
+
+Deno.test("isHiddenName: dotfiles, unless the site serves them", async (t) => {
+  const CASES: Array<[name: string, hidden: boolean, withDotfiles: boolean]> = [
+    [".env", true, false],
+    [".", true, false],
+    ["..", true, false],
+    ["a.txt", false, false],
+    ["a.", false, false],
+    ["x.page.html.br", false, false], // siblings of claims are the store's call (claimOf)
+  ];
+  for (const [name, hidden, withDotfiles] of CASES) {
+    await t.step(name, () => {
+      assert.equal(isHiddenName(name, SCOPE), hidden);
+      assert.equal(isHiddenName(name, WITH_DOTFILES), withDotfiles);
+    });
+  }
+});
+
+Deno.test("claimOf: claimed by either name; compressed siblings too; nothing without a rule", async (t) => {
+  const CASES: Array<[name: string, realName: string, want: "claimed" | "sibling" | undefined]> = [
+    ["x.page.html", "x.page.html", "claimed"],
+    ["alias.html", "x.page.html", "claimed"], // a link to a claimed file
+    ["x.page.html", "plain.html", "claimed"], // a claimed name linking elsewhere
+    ["x.page.html.br", "x.page.html.br", "sibling"],
+    ["x.page.html.gz", "x.page.html.gz", "sibling"],
+    ["x.page.html.GZ", "x.page.html.GZ", "sibling"],
+    ["alias.br", "x.page.html.br", "sibling"],
+    ["x.page.html.zst", "x.page.html.zst", undefined],
+    ["x.page.html.br.br", "x.page.html.br.br", undefined],
+    ["plain.html", "plain.html", undefined],
+    ["plain.html.br", "plain.html.br", undefined],
+  ];
+  const unclaimed: Scope = { root: ROOT, realRoot: REAL_ROOT, dotfiles: false };
+  for (const [name, realName, want] of CASES) {
+    await t.step(`${name} → ${realName}`, () => {
+      assert.equal(claimOf(name, realName, SCOPE), want);
+      assert.equal(claimOf(name, realName, unclaimed), undefined);
+    });
+  }
+});
+
+Deno.test("isInside: the real path lies inside the root's real path, with no dot segment", async (t) => {
+  const CASES: Array<[real: string, inside: boolean, withDotfiles: boolean]> = [
+    [REAL_ROOT, true, true],
+    [join(REAL_ROOT, "a.txt"), true, true],
+    [join(REAL_ROOT, "a", "b", "c.txt"), true, true],
+    [REAL_ROOT + "-other", false, false], // a sibling folder sharing the prefix
+    [join(REAL_ROOT + "-other", "a.txt"), false, false],
+    [join(sep, "data"), false, false],
+    [join(sep, "etc", "passwd"), false, false],
+    [join(REAL_ROOT, ".secret"), false, true], // a link to a dotfile
+    [join(REAL_ROOT, ".git", "config"), false, true],
+    [join(REAL_ROOT, "a", ".b", "c"), false, true],
+    [join(REAL_ROOT, "a.", "b"), true, true],
+    [ROOT, false, false], // the root as URLs reach it is not its real path
+  ];
+  for (const [real, inside, withDotfiles] of CASES) {
+    await t.step(real, () => {
+      assert.equal(isInside(real, SCOPE), inside);
+      assert.equal(isInside(real, WITH_DOTFILES), withDotfiles);
+    });
+  }
+});
+
+Deno.test("realPathInside: links are followed, and refused when they lead out", async (t) => {
+  const tmp = await Deno.realPath(await Deno.makeTempDir({ prefix: "minserve_resolve_" }));
+  try {
+    const root = join(tmp, "root");
+    await Deno.mkdir(join(root, "sub"), { recursive: true });
+    await Deno.writeTextFile(join(root, "sub", "a.txt"), "a");
+    await Deno.writeTextFile(join(root, ".secret"), "s");
+    await Deno.writeTextFile(join(tmp, "outside.txt"), "o");
+    await Deno.symlink(join(root, "sub", "a.txt"), join(root, "in.txt"));
+    await Deno.symlink(join(tmp, "outside.txt"), join(root, "out.txt"));
+    await Deno.symlink(join(root, ".secret"), join(root, "dot.txt"));
+    await Deno.symlink(tmp, join(root, "up"));
+    const scope: Scope = { root, realRoot: root, dotfiles: false };
+    const CASES: Array<[path: string, want: string | undefined]> = [
+      [join(root, "sub", "a.txt"), join(root, "sub", "a.txt")],
+      [join(root, "in.txt"), join(root, "sub", "a.txt")],
+      [join(root, "out.txt"), undefined],
+      [join(root, "dot.txt"), undefined],
+      [join(root, "up", "outside.txt"), undefined],
+      [join(root, "up", "root", "sub", "a.txt"), join(root, "sub", "a.txt")],
+    ];
+    for (const [path, want] of CASES) {
+      await t.step(path.slice(tmp.length), () => assert.equal(realPathInside(path, scope), want));
+    }
+    await t.step("a missing path throws NotFound", () => {
+      assert.throws(() => realPathInside(join(root, "nope"), scope), Deno.errors.NotFound);
+    });
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
 });

@@ -31,8 +31,8 @@ import {
   type FileEntry,
   MAX_STORED_FILE_BYTES,
   RepresentationStore,
-  type Scope,
 } from "../../lib/static/store.ts";
+import type { Scope } from "../../lib/static/resolve_path.ts";
 import { concat, decode, encode } from "../_support/bytes.ts";
 import { withTempDir } from "../_support/server.ts";
 
@@ -705,11 +705,16 @@ async function checkCase(c: ContentCase, dir: string, fixtures: Map<string, Fixt
     const via = `(fields read through ${sourceName})`;
     // A fresh store: nothing compressed yet, so "wait" comes first when it can.
     const store = new RepresentationStore();
-    const scope: Scope = { root: dir, realRoot: dir, dotfiles: false, templates: true };
+    const scope: Scope = { root: dir, realRoot: dir, dotfiles: false };
     const found = store.lookup(x.file.path, scope);
     assert.equal(found.kind, "file");
     const entry = found as FileEntry;
-    const options: ContentOptions = { store, scope, memos: new WeakMap() };
+    const options: ContentOptions = {
+      cacheControl: "no-cache",
+      store,
+      scope,
+      memos: new WeakMap(),
+    };
     const facts = (m: string): RequestFacts => ({
       method: m,
       fields: source(Object.entries(headers)),

@@ -13,10 +13,13 @@ import {
   type Lookup,
   racyGraceMs,
   RepresentationStore,
-  type Scope,
 } from "../../lib/static/store.ts";
+import type { Scope } from "../../lib/static/resolve_path.ts";
 
 const encoder = new TextEncoder();
+
+/** The claim rule these tests give the store: what a caller's page answers (the app's is templates). */
+const isPage = (name: string) => name.endsWith(".page.html");
 const AN_HOUR_AGO = () => new Date(Date.now() - 3600_000);
 
 /** A new wave: the microtask that ends the current one has run. */
@@ -25,7 +28,7 @@ const nextWave = () => new Promise((resolve) => setTimeout(resolve, 0));
 async function withRoot(fn: (root: string, scope: Scope) => Promise<void> | void) {
   const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "minserve_store_" }));
   try {
-    await fn(root, { root, realRoot: root, dotfiles: false, templates: true });
+    await fn(root, { root, realRoot: root, dotfiles: false, claims: isPage });
   } finally {
     await Deno.remove(root, { recursive: true });
   }
@@ -47,8 +50,11 @@ Deno.test("store: what a path is", async (t) => {
     const store = new RepresentationStore();
     writeOld(join(root, "a.css"), "body { color: red }\n");
     Deno.mkdirSync(join(root, "dir"));
-    writeOld(join(root, "page.tmpl.html"), "<p>{{name}}</p>");
-    writeOld(join(root, "page.tmpl.html.br"), "x");
+    writeOld(join(root, "x.page.html"), "<p>{{name}}</p>");
+    writeOld(join(root, "x.page.html.br"), "x");
+    writeOld(join(root, "x.page.html.GZ"), "x");
+    Deno.symlinkSync(join(root, "x.page.html"), join(root, "alias.html"));
+    Deno.symlinkSync(join(root, "x.page.html.br"), join(root, "alias.html.br"));
     writeOld(join(root, ".secret"), "x");
     Deno.symlinkSync(join(root, ".secret"), join(root, "link.txt"));
     const outside = await Deno.makeTempFile();
@@ -60,8 +66,11 @@ Deno.test("store: what a path is", async (t) => {
         ["below a missing directory", "no/such/file", "missing"],
         ["below a file", "a.css/x", "missing"],
         ["a directory", "dir", "directory"],
-        ["a template", "page.tmpl.html", "template"],
-        ["a compressed template", "page.tmpl.html.br", "hidden"],
+        ["a claimed file", "x.page.html", "claimed"],
+        ["a link to a claimed file", "alias.html", "claimed"],
+        ["a claimed file's brotli sibling", "x.page.html.br", "hidden"],
+        ["a claimed file's gzip sibling, any case", "x.page.html.GZ", "hidden"],
+        ["a link to a claimed file's sibling", "alias.html.br", "hidden"],
         ["a link to a dotfile", "link.txt", "hidden"],
         ["a link out of the root", "out.txt", "hidden"],
       ];
@@ -78,9 +87,12 @@ Deno.test("store: what a path is", async (t) => {
         assert.equal(entry.etag, entityTag(bytes.length, entry.mtime, bytes));
         assert.deepEqual(entry.siblings, { br: false, gzip: false });
       });
-      await t.step("uploads: templates are plain files", () => {
-        const plain = { ...scope, templates: false };
-        assert.equal(store.lookup(join(root, "page.tmpl.html"), plain).kind, "file");
+      await t.step("without a claim rule (uploads) the same names are plain files", () => {
+        const plain: Scope = { root, realRoot: root, dotfiles: false };
+        for (const name of ["x.page.html", "alias.html", "x.page.html.br"]) {
+          const other = new RepresentationStore();
+          assert.equal(other.lookup(join(root, name), plain).kind, "file", name);
+        }
       });
     } finally {
       Deno.removeSync(outside);

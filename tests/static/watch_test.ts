@@ -107,7 +107,6 @@ Deno.test({
         root: dir,
         realRoot: dir,
         dotfiles: false,
-        templates: true,
       });
       assert.equal(found.kind, "file");
       assert.equal(store.size, 1);
