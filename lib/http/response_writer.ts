@@ -10,6 +10,7 @@
  */
 
 import { isClientGone } from "./http_error.ts";
+import { httpDate } from "./http_date.ts";
 import { hasNoBody, reasonPhrase } from "./status.ts";
 
 /** ByteSink is anything that writes bytes like a `Deno.Conn`; a write may be short. */
@@ -85,20 +86,6 @@ const CONTROLS_ALL = /[\x00-\x08\x0a-\x1f\x7f]/g;
 const encoder = new TextEncoder();
 const CRLF = encoder.encode("\r\n");
 const LAST_CHUNK = encoder.encode("0\r\n\r\n");
-
-let dateSecond = -1;
-let dateValue = "";
-
-/** httpDate returns the current time as an IMF-fixdate (RFC 9110 §5.6.7), recomputed once a second. */
-export function httpDate(): string {
-  const now = Date.now();
-  const second = Math.floor(now / 1000);
-  if (second !== dateSecond) {
-    dateSecond = second;
-    dateValue = new Date(second * 1000).toUTCString();
-  }
-  return dateValue;
-}
 
 /**
  * writeResponse writes `response` to `sink` as the answer to a request

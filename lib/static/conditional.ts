@@ -7,6 +7,7 @@
  */
 
 import type { FieldSource } from "../http/fields.ts";
+import { parseHttpDate } from "../http/http_date.ts";
 
 /** Validators are what a representation is compared by. */
 export interface Validators {
@@ -98,52 +99,4 @@ function splitEntityTags(field: string): string[] {
 function parseEntityTag(tag: string): { weak: boolean; opaque: string } | undefined {
   const match = /^\s*(W\/)?("[\x21\x23-\x7e\x80-\xff]*")\s*$/.exec(tag);
   return match ? { weak: match[1] !== undefined, opaque: match[2]! } : undefined;
-}
-
-/**
- * parseHttpDate reads an HTTP date (IMF-fixdate, or the obsolete RFC 850
- * and asctime forms a recipient must accept, RFC 9110 §5.6.7). Returns ms
- * since the epoch, or undefined for a missing or invalid value (which the
- * conditional headers then ignore).
- */
-export function parseHttpDate(value: string | null): number | undefined {
-  if (value === null) return undefined;
-  const v = value.replace(/^[ \t]+|[ \t]+$/g, "");
-  let m =
-    /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) ([A-Z][a-z]{2}) (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$/
-      .exec(v);
-  if (m) return dateFrom(Number(m[3]), m[2]!, m[1]!, m[4]!, m[5]!, m[6]!);
-  m =
-    /^(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday), (\d{2})-([A-Z][a-z]{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2}) GMT$/
-      .exec(v);
-  if (m) {
-    // RFC 9110 §5.6.7: a two-digit year more than 50 years in the future
-    // means the most recent past year with those digits.
-    const thisYear = new Date().getUTCFullYear();
-    let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
-    if (year > thisYear + 50) year -= 100;
-    return dateFrom(year, m[2]!, m[1]!, m[4]!, m[5]!, m[6]!);
-  }
-  m = /^(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) ([A-Z][a-z]{2}) ([ \d]\d) (\d{2}):(\d{2}):(\d{2}) (\d{4})$/
-    .exec(v);
-  if (m) return dateFrom(Number(m[6]), m[1]!, m[2]!.trim(), m[3]!, m[4]!, m[5]!);
-  return undefined;
-}
-
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-
-/** dateFrom builds a UTC time, or undefined for an impossible date such as 31 Feb. */
-function dateFrom(
-  year: number,
-  monthName: string,
-  day: string,
-  hour: string,
-  minute: string,
-  second: string,
-): number | undefined {
-  const month = MONTHS.indexOf(monthName);
-  const [d, h, mi, s] = [Number(day), Number(hour), Number(minute), Number(second)];
-  if (month < 0 || h > 23 || mi > 59 || s > 60) return undefined;
-  const time = Date.UTC(year, month, d, h, mi, Math.min(s, 59));
-  return new Date(time).getUTCDate() === d ? time : undefined;
 }

@@ -9,7 +9,6 @@
 
 import assert from "node:assert/strict";
 import {
-  httpDate,
   type PlainResponse,
   SMALL_BODY_BYTES,
   type WriteOptions,
@@ -555,16 +554,6 @@ Deno.test("writeResponse streams 8 MiB in pieces without buffering it whole", as
       assert.ok(res!.body.every((b, i) => b === want[i]), "every byte in order");
     });
   }
-});
-
-Deno.test("httpDate is the current time as an IMF-fixdate", () => {
-  const before = Math.floor(Date.now() / 1000) * 1000;
-  const value = httpDate();
-  const after = Date.now();
-  assert.match(value, IMF_FIXDATE);
-  const when = Date.parse(value);
-  assert.ok(when >= before && when <= after, `${value} is now`);
-  assert.equal(new Date(when).toUTCString(), value);
 });
 
 Deno.test("writePlain writes exactly the head and body, however often and in what pieces", async (t) => {

@@ -1,13 +1,12 @@
 /**
  * conditional_test.ts — evaluatePreconditions in the order of RFC 9110
- * §13.2.2, entity-tag comparison (§8.8.3.2) and parseHttpDate (§5.6.7).
+ * §13.2.2, entity-tag comparison (§8.8.3.2) (HTTP dates: tests/http/http_date_test.ts).
  */
 
 import assert from "node:assert/strict";
 import {
   evaluatePreconditions,
   matches,
-  parseHttpDate,
   type Precondition,
   type Validators,
 } from "../../lib/static/conditional.ts";
@@ -244,36 +243,4 @@ Deno.test("matches: strong and weak comparison (RFC 9110 §8.8.3.2)", async (t) 
     assert.equal(matches("x", '"x"', "weak"), false);
     assert.equal(matches('"x', '"x"', "weak"), false);
   });
-});
-
-Deno.test("parseHttpDate: the three formats of RFC 9110 §5.6.7", async (t) => {
-  const WANT = Date.UTC(1994, 10, 6, 8, 49, 37);
-  const VALID: Array<[string, string]> = [
-    ["IMF-fixdate", "Sun, 06 Nov 1994 08:49:37 GMT"],
-    ["obsolete RFC 850", "Sunday, 06-Nov-94 08:49:37 GMT"],
-    ["obsolete asctime", "Sun Nov  6 08:49:37 1994"],
-    ["IMF-fixdate with surrounding space", "  Sun, 06 Nov 1994 08:49:37 GMT "],
-  ];
-  for (const [name, value] of VALID) {
-    await t.step(name, () => assert.equal(parseHttpDate(value), WANT));
-  }
-  await t.step("asctime with a two-digit day", () => {
-    assert.equal(parseHttpDate("Wed Nov 16 08:49:37 1994"), Date.UTC(1994, 10, 16, 8, 49, 37));
-  });
-
-  const INVALID: Array<[string, string | null]> = [
-    ["missing", null],
-    ["empty", ""],
-    ["lower case (HTTP-date is case-sensitive)", "sun, 06 nov 1994 08:49:37 gmt"],
-    ["numeric zone", "Sun, 06 Nov 1994 08:49:37 +0000"],
-    ["UTC instead of GMT", "Sun, 06 Nov 1994 08:49:37 UTC"],
-    ["one-digit day in IMF-fixdate", "Sun, 6 Nov 1994 08:49:37 GMT"],
-    ["hour 25", "Sun, 06 Nov 1994 25:00:00 GMT"],
-    ["ISO 8601", "1994-11-06T08:49:37Z"],
-    ["epoch seconds", "784111777"],
-    ["words", "yesterday"],
-  ];
-  for (const [name, value] of INVALID) {
-    await t.step(`invalid: ${name}`, () => assert.equal(parseHttpDate(value), undefined));
-  }
 });
