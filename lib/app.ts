@@ -117,67 +117,90 @@ export function createApp(options: AppOptions): App {
     pages: TEMPLATES,
     ...(options.live ? { inject: injectLiveScript } : {}),
   });
-  const files: Route = {
-    allow: READ_ALLOW,
-    handle: (request) => serveFiles(request, site, options),
+  const router = new Router(options, site);
+  const handler: Handler = async (request, info) => {
+    let response: Response;
+    try {
+      response = await router.route(request, info);
+    } catch (err) {
+      // An internal failure goes up to the connection, which logs its cause.
+      if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) throw err;
+      response = errorResponse(err, request);
+    }
+    if (request.method === "HEAD") response = headOnly(response);
+    for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
+    return options.cors ? addCorsHeaders(response) : response;
   };
-  const time: Route = { allow: READ_ALLOW, handle: (request) => timePage(request) };
-  const board: Route | undefined = options.board &&
-    { allow: BOARD_ALLOW, handle: options.board, ownsMethods: true };
-  const uploads: Route | undefined = options.uploads &&
-    { allow: UPLOADS_ALLOW, handle: options.uploads, ownsMethods: true };
-  const live = options.live;
-  const reserved: Route | undefined = live &&
-    { allow: READ_ALLOW, handle: (request) => live.handle(request) };
-  const health: Route | undefined = options.health && { allow: READ_ALLOW, handle: options.health };
+  return Object.assign(handler, { fastPath: fastPathFor(site, router, options) });
+}
 
-  function routeFor(pathname: string): Route {
-    if (pathname === TIME_PATH) return time;
-    if (reserved && pathname.startsWith(RESERVED_PREFIX)) return reserved;
-    if (health && HEALTH_PATHS.includes(pathname)) return health;
+/**
+ * Router picks the route of a path, checks sign-in and methods, and runs
+ * the route's handler: `/time`, the reserved `/__minserve/` paths, the
+ * health checks, the board, the uploads, and otherwise the files.
+ */
+class Router {
+  /** The route of every path no other route claims: the static site. */
+  readonly files: Route;
+  #time: Route = { allow: READ_ALLOW, handle: (request) => timePage(request) };
+  #board: Route | undefined;
+  #uploads: Route | undefined;
+  #reserved: Route | undefined;
+  #health: Route | undefined;
+  #auth: Auth | undefined;
+  #cors: boolean;
+
+  constructor(options: AppOptions, site: StaticSite) {
+    this.files = { allow: READ_ALLOW, handle: (request) => serveFiles(request, site, options) };
+    this.#board = options.board &&
+      { allow: BOARD_ALLOW, handle: options.board, ownsMethods: true };
+    this.#uploads = options.uploads &&
+      { allow: UPLOADS_ALLOW, handle: options.uploads, ownsMethods: true };
+    const live = options.live;
+    this.#reserved = live && { allow: READ_ALLOW, handle: (request) => live.handle(request) };
+    this.#health = options.health && { allow: READ_ALLOW, handle: options.health };
+    this.#auth = options.auth;
+    this.#cors = options.cors ?? false;
+  }
+
+  /** auth is the sign-in check (--auth), or undefined. */
+  get auth(): Auth | undefined {
+    return this.#auth;
+  }
+
+  /** routeFor takes a URL path and returns the route that serves it. Never throws. */
+  routeFor(pathname: string): Route {
+    if (pathname === TIME_PATH) return this.#time;
+    if (this.#reserved && pathname.startsWith(RESERVED_PREFIX)) return this.#reserved;
+    if (this.#health && HEALTH_PATHS.includes(pathname)) return this.#health;
+    const board = this.#board;
     if (board && (pathname === BOARD_PATH || pathname === BOARD_CLEAR_PATH)) return board;
+    const uploads = this.#uploads;
     if (uploads && (pathname === UPLOADS_PREFIX || pathname.startsWith(`${UPLOADS_PREFIX}/`))) {
       return uploads;
     }
-    return files;
+    return this.files;
   }
-
-  const auth = options.auth;
 
   /**
-   * checkAuth lets `request` through to `target` or throws: 429 or 401 from
-   * {@linkcode Auth.authenticate}, 403 for a reader's write. Returns "token"
-   * for a write under /uploads/ carrying a Bearer token, when an
-   * --upload-token is set: the uploads handler checks it instead.
+   * route answers `request` through its route: sign-in first (with
+   * --auth), then a CORS preflight, OPTIONS (204 with Allow) and the
+   * route's methods. Throws HttpError 401/403/429 (sign-in), 405 (a known
+   * method the route does not take) or 501 (an unknown one), and what the
+   * route's handler throws.
    */
-  async function checkAuth(
-    request: Request,
-    hostname: string,
-    target: Route,
-  ): Promise<"user" | "token"> {
-    const writes = target === uploads && !READ_METHODS.has(request.method);
-    if (
-      writes && auth!.bearerUploads &&
-      /^bearer /i.test(request.headers.get("authorization") ?? "")
-    ) return "token";
-    const principal = await auth!.authenticate(request, hostname);
-    if (writes && principal.role !== "rw") {
-      throw new HttpError(403, "Only writers may upload: this user may read");
-    }
-    return "user";
-  }
-
-  async function route(request: Request, info: ServeInfo | undefined): Promise<Response> {
-    const target = routeFor(new URL(request.url).pathname);
+  async route(request: Request, info: ServeInfo | undefined): Promise<Response> {
+    const target = this.routeFor(new URL(request.url).pathname);
+    const auth = this.#auth;
     if (auth !== undefined) {
       // A plain Request in a test has no address: all such share one count.
       const hostname = info?.remoteAddr.hostname ?? "";
-      if (await checkAuth(request, hostname, target) === "token") {
+      if (await this.#checkAuth(auth, request, hostname, target) === "token") {
         return await auth.guardToken(hostname, async () => await target.handle(request));
       }
     }
     const { allow, handle, ownsMethods } = target;
-    if (options.cors && isPreflight(request)) return preflightResponse(request, allow);
+    if (this.#cors && isPreflight(request)) return preflightResponse(request, allow);
     if (ownsMethods) return await handle(request);
     if (request.method === "OPTIONS") {
       return new Response(null, { status: 204, headers: { allow } });
@@ -189,28 +212,51 @@ export function createApp(options: AppOptions): App {
     throw new HttpError(501);
   }
 
-  const handler: Handler = async (request, info) => {
-    let response: Response;
-    try {
-      response = await route(request, info);
-    } catch (err) {
-      // An internal failure goes up to the connection, which logs its cause.
-      if (!(err instanceof HttpError) || (err.status >= 500 && err.cause !== undefined)) throw err;
-      response = errorResponse(err, request);
-    }
-    if (request.method === "HEAD") response = headOnly(response);
-    for (const [name, value] of options.headers ?? []) response.headers.set(name, value);
-    return options.cors ? addCorsHeaders(response) : response;
-  };
-
   /**
-   * The fast path: a GET or HEAD of a file under the root whose answer is in
-   * the store, or a 404 that is not for a browser (whose page may be the
-   * root's 404.html or the --spa file). Everything else goes to the handler.
+   * checkAuth lets `request` through to `target` or throws: 429 or 401 from
+   * {@linkcode Auth.authenticate}, 403 for a reader's write. Returns "token"
+   * for a write under /uploads/ carrying a Bearer token, when an
+   * --upload-token is set: the uploads handler checks it instead.
    */
-  const fastPath: FastPath = (head: RequestHead) => {
-    const plan = planOf(head);
-    if (plan === undefined) return undefined;
+  async #checkAuth(
+    auth: Auth,
+    request: Request,
+    hostname: string,
+    target: Route,
+  ): Promise<"user" | "token"> {
+    const writes = target === this.#uploads && !READ_METHODS.has(request.method);
+    if (
+      writes && auth.bearerUploads &&
+      /^bearer /i.test(request.headers.get("authorization") ?? "")
+    ) return "token";
+    const principal = await auth.authenticate(request, hostname);
+    if (writes && principal.role !== "rw") {
+      throw new HttpError(403, "Only writers may upload: this user may read");
+    }
+    return "user";
+  }
+}
+
+/**
+ * fastPathFor returns the fast path: a GET or HEAD of a file under the
+ * root whose answer is in the store, or a 404 that is not for a browser
+ * (whose page may be the root's 404.html or the --spa file), answered from
+ * a parsed head with no Request. Everything else (undefined) goes to the
+ * handler.
+ */
+function fastPathFor(site: StaticSite, router: Router, options: AppOptions): FastPath {
+  const auth = router.auth;
+  // What the fast path reads from a head, once per head: a connection
+  // hands the same head object back for the same bytes (HeadParser).
+  const plans = new WeakMap<RequestHead, FastPlan | null>();
+  const finish = finisher(options);
+  return (head: RequestHead) => {
+    let plan = plans.get(head);
+    if (plan === undefined) {
+      plan = planOf(head, router);
+      plans.set(head, plan);
+    }
+    if (plan === null) return undefined;
     // Only a credential verified before, checked without bcrypt; else the handler decides.
     if (auth !== undefined && !auth.allowsFast(plan.credential)) return undefined;
     const { method, pathname, bytesParam, fields } = plan;
@@ -220,45 +266,41 @@ export function createApp(options: AppOptions): App {
     if (acceptsHtml(fields)) return undefined;
     return finish(notFoundAnswer(fields.get("accept")));
   };
+}
 
-  /**
-   * What the fast path reads from a head, once per head: a connection hands
-   * the same head object back for the same bytes (HeadParser).
-   */
-  const plans = new WeakMap<RequestHead, FastPlan | null>();
-  function planOf(head: RequestHead): FastPlan | undefined {
-    let plan = plans.get(head);
-    if (plan === undefined) {
-      plan = makePlan(head);
-      plans.set(head, plan);
-    }
-    return plan ?? undefined;
-  }
-  function makePlan(head: RequestHead): FastPlan | null {
-    const method = head.method;
-    if ((method !== "GET" && method !== "HEAD") || head.framing.kind !== "none") return null;
-    const target = head.target;
-    if (target.charCodeAt(0) !== 0x2f) return null; // origin-form only
-    const query = target.indexOf("?");
-    const pathname = query === -1 ? target : target.slice(0, query);
-    if (routeFor(pathname) !== files) return null;
-    const params = query === -1 ? undefined : new URLSearchParams(target.slice(query));
-    // A folder's download is never its index page.
-    if (params?.has("download") && pathname.endsWith("/")) return null;
-    const bytesParam = params?.get("bytes") ?? null;
-    const fields = new HeadFields(head.headers);
-    const credential = auth === undefined ? null : auth.credentialOf(fields.get("authorization"));
-    return { method, pathname, bytesParam, fields, credential };
-  }
+/**
+ * planOf reads a head as the fast path needs it: a GET or HEAD without a
+ * body, in origin form, for the files route, that is not a folder's
+ * download. Returns null for any other head. Never throws.
+ */
+function planOf(head: RequestHead, router: Router): FastPlan | null {
+  const method = head.method;
+  if ((method !== "GET" && method !== "HEAD") || head.framing.kind !== "none") return null;
+  const target = head.target;
+  if (target.charCodeAt(0) !== 0x2f) return null; // origin-form only
+  const query = target.indexOf("?");
+  const pathname = query === -1 ? target : target.slice(0, query);
+  if (router.routeFor(pathname) !== router.files) return null;
+  const params = query === -1 ? undefined : new URLSearchParams(target.slice(query));
+  // A folder's download is never its index page.
+  if (params?.has("download") && pathname.endsWith("/")) return null;
+  const bytesParam = params?.get("bytes") ?? null;
+  const fields = new HeadFields(head.headers);
+  const auth = router.auth;
+  const credential = auth === undefined ? null : auth.credentialOf(fields.get("authorization"));
+  return { method, pathname, bytesParam, fields, credential };
+}
 
-  /**
-   * The fields every response gets: --header, then CORS, as the handler adds
-   * them. One list per list answered, so the writer's memo of the head holds.
-   */
+/**
+ * finisher returns the function that gives a fast answer the fields every
+ * response gets: --header, then CORS, as the handler adds them. One list
+ * per list answered, so the writer's memo of the head holds.
+ */
+function finisher(options: AppOptions): (answer: PlainResponse) => PlainResponse {
+  const extra = options.headers ?? [];
+  if (extra.length === 0 && !options.cors) return (answer) => answer;
   const finished = new WeakMap<object, PlainResponse["fields"]>();
-  function finish(answer: PlainResponse): PlainResponse {
-    const extra = options.headers ?? [];
-    if (extra.length === 0 && !options.cors) return answer;
+  return (answer) => {
     let fields = finished.get(answer.fields);
     if (fields === undefined) {
       const made = [...answer.fields];
@@ -268,9 +310,7 @@ export function createApp(options: AppOptions): App {
       fields = made;
     }
     return { ...answer, fields };
-  }
-
-  return Object.assign(handler, { fastPath });
+  };
 }
 
 /** FastPlan is a GET or HEAD of a file under the root, as the fast path reads it. */
