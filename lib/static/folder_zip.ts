@@ -249,31 +249,112 @@ export function zipLength(entries: readonly ZipEntry[]): number {
  * the garbage collector, which frees outside memory late.
  */
 export function zipStream(entries: readonly ZipEntry[]): ReadableStream<Uint8Array> {
-  let open: Deno.FsFile | undefined;
-  let cancelled = false;
-  const closeOpen = () => {
-    const file = open;
-    open = undefined;
-    file?.close();
-  };
-  const free: Uint8Array[] = [];
-  const pooled = new WeakSet<ArrayBufferLike>();
-  const take = () => {
-    let buffer = free.pop();
-    if (buffer === undefined) {
-      buffer = new Uint8Array(ZIP_CHUNK_BYTES);
-      pooled.add(buffer.buffer);
-    }
-    return buffer;
-  };
+  const source = new ZipSource(entries);
+  return new ReadableStream({
+    type: "bytes",
+    pull: (controller) => source.pull(controller),
+    cancel: (reason) => source.cancel(reason),
+  });
+}
 
-  async function* chunks(entry: Extract<ZipEntry, { kind: "file" }>) {
+/** FileEntry is a file of an archive. */
+type FileEntry = Extract<ZipEntry, { kind: "file" }>;
+
+/**
+ * ZipSource is the state behind {@linkcode zipStream}: client-zip's output,
+ * the piece of it being copied out, the file being read and the pool of
+ * read buffers.
+ */
+class ZipSource {
+  #entries: readonly ZipEntry[];
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #open: Deno.FsFile | undefined;
+  #cancelled = false;
+  #free: Uint8Array[] = [];
+  #pooled = new WeakSet<ArrayBufferLike>();
+  /** The piece of the archive being copied out, and how much of it was. */
+  #pending: Uint8Array | undefined;
+  #offset = 0;
+
+  constructor(entries: readonly ZipEntry[]) {
+    this.#entries = entries;
+    this.#reader = makeZip(this.#inputs(), { buffersAreUTF8: true }).getReader();
+  }
+
+  /** pull copies the next bytes of the archive out to `controller`, or closes it at the end. */
+  async pull(controller: ReadableByteStreamController): Promise<void> {
+    try {
+      if (this.#pending === undefined && !(await this.#next())) {
+        controller.close();
+        controller.byobRequest?.respond(0);
+        return;
+      }
+      this.#copyOut(controller, this.#pending!);
+    } catch (err) {
+      this.#closeOpen();
+      controller.error(err);
+    }
+  }
+
+  /** cancel stops the archive and closes the file being read: client-zip does not hand a cancel down to its inputs. */
+  async cancel(reason: unknown): Promise<void> {
+    this.#cancelled = true;
+    this.#closeOpen();
+    await this.#reader.cancel(reason).catch(() => {});
+  }
+
+  /** #next waits for the next non-empty piece of the archive; false at its end. */
+  async #next(): Promise<boolean> {
+    while (this.#pending === undefined) {
+      const { done, value } = await this.#reader.read();
+      if (done) return false;
+      if (value.length > 0) {
+        this.#pending = value;
+        this.#offset = 0;
+      }
+    }
+    return true;
+  }
+
+  /** #copyOut copies what is left of `pending` into the reader's buffer (BYOB) or a fresh one. */
+  #copyOut(controller: ReadableByteStreamController, pending: Uint8Array): void {
+    const rest = pending.subarray(this.#offset);
+    const request = controller.byobRequest;
+    if (request?.view) {
+      const view = request.view;
+      const n = Math.min(view.byteLength, rest.length);
+      new Uint8Array(view.buffer, view.byteOffset, n).set(rest.subarray(0, n));
+      this.#offset += n;
+      request.respond(n);
+    } else {
+      controller.enqueue(rest.slice());
+      this.#offset = pending.length;
+    }
+    if (this.#offset === pending.length) {
+      // Copied out: the buffer may be read into again.
+      if (this.#pooled.has(pending.buffer)) this.#free.push(new Uint8Array(pending.buffer));
+      this.#pending = undefined;
+    }
+  }
+
+  /** #inputs are the archive's entries as client-zip takes them, each file read when reached. */
+  async *#inputs() {
+    for (const entry of this.#entries) {
+      if (this.#cancelled) return;
+      const lastModified = new Date(entry.mtime);
+      if (entry.kind === "directory") yield { name: `${entry.name}/`, lastModified };
+      else yield { name: entry.name, lastModified, size: entry.size, input: this.#chunks(entry) };
+    }
+  }
+
+  /** #chunks reads `entry` (checked unchanged since it was listed) into pooled buffers. */
+  async *#chunks(entry: FileEntry) {
     const file = openUnchanged(entry);
-    open = file;
+    this.#open = file;
     try {
       let remaining = entry.size;
       while (remaining > 0) {
-        const buffer = take();
+        const buffer = this.#take();
         // readSync: a page-cache copy, and no read is left pending when the
         // stream is cancelled between two pulls and the file closed.
         const n = file.readSync(buffer.subarray(0, Math.min(buffer.length, remaining)));
@@ -282,67 +363,25 @@ export function zipStream(entries: readonly ZipEntry[]): ReadableStream<Uint8Arr
         yield buffer.subarray(0, n);
       }
     } finally {
-      if (open === file) closeOpen();
+      if (this.#open === file) this.#closeOpen();
     }
   }
 
-  async function* inputs() {
-    for (const entry of entries) {
-      if (cancelled) return;
-      const lastModified = new Date(entry.mtime);
-      if (entry.kind === "directory") yield { name: `${entry.name}/`, lastModified };
-      else yield { name: entry.name, lastModified, size: entry.size, input: chunks(entry) };
+  /** #take returns a free read buffer, or a new one for the pool. */
+  #take(): Uint8Array {
+    let buffer = this.#free.pop();
+    if (buffer === undefined) {
+      buffer = new Uint8Array(ZIP_CHUNK_BYTES);
+      this.#pooled.add(buffer.buffer);
     }
+    return buffer;
   }
 
-  const reader = makeZip(inputs(), { buffersAreUTF8: true }).getReader();
-  let pending: Uint8Array | undefined; // the piece being copied out
-  let offset = 0;
-  return new ReadableStream({
-    type: "bytes",
-    async pull(controller) {
-      try {
-        while (pending === undefined) {
-          const { done, value } = await reader.read();
-          if (done) {
-            controller.close();
-            controller.byobRequest?.respond(0);
-            return;
-          }
-          if (value.length > 0) {
-            pending = value;
-            offset = 0;
-          }
-        }
-        const rest = pending.subarray(offset);
-        const request = controller.byobRequest;
-        if (request?.view) {
-          const view = request.view;
-          const n = Math.min(view.byteLength, rest.length);
-          new Uint8Array(view.buffer, view.byteOffset, n).set(rest.subarray(0, n));
-          offset += n;
-          request.respond(n);
-        } else {
-          controller.enqueue(rest.slice());
-          offset = pending.length;
-        }
-        if (offset === pending.length) {
-          // Copied out: the buffer may be read into again.
-          if (pooled.has(pending.buffer)) free.push(new Uint8Array(pending.buffer));
-          pending = undefined;
-        }
-      } catch (err) {
-        closeOpen();
-        controller.error(err);
-      }
-    },
-    async cancel(reason) {
-      // client-zip does not hand a cancel down to its inputs: close here.
-      cancelled = true;
-      closeOpen();
-      await reader.cancel(reason).catch(() => {});
-    },
-  });
+  #closeOpen(): void {
+    const file = this.#open;
+    this.#open = undefined;
+    file?.close();
+  }
 }
 
 /** Opens the entry's file and checks, on the open descriptor, that it is the version walked. */
