@@ -116,3 +116,12 @@ ${body}
 </html>
 `;
 }
+
+/**
+ * minuteOf takes a UTC time as `Date.toISOString` writes it and returns it
+ * to the minute, as the pages show times: `2026-11-30T00:05:09.123Z` →
+ * `2026-11-30 00:05` (the page says UTC). Never throws.
+ */
+export function minuteOf(iso: string): string {
+  return iso.slice(0, 16).replace("T", " ");
+}

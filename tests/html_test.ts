@@ -4,7 +4,15 @@
  */
 
 import assert from "node:assert/strict";
-import { BASE_STYLE, escapeHtml, html, htmlDocument, SafeHtml, unsafeRaw } from "../lib/html.ts";
+import {
+  BASE_STYLE,
+  escapeHtml,
+  html,
+  htmlDocument,
+  minuteOf,
+  SafeHtml,
+  unsafeRaw,
+} from "../lib/html.ts";
 
 Deno.test("escapeHtml replaces the five special characters", () => {
   assert.equal(
@@ -83,4 +91,12 @@ Deno.test("htmlDocument: a self-contained page, BASE_STYLE then the page's own r
   assert.match(page, /<body>\n<p>&amp;<\/p>\n<\/body>/);
   // Nothing external: no stylesheet, script or image is fetched.
   assert.doesNotMatch(page, /<link rel="stylesheet"|<script|src=/);
+});
+
+Deno.test("minuteOf: an ISO UTC time to the minute, as the board and the uploads show it", () => {
+  assert.equal(minuteOf("2026-11-30T00:05:09.123Z"), "2026-11-30 00:05");
+  assert.equal(
+    minuteOf(new Date(Date.UTC(1999, 11, 31, 23, 59, 59)).toISOString()),
+    "1999-12-31 23:59",
+  );
 });

@@ -9,14 +9,13 @@
  */
 
 import { HttpError } from "../http/http_error.ts";
-import { html, type SafeHtml } from "../html.ts";
+import { html, minuteOf, type SafeHtml } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { SqliteBoardStore } from "./board_sqlite.ts";
 import { type BoardStore, type StoredPost, StoreUnavailable } from "./board_store.ts";
 import {
   htmlBody,
   jsonBody,
-  minuteOf,
   otherMethod,
   PAGE_HEADERS,
   type PageBody,

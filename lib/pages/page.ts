@@ -80,15 +80,6 @@ function renderPage(title: string, main: SafeHtml, style = ""): string {
   );
 }
 
-/**
- * minuteOf takes a UTC time as `Date.toISOString` writes it and returns it
- * to the minute, as the pages show times: `2026-11-30T00:05:09.123Z` →
- * `2026-11-30 00:05` (the page says UTC). Never throws.
- */
-export function minuteOf(iso: string): string {
-  return iso.slice(0, 16).replace("T", " ");
-}
-
 /** PageBody is one representation of a page: its text and its Content-Type. */
 export interface PageBody {
   body: string;

@@ -24,7 +24,7 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import { atomicWrite, type OnExisting } from "../atomic_write.ts";
 import { HttpError } from "../http/http_error.ts";
-import { html, type SafeHtml, unsafeRaw } from "../html.ts";
+import { html, minuteOf, type SafeHtml, unsafeRaw } from "../html.ts";
 import { formatSize } from "../static/listing.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { StaticSite } from "../static/serve_file.ts";
@@ -32,7 +32,6 @@ import type { RepresentationStore } from "../static/store.ts";
 import {
   htmlBody,
   jsonBody,
-  minuteOf,
   otherMethod,
   PAGE_HEADERS,
   type PageBody,

@@ -11,7 +11,7 @@
 
 import { join } from "node:path";
 import { HttpError } from "../http/http_error.ts";
-import { html, htmlDocument, type SafeHtml, unsafeRaw } from "../html.ts";
+import { html, htmlDocument, minuteOf, type SafeHtml, unsafeRaw } from "../html.ts";
 import { type ListingFormat, preferredFormat } from "../negotiate.ts";
 import { qrSvg } from "../qr.ts";
 import { evaluatePreconditions } from "./conditional.ts";
@@ -404,7 +404,6 @@ function listingHtml(
   entries: ListingEntry[],
   view: ListingView & { query: ListingQuery },
 ): string {
-  const { query } = view;
   const title = "/" + segments.map((s) => s + "/").join("");
   const crumbs = [html`<a href="/">root</a>`];
   segments.forEach((s, i) =>
@@ -412,57 +411,14 @@ function listingHtml(
       / <a href="${hrefOf(segments.slice(0, i + 1), true)}">${s}</a>
     `)
   );
-  const rows = entries.map((e) => {
-    const href = hrefOf([...segments, e.name], e.isDirectory);
-    const label = e.isDirectory ? `${e.name}/` : e.name;
-    const modified = e.mtime === undefined
-      ? ""
-      : new Date(e.mtime).toISOString().replace("T", " ").slice(0, 16);
-    return html`
-      <tr data-name="${matchKey(e.name)}">
-        <td><a href="${href}">${ICON[kindOf(e)]}<span>${label}</span></a></td>
-        <td class="n">${e.isDirectory ? "—" : formatSize(e.size)}</td>
-        <td class="d">${modified}</td>
-      </tr>
-    `;
-  });
-  const parent = segments.length > 0
-    ? html`
-      <tr>
-        <td><a href="${hrefOf(segments.slice(0, -1), true)}">../</a></td>
-        <td></td>
-        <td></td>
-      </tr>
-    `
-    : "";
-  // Sort and order ride along with a filter typed into the form.
-  const hidden = (name: string, value: string) =>
-    html`<input type="hidden" name="${name}" value="${value}">`;
-  const keep = query.sort !== DEFAULT_QUERY.sort || query.order !== DEFAULT_QUERY.order
-    ? [hidden("sort", query.sort), hidden("order", query.order)]
-    : [];
+  const parent = segments.length > 0 ? parentRow(segments) : "";
+  const rows = entries.map((e) => entryRow(segments, e));
+  const { query } = view;
   const headers = [
     sortHeader("name", "Name", query),
     sortHeader("size", "Size", query),
     sortHeader("date", "Modified (UTC)", query),
   ];
-  const filter = query.filter;
-  const noneText = filter === "" && entries.length === 0
-    ? "This folder is empty."
-    : "No names match the filter.";
-  // Shown when nothing matches; the filter script shows and hides it as you type.
-  const none = html`
-    <tr class="none" id="none" ${unsafeRaw(entries.length > 0 ? " hidden" : "")}>
-      <td colspan="3">${noneText}</td>
-    </tr>
-  `;
-  const qr = view.pageUrl === undefined ? "" : html`
-    <details class="qr">
-      <summary>QR code of this page</summary>
-      ${qrOf(view.pageUrl)}
-      <p>${view.pageUrl}</p>
-    </details>
-  `;
   return htmlDocument(
     `Index of ${title}`,
     LISTING_STYLE,
@@ -474,10 +430,7 @@ function listingHtml(
       </header>
       <main>
         <div class="tools">
-          <form method="get" role="search">
-            <input id="filter" type="search" name="filter" value="${filter}" placeholder="Filter names" aria-label="Filter names" autocomplete="off">${keep}
-            <button type="submit">Filter</button>
-          </form>
+          ${filterForm(query)}
           ${view.zip && html`<a href="?download=zip" download>Download this folder (.zip)</a>`}
         </div>
         <table>
@@ -488,14 +441,84 @@ function listingHtml(
           </thead>
           <tbody>
         ${parent}${rows}
-            ${none}
+            ${noneRow(query.filter, entries.length)}
           </tbody>
         </table>
-        ${qr}
+        ${view.pageUrl === undefined ? "" : qrDetails(view.pageUrl)}
       </main>
       ${FILTER_SCRIPT}
     `,
   );
+}
+
+/** entryRow is the table row of one entry of the folder at `segments`. */
+function entryRow(segments: string[], e: ListingEntry): SafeHtml {
+  const href = hrefOf([...segments, e.name], e.isDirectory);
+  const label = e.isDirectory ? `${e.name}/` : e.name;
+  const modified = e.mtime === undefined ? "" : minuteOf(new Date(e.mtime).toISOString());
+  return html`
+    <tr data-name="${matchKey(e.name)}">
+      <td><a href="${href}">${ICON[kindOf(e)]}<span>${label}</span></a></td>
+      <td class="n">${e.isDirectory ? "—" : formatSize(e.size)}</td>
+      <td class="d">${modified}</td>
+    </tr>
+  `;
+}
+
+/** parentRow is the `../` row of a folder below the root. */
+function parentRow(segments: string[]): SafeHtml {
+  return html`
+    <tr>
+      <td><a href="${hrefOf(segments.slice(0, -1), true)}">../</a></td>
+      <td></td>
+      <td></td>
+    </tr>
+  `;
+}
+
+/**
+ * filterForm is the filter's form; a sort and order other than the
+ * default ride along as hidden fields with a filter typed into it.
+ */
+function filterForm(query: ListingQuery): SafeHtml {
+  const hidden = (name: string, value: string) =>
+    html`<input type="hidden" name="${name}" value="${value}">`;
+  const keep = query.sort !== DEFAULT_QUERY.sort || query.order !== DEFAULT_QUERY.order
+    ? [hidden("sort", query.sort), hidden("order", query.order)]
+    : [];
+  return html`
+    <form method="get" role="search">
+      <input id="filter" type="search" name="filter" value="${query
+        .filter}" placeholder="Filter names" aria-label="Filter names" autocomplete="off">${keep}
+      <button type="submit">Filter</button>
+    </form>
+  `;
+}
+
+/**
+ * noneRow is shown when nothing matches (hidden while entries are listed;
+ * the filter script shows and hides it as you type).
+ */
+function noneRow(filter: string, listed: number): SafeHtml {
+  const text = filter === "" && listed === 0
+    ? "This folder is empty."
+    : "No names match the filter.";
+  return html`
+    <tr class="none" id="none" ${unsafeRaw(listed > 0 ? " hidden" : "")}>
+      <td colspan="3">${text}</td>
+    </tr>
+  `;
+}
+
+/** qrDetails is the folded QR code of `pageUrl`, to open the page on a phone. */
+function qrDetails(pageUrl: string): SafeHtml {
+  return html`
+    <details class="qr">
+      <summary>QR code of this page</summary>
+      ${qrOf(pageUrl)}
+      <p>${pageUrl}</p>
+    </details>
+  `;
 }
 
 /** formatSize writes a byte count for people: "512 B", "1.5 KiB", "20 MiB". */

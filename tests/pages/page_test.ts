@@ -16,7 +16,6 @@ import { LIVE_PATH, LIVE_SCRIPT_PATH, LiveReload } from "../../lib/pages/live.ts
 import {
   htmlBody,
   jsonBody,
-  minuteOf,
   otherMethod,
   PAGE_HEADERS,
   pageResponse,
@@ -185,14 +184,6 @@ Deno.test("PAGE_HEADERS: the dynamic pages are negotiated and refuse framing and
   assert.equal(PAGE_HEADERS["vary"], "Accept");
   assert.equal(PAGE_HEADERS["x-frame-options"], "DENY");
   assert.match(PAGE_HEADERS["content-security-policy"]!, /^default-src 'none';/);
-});
-
-Deno.test("minuteOf: an ISO UTC time to the minute, as the board and the uploads show it", () => {
-  assert.equal(minuteOf("2026-11-30T00:05:09.123Z"), "2026-11-30 00:05");
-  assert.equal(
-    minuteOf(new Date(Date.UTC(1999, 11, 31, 23, 59, 59)).toISOString()),
-    "1999-12-31 23:59",
-  );
 });
 
 Deno.test("otherMethod: OPTIONS is 204 with Allow; any other method a 405 with the same Allow", async (t) => {
