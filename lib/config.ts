@@ -12,6 +12,8 @@
  */
 
 import { parseArgs } from "node:util";
+import { ACCESS_FORMATS, type AccessFormat } from "./log.ts";
+import { DEFAULT_STORE_BYTES, DEFAULT_STORE_ENTRIES } from "./static/store.ts";
 import { type AuthUser, isAuthEntry, parseAuthEntry } from "./htpasswd.ts";
 
 /** Config is everything the server needs to know, with every default filled in. */
@@ -92,8 +94,8 @@ export interface Config {
 /** AuthSource is one --auth value: an htpasswd file (read by `main.ts`), or one user. */
 export type AuthSource = { kind: "file"; path: string } | { kind: "user"; user: AuthUser };
 
-/** LogFormat is how access-log lines are written. */
-export type LogFormat = "common" | "combined" | "json";
+/** LogFormat is how access-log lines are written (log.ts). */
+export type LogFormat = AccessFormat;
 
 /** Grant is one permission the options need, as a `--allow-NAME=VALUE` flag would give it. */
 export interface Grant {
@@ -271,7 +273,7 @@ export const OPTIONS: readonly Option[] = [
     arg: "BYTES",
     help: ["memory for files and their compressed forms (default {default})"],
     key: "cacheBytes",
-    default: 64 * 1024 * 1024,
+    default: DEFAULT_STORE_BYTES,
     parse: (raw, name) => integer(name, raw, 0, Number.MAX_SAFE_INTEGER),
   }),
   option({
@@ -280,7 +282,7 @@ export const OPTIONS: readonly Option[] = [
     arg: "N",
     help: ["files (and misses) remembered at most (default {default})"],
     key: "cacheEntries",
-    default: 10_000,
+    default: DEFAULT_STORE_ENTRIES,
     parse: (raw, name) => integer(name, raw, 1, 10_000_000),
   }),
   option({
@@ -421,7 +423,7 @@ export const OPTIONS: readonly Option[] = [
     help: ["common (default), combined or json"],
     env: "MINSERVE_LOG_FORMAT",
     key: "logFormat",
-    default: "common",
+    default: ACCESS_FORMATS[0],
     parse: logFormat,
   }),
   option({
@@ -890,7 +892,7 @@ function token(raw: string, name: string): string {
   return raw;
 }
 
-const LOG_FORMATS: readonly LogFormat[] = ["common", "combined", "json"];
+const LOG_FORMATS: readonly LogFormat[] = ACCESS_FORMATS;
 
 /** logFormat reads an access-log format. */
 function logFormat(raw: string, name: string): LogFormat {

@@ -39,8 +39,10 @@ export interface AccessEntry {
   userAgent?: string | undefined;
 }
 
+/** ACCESS_FORMATS are the access log's line formats, the default first. */
+export const ACCESS_FORMATS = ["common", "combined", "json"] as const;
 /** AccessFormat is the access log's line format. */
-export type AccessFormat = "common" | "combined" | "json";
+export type AccessFormat = typeof ACCESS_FORMATS[number];
 
 /** FLUSH_INTERVAL_MS is how long an access-log line may wait in memory. */
 export const FLUSH_INTERVAL_MS = 50;
@@ -299,7 +301,7 @@ export class Logger {
   constructor(options: LoggerOptions = {}) {
     this.#access = options.access === undefined ? Deno.stdout : options.access;
     this.#errors = options.errors ?? Deno.stderr;
-    this.#format = FORMATTERS[options.format ?? "common"];
+    this.#format = FORMATTERS[options.format ?? ACCESS_FORMATS[0]];
     this.#now = options.now ?? Date.now;
   }
 
