@@ -13,7 +13,7 @@
 
 import { relative, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../http/http_error.ts";
-import { type PageBody, pageResponse } from "./page.ts";
+import { onlyReads, type PageBody, pageResponse } from "./page.ts";
 
 /** LIVE_PATH is the event stream; `/__minserve/` is reserved for the server's own resources. */
 export const LIVE_PATH = "/__minserve/live";
@@ -111,9 +111,7 @@ export class LiveReload {
    */
   handle(request: Request): Response {
     const { pathname } = new URL(request.url);
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      throw new HttpError(405, undefined, { headers: { allow: "GET, HEAD" } });
-    }
+    onlyReads(request);
     if (pathname === LIVE_SCRIPT_PATH) {
       // Revalidated, not unstored: it only changes with the server.
       return pageResponse(SCRIPT_BODY, { headers: { "cache-control": "no-cache" } });

@@ -131,6 +131,21 @@ export function otherMethod(request: Request, allow: string): Response {
   throw new HttpError(405, undefined, { headers: { allow } });
 }
 
+/** READ_ALLOW is the `Allow` field of a page that only reads (RFC 9110 §9.3.1, §9.3.2). */
+export const READ_ALLOW = "GET, HEAD";
+
+/**
+ * onlyReads lets a GET or HEAD through and throws a 405
+ * {@linkcode HttpError} with `Allow: GET, HEAD` for any other method: the
+ * guard of a page that only reads, called directly (the app refuses other
+ * methods before they reach it).
+ */
+export function onlyReads(request: Request): void {
+  if (request.method !== "GET" && request.method !== "HEAD") {
+    throw new HttpError(405, undefined, { headers: { allow: READ_ALLOW } });
+  }
+}
+
 /**
  * jsonBody takes any JSON-serialisable value and returns it as a page body,
  * newline-terminated like the listings. Throws what `JSON.stringify` throws

@@ -39,6 +39,7 @@
 
 import { HttpError } from "../http/http_error.ts";
 import { escapeHtml } from "../html.ts";
+import { onlyReads, pageResponse } from "./page.ts";
 
 /** MAX_TEMPLATE_PARAMS: distinct query parameters used per render; later ones count as missing. */
 export const MAX_TEMPLATE_PARAMS = 64;
@@ -52,7 +53,6 @@ export const MAX_TEMPLATE_SOURCE_BYTES = 1024 * 1024;
 export const TEMPLATE_SUFFIX = ".tmpl.html";
 
 /** The `Allow` field of a template's 405: a template page only reads (RFC 9110 §9.3.1, §9.3.2). */
-const TEMPLATE_ALLOW = "GET, HEAD";
 
 /**
  * One placeholder. The lookbehind and lookahead refuse a third brace on
@@ -127,21 +127,13 @@ export function renderTemplate(source: string, params: URLSearchParams): string 
  * {@linkcode HttpError} with `Allow: GET, HEAD`.
  */
 export function serveTemplate(request: Request, source: string): Response {
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    throw new HttpError(405, undefined, { headers: { allow: TEMPLATE_ALLOW } });
-  }
+  onlyReads(request);
   const page = renderTemplate(source, new URL(request.url).searchParams);
-  const bytes = encoder.encode(page);
-  const headers = new Headers({
-    "content-type": "text/html; charset=utf-8",
-    "content-length": String(bytes.length),
-    "cache-control": "no-store",
-    "x-content-type-options": "nosniff",
+  return pageResponse({ body: page, type: "text/html; charset=utf-8" }, {
     // Scripts only from files on this server: no inline <script>, no on*=
     // attributes, no javascript: URLs, whatever a value manages to inject.
-    "content-security-policy": "script-src 'self'; object-src 'none'; base-uri 'none'",
+    headers: { "content-security-policy": "script-src 'self'; object-src 'none'; base-uri 'none'" },
   });
-  return new Response(bytes, { headers });
 }
 
 /**

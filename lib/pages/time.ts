@@ -10,13 +10,10 @@
  * for `application/json` get JSON, and `text/plain` gets one line.
  */
 
-import { HttpError } from "../http/http_error.ts";
+import type { HttpError } from "../http/http_error.ts";
 import { html, htmlDocument, NOTE_STYLE } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
-import { jsonBody, type PageBody, pageResponse, textBody } from "./page.ts";
-
-/** TIME_ALLOW is the `Allow` field of this page's 405: it only reads (RFC 9110 §9.3.1, §9.3.2). */
-const TIME_ALLOW = "GET, HEAD";
+import { jsonBody, onlyReads, type PageBody, pageResponse, textBody } from "./page.ts";
 
 /** The widest UTC offset we accept, in minutes: RFC 3339 §5.6 has two digits of hours. */
 const MAX_OFFSET_MINUTES = 23 * 60 + 59;
@@ -133,9 +130,7 @@ function timeHtml(date: Date, offsetMinutes: number): PageBody {
  * {@linkcode HttpError} with `Allow: GET, HEAD`.
  */
 export function timePage(request: Request, now: Date = new Date()): Response {
-  if (request.method !== "GET" && request.method !== "HEAD") {
-    throw new HttpError(405, undefined, { headers: { allow: TIME_ALLOW } });
-  }
+  onlyReads(request);
   const offsetMinutes = -now.getTimezoneOffset();
   const format = preferredFormat(request.headers.get("accept"));
   let page: PageBody;

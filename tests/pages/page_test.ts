@@ -16,9 +16,11 @@ import { LIVE_PATH, LIVE_SCRIPT_PATH, LiveReload } from "../../lib/pages/live.ts
 import {
   htmlBody,
   jsonBody,
+  onlyReads,
   otherMethod,
   PAGE_HEADERS,
   pageResponse,
+  READ_ALLOW,
   textBody,
 } from "../../lib/pages/page.ts";
 import { createUploads } from "../../lib/pages/upload.ts";
@@ -253,4 +255,18 @@ Deno.test("pageResponse: UTF-8 byte length; the status and init headers override
   assert.equal(response.headers.get("cache-control"), "private");
   assert.equal(response.headers.get("retry-after"), "5");
   assert.equal(await response.text(), "café ✓");
+});
+
+Deno.test("onlyReads: GET and HEAD pass; any other method is a 405 with Allow: GET, HEAD", () => {
+  for (const method of ["GET", "HEAD"]) onlyReads(new Request("http://x/", { method }));
+  for (const method of ["POST", "PUT", "DELETE", "OPTIONS", "PATCH"]) {
+    assert.throws(
+      () => onlyReads(new Request("http://x/", { method })),
+      (err) =>
+        err instanceof HttpError && err.status === 405 &&
+        new Headers(err.headers).get("allow") === READ_ALLOW,
+      method,
+    );
+  }
+  assert.equal(READ_ALLOW, "GET, HEAD");
 });
