@@ -10,7 +10,6 @@
  * for `application/json` get JSON, and `text/plain` gets one line.
  */
 
-import type { HttpError } from "../http/http_error.ts";
 import { html, htmlDocument, NOTE_STYLE } from "../html.ts";
 import { preferredFormat } from "../negotiate.ts";
 import { jsonBody, onlyReads, type PageBody, pageResponse, textBody } from "./page.ts";
@@ -127,7 +126,7 @@ function timeHtml(date: Date, offsetMinutes: number): PageBody {
  * cached (`no-store`): a stored copy would be wrong a second later. HEAD gets
  * the same answer, whose head alone the writer sends (RFC 9110 §9.3.2;
  * {@linkcode pageResponse}). Any other method throws a 405
- * {@linkcode HttpError} with `Allow: GET, HEAD`.
+ * `HttpError` with `Allow: GET, HEAD` ({@linkcode onlyReads}).
  */
 export function timePage(request: Request, now: Date = new Date()): Response {
   onlyReads(request);
