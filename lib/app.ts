@@ -16,7 +16,7 @@
  */
 
 import type { Auth, Credential } from "./auth.ts";
-import { DEFAULTS } from "./config.ts";
+import { DEFAULT_CACHE_CONTROL, DEFAULT_MAX_ZIP_BYTES } from "./defaults.ts";
 import { addCorsHeaders, CORS_FIELDS, isPreflight, preflightResponse } from "./cors.ts";
 import { errorAnswer, errorResponse } from "./error_page.ts";
 import { type FieldSource, HeadFields } from "./http/fields.ts";
@@ -112,8 +112,8 @@ export type App = Handler & { fastPath: FastPath };
 export function createApp(options: AppOptions): App {
   const site = new StaticSite({
     ...options,
-    cacheControl: options.cacheControl ?? DEFAULTS.cacheControl,
-    maxZipBytes: options.maxZipBytes ?? DEFAULTS.maxZipBytes,
+    cacheControl: options.cacheControl ?? DEFAULT_CACHE_CONTROL,
+    maxZipBytes: options.maxZipBytes ?? DEFAULT_MAX_ZIP_BYTES,
     pages: TEMPLATES,
     ...(options.live ? { inject: injectLiveScript } : {}),
   });

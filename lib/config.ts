@@ -13,7 +13,16 @@
 
 import { parseArgs } from "node:util";
 import { ACCESS_FORMATS, type AccessFormat } from "./log.ts";
-import { DEFAULT_STORE_BYTES, DEFAULT_STORE_ENTRIES } from "./static/store.ts";
+import {
+  DEFAULT_CACHE_CONTROL,
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_MAX_ZIP_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_SHUTDOWN_GRACE_SECONDS,
+  DEFAULT_STORE_BYTES,
+  DEFAULT_STORE_ENTRIES,
+} from "./defaults.ts";
 import { type AuthUser, isAuthEntry, parseAuthEntry } from "./htpasswd.ts";
 
 /** Config is everything the server needs to know, with every default filled in. */
@@ -264,7 +273,7 @@ export const OPTIONS: readonly Option[] = [
     arg: "VALUE",
     help: ['Cache-Control of files and listings (default "{default}")'],
     key: "cacheControl",
-    default: "no-cache",
+    default: DEFAULT_CACHE_CONTROL,
     parse: headerValue,
   }),
   option({
@@ -323,7 +332,7 @@ export const OPTIONS: readonly Option[] = [
     arg: "BYTES",
     help: ["largest request body accepted (default {default})"],
     key: "maxBodyBytes",
-    default: 1024 * 1024,
+    default: DEFAULT_MAX_BODY_BYTES,
     parse: bytes,
   }),
   option({
@@ -332,7 +341,7 @@ export const OPTIONS: readonly Option[] = [
     arg: "S",
     help: ["seconds an idle keep-alive connection is kept (default {default})"],
     key: "idleTimeoutSeconds",
-    default: 5,
+    default: DEFAULT_IDLE_TIMEOUT_SECONDS,
     parse: seconds,
   }),
   option({
@@ -343,7 +352,7 @@ export const OPTIONS: readonly Option[] = [
       "seconds to receive a request head, and the longest body stall (default {default})",
     ],
     key: "requestTimeoutSeconds",
-    default: 10,
+    default: DEFAULT_REQUEST_TIMEOUT_SECONDS,
     parse: seconds,
   }),
   option({
@@ -352,7 +361,7 @@ export const OPTIONS: readonly Option[] = [
     arg: "S",
     help: ["seconds to finish responses after SIGINT/SIGTERM (default {default})"],
     key: "shutdownGraceSeconds",
-    default: 10,
+    default: DEFAULT_SHUTDOWN_GRACE_SECONDS,
     parse: seconds,
   }),
   option({
@@ -494,7 +503,7 @@ export const OPTIONS: readonly Option[] = [
       "(default {default}; 0 turns folder downloads off)",
     ],
     key: "maxZipBytes",
-    default: 16 * 1024 * 1024 * 1024,
+    default: DEFAULT_MAX_ZIP_BYTES,
     parse: bytes,
   }),
   option({

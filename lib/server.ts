@@ -7,7 +7,12 @@
  * minserve's own HTTP/1.1 engine.
  */
 
-import { DEFAULTS } from "./config.ts";
+import {
+  DEFAULT_IDLE_TIMEOUT_SECONDS,
+  DEFAULT_MAX_BODY_BYTES,
+  DEFAULT_REQUEST_TIMEOUT_SECONDS,
+  DEFAULT_SHUTDOWN_GRACE_SECONDS,
+} from "./defaults.ts";
 import { Connection, type ConnectionSettings, type ResponseCounter } from "./connection.ts";
 import { DEFAULT_MAX_CONNECTIONS } from "./descriptor_budget.ts";
 import { errorResponse } from "./error_page.ts";
@@ -108,7 +113,7 @@ export function startServer(
     perClientCapFor(maxConnections, options.maxConnectionsPerClient),
     counter,
   );
-  const graceMs = (options.shutdownGraceSeconds ?? DEFAULTS.shutdownGraceSeconds) * 1000;
+  const graceMs = (options.shutdownGraceSeconds ?? DEFAULT_SHUTDOWN_GRACE_SECONDS) * 1000;
   let stopping = false;
   const sweeper = setInterval(() => admission.sweep(Date.now()), SWEEP_INTERVAL_MS);
 
@@ -214,9 +219,9 @@ async function acceptOne(
 function connectionSettings(options: ServerOptions, handler: Handler): ConnectionSettings {
   return {
     headLimits: DEFAULT_HEAD_LIMITS,
-    maxBodyBytes: options.maxBodyBytes ?? DEFAULTS.maxBodyBytes,
-    idleTimeoutMs: (options.idleTimeoutSeconds ?? DEFAULTS.idleTimeoutSeconds) * 1000,
-    requestTimeoutMs: (options.requestTimeoutSeconds ?? DEFAULTS.requestTimeoutSeconds) * 1000,
+    maxBodyBytes: options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
+    idleTimeoutMs: (options.idleTimeoutSeconds ?? DEFAULT_IDLE_TIMEOUT_SECONDS) * 1000,
+    requestTimeoutMs: (options.requestTimeoutSeconds ?? DEFAULT_REQUEST_TIMEOUT_SECONDS) * 1000,
     serverName: SERVER_NAME,
     scheme: options.tls ? "https" : "http",
     fastPath: options.fastPath ?? (handler as { fastPath?: FastPath }).fastPath,

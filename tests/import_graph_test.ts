@@ -52,17 +52,18 @@ const RULES: LayerRule[] = [
       "lib/connection.ts",
       "lib/server.ts",
       "lib/instance.ts",
+      "lib/config.ts",
     ],
   },
   {
     name: "the pages are below the app and the server",
     from: "lib/pages/",
-    never: ["lib/app.ts", "lib/connection.ts", "lib/server.ts", "lib/instance.ts"],
+    never: ["lib/app.ts", "lib/connection.ts", "lib/server.ts", "lib/instance.ts", "lib/config.ts"],
   },
   {
     name: "the app knows the handler contract, not the connection that calls it",
     from: "lib/app.ts",
-    never: ["lib/connection.ts", "lib/server.ts", "lib/instance.ts"],
+    never: ["lib/connection.ts", "lib/server.ts", "lib/instance.ts", "lib/config.ts"],
   },
   {
     name: "the connection calls a handler and knows no static files or pages",
@@ -77,7 +78,12 @@ const RULES: LayerRule[] = [
   {
     name: "the server serves any handler and knows no static files or pages",
     from: "lib/server.ts",
-    never: ["lib/app.ts", "lib/static/", "lib/pages/", "lib/instance.ts"],
+    never: ["lib/app.ts", "lib/static/", "lib/pages/", "lib/instance.ts", "lib/config.ts"],
+  },
+  {
+    name: "the defaults are a leaf: the options table and every layer below it may import them",
+    from: "lib/defaults.ts",
+    only: [],
   },
   {
     name: "lib/ never imports the entry point, tests or tools",

@@ -35,6 +35,7 @@
  * entries (misses included); the least recently used go first.
  */
 
+import { DEFAULT_STORE_BYTES, DEFAULT_STORE_ENTRIES } from "../defaults.ts";
 import { basename, dirname, sep as SEPARATOR } from "node:path";
 import { HttpError } from "../http/http_error.ts";
 import { type Compressor, inlineCompressor, type StoredCoding } from "./compress.ts";
@@ -42,10 +43,6 @@ import { FILE_SUFFIX } from "./encoding.ts";
 import { contentType, isCompressible } from "./media_type.ts";
 import { claimOf, realPathInside, type Scope } from "./resolve_path.ts";
 
-/** DEFAULT_STORE_BYTES: the store's default bound on the bytes it holds (64 MiB). */
-export const DEFAULT_STORE_BYTES = 64 * 1024 * 1024;
-/** DEFAULT_STORE_ENTRIES: the default bound on entries (a flood of distinct 404s evicts itself). */
-export const DEFAULT_STORE_ENTRIES = 10_000;
 /** MAX_STORED_FILE_BYTES: larger files are streamed from disk, never held (1 MiB), unless the store is smaller. */
 export const MAX_STORED_FILE_BYTES = 1024 * 1024;
 /** COMPRESS_MIN_BYTES: smaller files are not compressed (the coding's headers would cost more). */
