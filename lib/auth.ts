@@ -28,6 +28,7 @@
 
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
 import bcrypt from "bcryptjs";
+import { basicCredentials } from "./http/basic_credentials.ts";
 import { HttpError } from "./http/http_error.ts";
 import { type AuthUser, checkUnique, type Role } from "./htpasswd.ts";
 
@@ -65,10 +66,6 @@ export interface Credential {
   /** HMAC-SHA-256 of the `user:password` bytes under the process's key. */
   digest: Uint8Array;
 }
-
-/** The Basic scheme (case-insensitive, RFC 9110 §11.1) and a token68 of base64 (RFC 7617 §2). */
-const BASIC = /^basic +([A-Za-z0-9+/]+={0,2}) *$/i;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** VerifiedEntry is a credential bcrypt accepted, remembered by user. */
 interface VerifiedEntry {
@@ -137,20 +134,11 @@ export class Auth {
    * malformed.
    */
   credentialOf(value: string | null): Credential | null {
-    if (value === null) return null;
-    const match = BASIC.exec(value);
-    if (match === null) return null;
-    let text: string;
-    try {
-      const bytes = Uint8Array.from(atob(match[1]!), (c) => c.charCodeAt(0));
-      text = utf8.decode(bytes);
-    } catch {
-      return null;
-    }
-    const colon = text.indexOf(":");
-    if (colon <= 0) return null;
-    const digest = createHmac("sha256", this.#key).update(text, "utf8").digest();
-    return { user: text.slice(0, colon), password: text.slice(colon + 1), digest };
+    const credentials = basicCredentials(value);
+    if (credentials === null) return null;
+    const { user, password } = credentials;
+    const digest = createHmac("sha256", this.#key).update(`${user}:${password}`, "utf8").digest();
+    return { user, password, digest };
   }
 
   /**

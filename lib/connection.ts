@@ -63,6 +63,7 @@
 
 import { errorResponse } from "./error_page.ts";
 import { Exchange, MAX_DRAIN_BYTES } from "./exchange.ts";
+import { basicCredentials } from "./http/basic_credentials.ts";
 import type { FastPath, Handler } from "./http/handler.ts";
 import { HttpError, isClientGone } from "./http/http_error.ts";
 import { type ByteSource, InputBuffer } from "./http/input.ts";
@@ -164,6 +165,8 @@ export class Connection {
   #requestLine = "-";
   #referer: string | undefined;
   #userAgent: string | undefined;
+  /** The request's Authorization field, for the access log's user name. */
+  #authorization: string | undefined;
   #bodyStart = 0;
   #bodyReceived = 0;
   /** Time spent waiting on the client's reads in this response, and the bytes it took after the first window. */
@@ -302,7 +305,7 @@ export class Connection {
   /** Reads until a whole head has arrived; null when the client ended the connection between requests. */
   async #readHead(input: InputBuffer): Promise<RequestHead | null> {
     this.#requestLine = "-";
-    this.#referer = this.#userAgent = undefined;
+    this.#referer = this.#userAgent = this.#authorization = undefined;
     if (input.available > 0) this.#enter("head", this.#settings.requestTimeoutMs);
     else this.#enter("idle", this.#settings.idleTimeoutMs);
     for (;;) {
@@ -539,10 +542,13 @@ export class Connection {
   /** Remembers what the access log says of this request. */
   #noteRequest(head: RequestHead) {
     this.#requestLine = `${head.method} ${head.target} HTTP/1.${head.minor}`;
-    this.#referer = this.#userAgent = undefined;
-    if (!this.#logger.wantsAgents) return;
+    this.#referer = this.#userAgent = this.#authorization = undefined;
+    const agents = this.#logger.wantsAgents;
     for (const [name, value] of head.headers) {
-      if (name.length === 7 && name.toLowerCase() === "referer") this.#referer = value;
+      if (name.length === 13) {
+        if (name.toLowerCase() === "authorization") this.#authorization = value;
+      } else if (!agents) continue;
+      else if (name.length === 7 && name.toLowerCase() === "referer") this.#referer = value;
       else if (name.length === 10 && name.toLowerCase() === "user-agent") this.#userAgent = value;
     }
   }
@@ -580,6 +586,9 @@ export class Connection {
       bytes,
       referer: this.#referer,
       userAgent: this.#userAgent,
+      user: this.#authorization === undefined || !this.#logger.enabled
+        ? undefined
+        : basicCredentials(this.#authorization)?.user,
     });
   }
 

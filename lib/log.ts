@@ -37,6 +37,12 @@ export interface AccessEntry {
   referer?: string | undefined;
   /** The User-Agent field, for the combined and JSON formats. */
   userAgent?: string | undefined;
+  /**
+   * The user name of the request's Basic credentials (text, decoded), in
+   * every format: Apache's `%u`, nginx's `$remote_user`. The name sent, so
+   * on a 401 the name that was tried. Never the password.
+   */
+  user?: string | undefined;
 }
 
 /** ACCESS_FORMATS are the access log's line formats, the default first. */
@@ -187,9 +193,19 @@ function utf8Length(value: string, i: number): number {
  * without the newline. Throws a RangeError for an invalid date.
  */
 export function formatCommon(entry: AccessEntry, date: Date): string {
-  return `${escapeLogText(entry.remote)} - - [${clfDate(date)}] "${
+  return `${escapeLogText(entry.remote)} - ${userField(entry.user)} [${clfDate(date)}] "${
     escapeLogText(entry.requestLine)
   }" ${entry.status} ${entry.bytes || "-"}`;
+}
+
+/**
+ * userField is the common format's unquoted user column: "-" for none, else
+ * the name escaped as {@linkcode escapeLogText} escapes text, and a space as
+ * `\x20`, so a name cannot add a column.
+ */
+function userField(user: string | undefined): string {
+  if (user === undefined) return "-";
+  return escapeLogText(user, { text: true }).replaceAll(" ", "\\x20");
 }
 
 /**
@@ -219,6 +235,7 @@ export function formatJson(entry: AccessEntry, date: Date): string {
     bytes: entry.bytes,
     referer: entry.referer === undefined ? null : text(entry.referer),
     user_agent: entry.userAgent === undefined ? null : text(entry.userAgent),
+    user: entry.user ?? null,
   }).replace(JSON_UNSAFE, unicodeEscape); // only inside strings: still valid JSON
 }
 

@@ -19,7 +19,7 @@ import type { FastPath, Handler } from "../lib/http/handler.ts";
 import { HttpError } from "../lib/http/http_error.ts";
 import { DEFAULT_HEAD_LIMITS } from "../lib/http/request_head.ts";
 import type { PlainResponse } from "../lib/http/response_writer.ts";
-import { Logger } from "../lib/log.ts";
+import { type AccessFormat, Logger } from "../lib/log.ts";
 import { concat, decode, encode } from "./_support/bytes.ts";
 import { type ParsedResponse, parseResponses } from "./_support/server.ts";
 import { waitFor } from "./_support/wait.ts";
@@ -186,6 +186,8 @@ interface Row {
   methods?: string[];
   /** Runs while the connection serves: to expire it, shut it down, or open a gate. */
   during?: (connection: Connection, conn: ScriptedConn) => Promise<void>;
+  /** Keep an access log in this format (none by default); the outcome has its text. */
+  logFormat?: AccessFormat;
   want: Want;
 }
 
@@ -218,15 +220,21 @@ interface Outcome {
   events: Event[];
   conn: ScriptedConn;
   errors: string;
+  /** The access log's text ("" without `logFormat`). */
+  access: string;
 }
 
 /** run serves one scripted connection to its end and collects what came out. */
 async function run(row: Row): Promise<Outcome> {
   const conn = current = new ScriptedConn(row.script, row.sink);
   const errorParts: Uint8Array[] = [];
+  const accessParts: Uint8Array[] = [];
   const logger = new Logger({
-    access: null,
+    access: row.logFormat === undefined
+      ? null
+      : { write: (p) => (accessParts.push(p.slice()), Promise.resolve(p.length)) },
     errors: { write: (p) => (errorParts.push(p.slice()), Promise.resolve(p.length)) },
+    ...(row.logFormat === undefined ? {} : { format: row.logFormat }),
   });
   const connection = new Connection(
     conn,
@@ -241,6 +249,7 @@ async function run(row: Row): Promise<Outcome> {
     await Promise.all([connection.serve(), row.during?.(connection, conn)]);
   } finally {
     clearTimeout(limit);
+    await logger.flush();
   }
   assert.ok(!overran, `the connection was still open after ${ROW_LIMIT_MS} ms`);
   assert.equal(connection.phase, "closed");
@@ -251,6 +260,7 @@ async function run(row: Row): Promise<Outcome> {
     events: conn.events,
     conn,
     errors: new TextDecoder().decode(concat(errorParts)),
+    access: new TextDecoder().decode(concat(accessParts)),
   };
 }
 
@@ -753,4 +763,53 @@ Deno.test("Connection: a body read's deadline is the request timeout at first", 
   const body = out.events.filter((e) => e.phase === "body");
   assert.ok(body.length >= 2, "each body read waits in the body phase");
   for (const e of body) assert.ok(e.remaining <= REQUEST_MS && e.remaining > REQUEST_MS - 2_000);
+});
+
+Deno.test("Connection: the access log names the user of Basic credentials, never the password", async (t) => {
+  const basic = (credentials: string) => `Authorization: Basic ${btoa(credentials)}\r\n`;
+  // "zoë" as UTF-8 bytes, as a client sends it, base64 of bytes (btoa takes a byte string).
+  const zoe = String.fromCharCode(...new TextEncoder().encode("zoë:pw"));
+  const requests = [
+    GET("/fast", basic("alice:s3cret")), // the fast path
+    GET("/page", basic("bob:hunter2")), // the handler
+    GET("/fast"), // no credentials
+    GET("/fast", "Authorization: Bearer abc\r\n"), // another scheme
+    GET("/fast", "Authorization: Basic !!!\r\n"), // not base64
+    GET("/fast", basic("nocolon")), // no user:password
+    GET("/fast", basic("two words:pw")), // a space would add a column
+    GET("/fast", `Authorization: Basic ${btoa(zoe)}\r\n`),
+  ];
+  const cases: [AccessFormat, string[]][] = [
+    ["common", ["alice", "bob", "-", "-", "-", "-", "two\\x20words", "zoë"]],
+    ["combined", ["alice", "bob", "-", "-", "-", "-", "two\\x20words", "zoë"]],
+  ];
+  for (const [format, users] of cases) {
+    await t.step(format, async () => {
+      const out = await run({
+        name: format,
+        script: [requests.join(""), EOF],
+        settings: { fastPath },
+        logFormat: format,
+        want: { statuses: [] },
+      });
+      check(out, { statuses: requests.map(() => 200) });
+      const lines = out.access.trimEnd().split("\n");
+      assert.deepEqual(lines.map((line) => line.split(" ")[2]), users, out.access);
+      for (const secret of ["s3cret", "hunter2", "pw", btoa("alice:s3cret")]) {
+        assert.ok(!out.access.includes(` ${secret}`), `the log shows ${secret}`);
+      }
+    });
+  }
+  await t.step("json", async () => {
+    const out = await run({
+      name: "json",
+      script: [requests.slice(0, 3).join(""), EOF],
+      settings: { fastPath },
+      logFormat: "json",
+      want: { statuses: [] },
+    });
+    const users = out.access.trimEnd().split("\n").map((line) => JSON.parse(line).user);
+    assert.deepEqual(users, ["alice", "bob", null]);
+    assert.ok(!out.access.includes("s3cret") && !out.access.includes("hunter2"));
+  });
 });

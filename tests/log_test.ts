@@ -91,6 +91,35 @@ Deno.test("formatCommon", async (t) => {
   });
 });
 
+Deno.test("access log: the user column, in every format", async (t) => {
+  const base = { remote: "10.0.0.1", requestLine: "GET / HTTP/1.1", status: 200, bytes: 1 };
+  // [name, user, common's column, JSON's value]: users are text (decoded from Basic), not bytes.
+  const CASES: [string, string | undefined, string, string | null][] = [
+    ["none", undefined, "-", null],
+    ["a name", "alice", "alice", "alice"],
+    ["beyond ASCII, as text", "zoë", "zoë", "zoë"],
+    ["a space cannot add a column", 'a b" 200', 'a\\x20b\\"\\x20200', 'a b" 200'],
+    ["an ESC", "a\x1b[2Jb", "a\\x1b[2Jb", "a\x1b[2Jb"],
+    ["a bidi override", "a\u202eb", "a\\u202eb", "a\u202eb"],
+  ];
+  for (const [name, user, column, json] of CASES) {
+    await t.step(name, () => {
+      const entry = { ...base, user };
+      const line = formatCommon(entry, DATE);
+      assert.equal(
+        line,
+        `10.0.0.1 - ${column} [10/Oct/2000:13:55:36 +0000] "GET / HTTP/1.1" 200 1`,
+      );
+      assert.doesNotMatch(line, RAW_UNSAFE);
+      assert.equal(line.split(" ").length, 10, "no column added");
+      assert.ok(formatCombined(entry, DATE).startsWith(`10.0.0.1 - ${column} [`));
+      const jsonLine = formatJson(entry, DATE);
+      assert.doesNotMatch(jsonLine, RAW_UNSAFE);
+      assert.equal(JSON.parse(jsonLine).user, json);
+    });
+  }
+});
+
 Deno.test("Logger buffers access lines until flush", async () => {
   const access = new MemorySink();
   const errors = new MemorySink();

@@ -867,7 +867,7 @@ Deno.test("--auth: every file needs a user, the fast path too; a verified user c
   });
 });
 
-Deno.test("--auth: the access log has the request, never the password or the credentials", async () => {
+Deno.test("--auth: the access log names the user, never the password or the credentials", async () => {
   await withUsers(`${AUTH_USER}:${AUTH_HASH}:rw\n`, async ({ root }, users) => {
     for (const format of ["common", "combined", "json"]) {
       await using server = await spawnServer({
@@ -884,6 +884,11 @@ Deno.test("--auth: the access log has the request, never the password or the cre
       assert.deepEqual(statuses, [200, 401]);
       const logged = () => server.stdoutText().split("\n").filter((l) => l.includes("/hello.txt"));
       assert.ok(await waitFor(() => logged().length === 2, READ_TIMEOUT_MS), server.stdoutText());
+      // The user the request named, as Apache's %u: on the 401, the name that was tried.
+      for (const line of logged()) {
+        if (format === "json") assert.equal(JSON.parse(line).user, AUTH_USER, line);
+        else assert.equal(line.split(" ")[2], AUTH_USER, line);
+      }
       const logs = server.stdoutText() + server.stderrText();
       for (const secret of [AUTH_PASSWORD, "hunter2-wrong", "Authorization"]) {
         assert.ok(!logs.includes(secret), `${format} log shows ${secret}`);
