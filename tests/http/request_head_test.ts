@@ -863,6 +863,33 @@ Deno.test("HeadParser: the same bytes give the same head, other bytes their own"
     assert.equal(complete(parser.parse(withHost("a.test"))).head.authority, "a.test");
     assert.equal(complete(parseRequestHead(withHost("b.test"))).head.authority, "b.test");
   });
+  await t.step("a byte outside ASCII where the remembered head has ASCII: parsed anew", () => {
+    // The memo compares decoded text; a byte 0x80–0xFF must never pass for the ASCII it replaced.
+    const parser = new HeadParser();
+    complete(parser.parse(encode(GET)));
+    for (const byte of [0x80, 0xa0, 0xe2, 0xff]) {
+      const raw = encode(GET);
+      raw[GET.indexOf("br")] = byte;
+      const other = complete(parser.parse(raw));
+      assert.equal(other.head.headers[1]![1], String.fromCharCode(byte) + "r", `byte ${byte}`);
+      assert.deepEqual(other, parseRequestHead(raw));
+    }
+  });
+  await t.step("obs-text values are one character per byte, parsed every time", () => {
+    // "é" as UTF-8 bytes stays two characters (latin1), as header bytes are octets.
+    const withObsText = `GET /o HTTP/1.1\r\nHost: a\r\nX-Name: caf\xc3\xa9 \xff\r\n\r\n`;
+    const parser = new HeadParser();
+    const first = complete(parser.parse(encode(withObsText)));
+    assert.equal(first.head.headers[1]![1], "caf\xc3\xa9 \xff");
+    const again = complete(parser.parse(encode(withObsText)));
+    assert.deepEqual(again.head, first.head);
+    // An ASCII head after it is still remembered, and one byte off is not it.
+    complete(parser.parse(encode(GET)));
+    assert.equal(
+      complete(parser.parse(encode(GET))).head,
+      complete(parser.parse(encode(GET))).head,
+    );
+  });
   await t.step("heads over MAX_REMEMBERED_HEAD_BYTES are parsed every time", () => {
     const big = `GET / HTTP/1.1\r\nHost: a\r\nX-Pad: ${
       "p".repeat(MAX_REMEMBERED_HEAD_BYTES)
