@@ -3,7 +3,7 @@
  * against nginx, a plain Deno.serve file server and python's http.server,
  * under wrk and curl, each server pinned to CPU 0 and the client to CPU 1.
  *
- *   deno run -A bench/load.ts [--rounds 3] [--seconds 5] [--only a,b,c,d,e,f,g,h]
+ *   deno run -A bench/load.ts [--rounds 3] [--seconds 5] [--only a,b,c,d,e,f,g,h,i]
  *                             [--servers minserve,nginx,deno-serve,python]
  *                             [--no-whole-run]
  *
@@ -21,6 +21,10 @@
  *      for f, -c50: 304 (a reload; servers without ETags are skipped)
  *   h  GET /1m.bin with "Range: bytes=524288-557055", -c50: 206 with 32 KiB,
  *      as a video seek (servers that ignore Range are skipped)
+ *   i  a page's 64 stylesheets, /assets/0.css … /assets/63.css (4 KiB of
+ *      generated CSS each), in turn with f's header fields, -c50: 200. No
+ *      two requests in a row name the same file, so no two heads in a row
+ *      are the same, as in a real page load (f, g and h repeat one head)
  *
  * Every (round, workload, server) block starts the server on a free port and
  * stops it afterwards. Rounds are interleaved (round → workload → server,
@@ -116,6 +120,9 @@ const CSS_BYTES = 16_384;
 const RANGE_FIRST = 512 * 1024;
 const RANGE_BYTES = 32 * 1024;
 const RANGE_LAST = RANGE_FIRST + RANGE_BYTES - 1;
+/** i: the page's stylesheets, /assets/N.css, each ASSET_BYTES of generated CSS. */
+const PAGE_ASSETS = 64;
+const ASSET_BYTES = 4096;
 /** A g response bigger than this (head included) was not a 304. */
 const MAX_304_WIRE_BYTES = 1024;
 /** An h response bigger than this (head included) carried more than the range. */
@@ -144,9 +151,9 @@ const BROWSER_CSS_HEADERS = [
   "Accept-Language: en-US,en;q=0.9",
 ];
 
-type WorkloadId = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h";
+type WorkloadId = "a" | "b" | "c" | "d" | "e" | "f" | "g" | "h" | "i";
 type ServerName = "minserve" | "nginx" | "deno-serve" | "python";
-const ALL_WORKLOADS: WorkloadId[] = ["a", "b", "c", "d", "e", "f", "g", "h"];
+const ALL_WORKLOADS: WorkloadId[] = ["a", "b", "c", "d", "e", "f", "g", "h", "i"];
 const ALL_SERVERS: ServerName[] = ["minserve", "nginx", "deno-serve", "python"];
 /** The servers of the whole run: the two meant to run for months. */
 const WHOLE_RUN_SERVERS: ServerName[] = ["minserve", "nginx"];
@@ -164,6 +171,8 @@ interface Workload {
   revalidate?: boolean;
   /** More bytes on the wire per response (head included) than this mean wrong answers. */
   maxWireBytes?: number;
+  /** i: wrk takes its paths from the page-load script (PAGE_LOAD_LUA), not `path`. */
+  pageLoad?: boolean;
 }
 
 const WORKLOADS: Record<WorkloadId, Workload> = {
@@ -227,16 +236,38 @@ const WORKLOADS: Record<WorkloadId, Workload> = {
     status: 206,
     maxWireBytes: MAX_206_WIRE_BYTES,
   },
+  i: {
+    id: "i",
+    title: "a page's 64 stylesheets, a new head each",
+    path: "/assets/",
+    connections: 50,
+    headers: BROWSER_CSS_HEADERS,
+    status: 200,
+    pageLoad: true,
+  },
 };
+
+/**
+ * PAGE_LOAD_LUA is i's wrk script: each request names the next of the
+ * page's stylesheets, with the header fields given by -H (f's).
+ */
+const PAGE_LOAD_LUA = `
+local n = 0
+request = function()
+  n = n + 1
+  return wrk.format(nil, "/assets/" .. (n % ${PAGE_ASSETS}) .. ".css")
+end
+`;
 
 const USAGE = `Usage: deno run -A bench/load.ts [options]
 
   --rounds N        interleaved rounds (default 3)
   --seconds S       length of each wrk run (default 5)
-  --only LIST       workloads among a,b,c,d,e,f,g,h (default all):
+  --only LIST       workloads among a,b,c,d,e,f,g,h,i (default all):
                       a 1 KB keep-alive, b 1 KB Connection: close, c 1 MB, d 404,
                       e 64 MB downloads (curl), f 16 KB CSS with a browser's header
-                      fields, g the same revalidated (304), h 32 KiB Range into 1 MB (206)
+                      fields, g the same revalidated (304), h 32 KiB Range into 1 MB (206),
+                      i a page's 64 stylesheets in turn with f's fields
   --servers LIST    among minserve,nginx,deno-serve,python (default all)
   --no-whole-run    skip the whole run after the rounds (minserve and nginx started
                     once each, every selected workload in turn, memory at the end)
@@ -570,6 +601,14 @@ async function main(): Promise<number> {
   }
   const css = new TextEncoder().encode(styleCss(CSS_BYTES));
   await Deno.writeFile(`${root}/style.css`, css, { mode: 0o644 });
+  await Deno.mkdir(`${root}/assets`, { mode: 0o755 });
+  const firstAsset = new TextEncoder().encode(styleCss(ASSET_BYTES, 1));
+  for (let n = 0; n < PAGE_ASSETS; n++) {
+    const asset = n === 0 ? firstAsset : new TextEncoder().encode(styleCss(ASSET_BYTES, n + 1));
+    await Deno.writeFile(`${root}/assets/${n}.css`, asset, { mode: 0o644 });
+  }
+  const pageLoadScript = `${tmp}/page_load.lua`;
+  await Deno.writeTextFile(pageLoadScript, PAGE_LOAD_LUA);
   const cssGzip = (await new Response(
     new Blob([css]).stream().pipeThrough(new CompressionStream("gzip")),
   ).arrayBuffer()).byteLength;
@@ -684,7 +723,9 @@ async function main(): Promise<number> {
     "Accept-Encoding: gzip, deflate, br, zstd, Accept-Language, User-Agent, sec-ch-ua*, " +
     "Sec-Fetch-Dest/Mode/Site, Referer); g adds If-None-Match with the ETag the server " +
     "instance sent for f (probed after each start); h: " +
-    `Range: bytes=${RANGE_FIRST}-${RANGE_LAST} of /1m.bin`,
+    `Range: bytes=${RANGE_FIRST}-${RANGE_LAST} of /1m.bin; i: /assets/0.css … ` +
+    `/assets/${PAGE_ASSETS - 1}.css (${ASSET_BYTES} bytes of generated CSS each) in turn, ` +
+    "with f's fields: every head differs from the one before it",
     ...(wholeRunServers.length > 0
       ? [
         `- whole run, after the rounds: ${wholeRunServers.join(" and ")} started once each, ` +
@@ -838,14 +879,24 @@ async function main(): Promise<number> {
     await expect("/1k.bin", 200, FILES["1k.bin"]);
     await expect("/1m.bin", 200, FILES["1m.bin"]);
     await expect("/missing.bin", 404);
-    if (wl.id !== "f" && wl.id !== "g" && wl.id !== "h") return { wrong };
+    if (wl.id !== "f" && wl.id !== "g" && wl.id !== "h" && wl.id !== "i") return { wrong };
 
-    const at = `${wl.id} ${wl.path}`;
+    const path = wl.pageLoad ? `${wl.path}0.css` : wl.path;
+    const at = `${wl.id} ${path}`;
     let note: string | undefined;
     try {
-      const r = await probe(port, wl.path, { headers });
+      const r = await probe(port, path, { headers });
       if (r.status !== wl.status) {
         wrong.push(`${at}: status ${r.status}, expected ${wl.status}`);
+      } else if (wl.id === "i") {
+        const coding = r.headers.get("content-encoding") ?? "identity";
+        const decoded = await decodeBody(coding, r.body);
+        if (!(r.headers.get("content-type") ?? "").startsWith("text/css")) {
+          wrong.push(`${at}: content-type "${r.headers.get("content-type")}"`);
+        } else if (decoded !== undefined && !sameBytes(decoded, firstAsset)) {
+          wrong.push(`${at}: the body (${coding}) does not decode to the stylesheet`);
+        }
+        note = `Content-Encoding ${coding}, ${r.bodyBytes} B of ${ASSET_BYTES}`;
       } else if (wl.id === "f") {
         const type = r.headers.get("content-type") ?? "";
         if (!type.startsWith("text/css")) wrong.push(`${at}: content-type "${type}"`);
@@ -899,6 +950,7 @@ async function main(): Promise<number> {
         "--timeout",
         "2s",
         ...headers.flatMap((h) => ["-H", h]),
+        ...(wl.pageLoad ? ["-s", pageLoadScript] : []),
         `http://127.0.0.1:${port}${wl.path}`,
       ],
       (secs + 30) * 1000,
@@ -1344,10 +1396,13 @@ async function main(): Promise<number> {
         )
       ),
     ]);
-    const codings = servers.flatMap((s) => {
-      const notes = [...new Set(ok(s, "f").flatMap((b) => (b.note === undefined ? [] : [b.note])))];
-      return notes.length > 0 ? [`${s} ${notes.join(" / ")}`] : [];
-    });
+    const codingsOf = (w: WorkloadId) =>
+      servers.flatMap((s) => {
+        const notes = [...new Set(ok(s, w).flatMap((b) => (b.note === undefined ? [] : [b.note])))];
+        return notes.length > 0 ? [`${s} ${notes.join(" / ")}`] : [];
+      });
+    const codings = codingsOf("f");
+    const pageCodings = codingsOf("i");
     report.push(
       "",
       "Bytes on the wire per response (bytes wrk read, status line, header fields and body, " +
@@ -1356,6 +1411,9 @@ async function main(): Promise<number> {
       "",
       table(["server", ...wrkIds.map((w) => `${w}: ${WORKLOADS[w].title}`)], bytesRows),
       ...(codings.length > 0 ? ["", `f, as probed before the blocks: ${codings.join("; ")}.`] : []),
+      ...(pageCodings.length > 0
+        ? ["", `i, /assets/0.css as probed before the blocks: ${pageCodings.join("; ")}.`]
+        : []),
     );
   }
 
