@@ -116,13 +116,13 @@ export async function writeResponse(
   );
   if (options.head || noBody) {
     try {
-      await writeAll(sink, latin1Bytes(head));
+      await writeJoined(sink, head, []);
     } finally {
       await start.release(); // the client may be gone; an open file is closed all the same
     }
     return { bodyBytes: 0, keepAlive };
   }
-  return await sendBody(sink, latin1Bytes(head), start, mode, keepAlive);
+  return await sendBody(sink, head, start, mode, keepAlive);
 }
 
 /** Framing is how a response's end is marked (RFC 9112 §6). */
@@ -213,7 +213,7 @@ async function startBody(response: Response, noBody: boolean, head: boolean): Pr
  */
 async function sendBody(
   sink: ByteSink,
-  head: Uint8Array,
+  head: string,
   start: BodyStart,
   mode: Framing,
   keepAlive: boolean,
@@ -232,7 +232,7 @@ async function sendBody(
   }
   if (ended && mode === "chunked") buffered.push(LAST_CHUNK);
   try {
-    await writeAll(sink, concat([head, ...buffered]));
+    await writeJoined(sink, head, buffered);
   } catch (err) {
     await start.release();
     throw err;
@@ -526,6 +526,33 @@ function concat(parts: Uint8Array[]): Uint8Array {
     offset += p.length;
   }
   return out;
+}
+
+/**
+ * writeJoined writes the head `head` (a byte string) and `pieces` in one
+ * write: through a pooled buffer when they fit one, so a small answer
+ * allocates no `ArrayBuffer` (each costs microseconds in Deno), else
+ * joined into one of their own.
+ */
+async function writeJoined(sink: ByteSink, head: string, pieces: readonly Uint8Array[]) {
+  let total = head.length;
+  for (const piece of pieces) total += piece.length;
+  if (total > POOLED_BUFFER_BYTES) {
+    await writeAll(sink, concat([latin1Bytes(head), ...pieces]));
+    return;
+  }
+  const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
+  try {
+    latin1Into(head, buffer);
+    let offset = head.length;
+    for (const piece of pieces) {
+      buffer.set(piece, offset);
+      offset += piece.length;
+    }
+    await writeAll(sink, buffer.subarray(0, offset));
+  } finally {
+    if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
+  }
 }
 
 /** writeAll writes every byte of `p`, looping over short writes. */
