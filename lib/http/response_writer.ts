@@ -384,18 +384,7 @@ export async function writePlain(
   }
   memo.body = piece;
   memo.whole = undefined;
-  const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
-  try {
-    buffer.set(head);
-    let offset = head.length;
-    for (const piece of body) {
-      buffer.set(piece, offset);
-      offset += piece.length;
-    }
-    await writeAll(sink, buffer.subarray(0, offset));
-  } finally {
-    if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
-  }
+  await writePooled(sink, head, body);
   return { bodyBytes: length, keepAlive };
 }
 
@@ -537,13 +526,24 @@ function concat(parts: Uint8Array[]): Uint8Array {
 async function writeJoined(sink: ByteSink, head: string, pieces: readonly Uint8Array[]) {
   let total = head.length;
   for (const piece of pieces) total += piece.length;
-  if (total > POOLED_BUFFER_BYTES) {
-    await writeAll(sink, concat([latin1Bytes(head), ...pieces]));
-    return;
-  }
+  if (total > POOLED_BUFFER_BYTES) await writeAll(sink, concat([latin1Bytes(head), ...pieces]));
+  else await writePooled(sink, head, pieces);
+}
+
+/**
+ * writePooled writes `head` (bytes, or a byte string) and `pieces`, which
+ * together fit {@linkcode POOLED_BUFFER_BYTES}, in one write through a
+ * buffer taken from the pool and given back once the write is done.
+ */
+async function writePooled(
+  sink: ByteSink,
+  head: Uint8Array | string,
+  pieces: readonly Uint8Array[],
+) {
   const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
   try {
-    latin1Into(head, buffer);
+    if (typeof head === "string") latin1Into(head, buffer);
+    else buffer.set(head);
     let offset = head.length;
     for (const piece of pieces) {
       buffer.set(piece, offset);
