@@ -306,7 +306,7 @@ Deno.test("directory listing by Accept", async (t) => {
     const res = await get("/nolisting/");
     assert.equal(res.status, 200);
     assert.equal(res.headers.get("content-type"), "text/html; charset=utf-8");
-    assert.equal(res.headers.get("vary"), "Accept");
+    assert.equal(res.headers.get("vary"), "Accept, Accept-Encoding");
     assert.equal(res.headers.get("x-content-type-options"), "nosniff");
     const body = await res.text();
     assert.equal(res.headers.get("content-length"), String(new TextEncoder().encode(body).length));

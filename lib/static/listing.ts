@@ -15,6 +15,7 @@ import { html, htmlDocument, minuteOf, type SafeHtml, unsafeRaw } from "../html.
 import { type ListingFormat, preferredFormat } from "../negotiate.ts";
 import { qrSvg } from "../qr.ts";
 import { evaluatePreconditions } from "./conditional.ts";
+import { chooseCoding, codingQualities } from "./encoding.ts";
 import { contentType } from "./media_type.ts";
 import { isHiddenName, realPathInside, type Scope } from "./resolve_path.ts";
 import { fnv1a, fsError } from "./store.ts";
@@ -46,28 +47,45 @@ export interface ListingOptions {
   cacheControl: string;
   /** The order, filter, ZIP link and page URL. */
   view: ListingView;
+  /** Changes an HTML page before it is sent (live reload's script); its ETag then ends in `-live`. */
+  inject?: ((page: Uint8Array) => Uint8Array) | undefined;
 }
+
+/** LISTING_COMPRESS_MIN_BYTES: a smaller listing is sent as it is (gzip's own bytes would cost more). */
+export const LISTING_COMPRESS_MIN_BYTES = 1024;
 
 /**
  * serveListing answers a GET or HEAD `request` for a directory with its
- * listing, in the format the Accept header asks for. The validator is a
- * weak ETag, a digest of the page: each order and filter is a page of its
- * own, so each has its own tag (RFC 9110 §8.8.3). Returns 200 or 304.
- * Throws a 412 {@linkcode HttpError} for a failed If-Match, and what
- * `fsError` makes of a directory that cannot be read (404, 403).
+ * listing, in the format the Accept header asks for, gzip-compressed when
+ * the Accept-Encoding field allows (a listing of 2,000 files is half a
+ * megabyte of HTML, a tenth of that compressed). The validator is a weak
+ * ETag, a digest of the page as generated, with `-live` when live reload's
+ * script is in it and `-gzip` for the compressed form: each order, filter,
+ * format and coding is a page of its own, so each has its own tag (RFC 9110
+ * §8.8.3). Returns 200 or 304. Throws a 412 {@linkcode HttpError} for a
+ * failed If-Match, and what `fsError` makes of a directory that cannot be
+ * read (404, 403).
  */
 export async function serveListing(request: Request, options: ListingOptions): Promise<Response> {
   const entries = await readListing(options.path, options.scope);
   const format = listingFormat(request.headers.get("accept"));
   const { body, type } = renderListing(options.segments, entries, format, options.view);
-  const bytes = new TextEncoder().encode(body);
+  let bytes: Uint8Array = new TextEncoder().encode(body);
   // Weak: the bytes are generated (RFC 9110 §8.8.1). No Last-Modified: a
   // directory's mtime changes when an entry is added or removed, not when a
   // file's size or time does, so it would not be the listing's.
-  const etag = `W/"${fnv1a(bytes).toString(16)}-${bytes.length.toString(16)}"`;
+  let tag = `${fnv1a(bytes).toString(16)}-${bytes.length.toString(16)}`;
+  if (options.inject !== undefined && format === "html") {
+    bytes = options.inject(bytes);
+    tag += "-live";
+  }
+  const qualities = codingQualities(request.headers.get("accept-encoding"));
+  const gzip = bytes.length >= LISTING_COMPRESS_MIN_BYTES &&
+    chooseCoding(qualities, ["gzip"]) === "gzip";
+  const etag = `W/"${tag}${gzip ? "-gzip" : ""}"`;
   const headers = new Headers({
     "cache-control": options.cacheControl,
-    "vary": "Accept",
+    "vary": "Accept, Accept-Encoding",
     "x-content-type-options": "nosniff",
     "etag": etag,
   });
@@ -78,8 +96,19 @@ export async function serveListing(request: Request, options: ListingOptions): P
   if (verdict === "not-modified") return new Response(null, { status: 304, headers });
   if (verdict === "failed") throw new HttpError(412, undefined, { headers: { etag } });
   headers.set("content-type", type);
+  if (gzip) {
+    bytes = await gzipped(bytes);
+    headers.set("content-encoding", "gzip");
+  }
   headers.set("content-length", String(bytes.length));
-  return new Response(bytes, { headers });
+  return new Response(bytes as Uint8Array<ArrayBuffer>, { headers });
+}
+
+/** gzipped compresses `bytes` with the web platform's CompressionStream (native, no Node compatibility layer). */
+async function gzipped(bytes: Uint8Array): Promise<Uint8Array> {
+  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream()
+    .pipeThrough(new CompressionStream("gzip"));
+  return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
 /**

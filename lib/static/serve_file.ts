@@ -216,7 +216,7 @@ export class StaticSite {
     const index = this.#index(target.path);
     if (index !== undefined) return await this.#serveFile(request, url, index);
     if (!this.#options.listing) throw notFound();
-    const listing = await serveListing(request, {
+    return await serveListing(request, {
       path: target.path,
       segments: target.segments,
       scope: this.#scope,
@@ -226,8 +226,8 @@ export class StaticSite {
         zip: zip > 0,
         pageUrl: url.origin + url.pathname,
       },
+      inject: this.#options.inject,
     });
-    return await this.#injected(listing);
   }
 
   /** The directory's index file, if it has one that may be served. */

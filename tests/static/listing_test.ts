@@ -12,6 +12,7 @@ import {
   filterEntries,
   hrefOf,
   kindOf,
+  LISTING_COMPRESS_MIN_BYTES,
   type ListingEntry,
   listingFormat,
   type ListingQuery,
@@ -469,7 +470,7 @@ Deno.test("serveListing: what it reads, its validator, 304 and 412", async (t) =
         String(new TextEncoder().encode(body).length),
       );
       assert.equal(json.headers.get("cache-control"), "max-age=5");
-      assert.equal(json.headers.get("vary"), "Accept");
+      assert.equal(json.headers.get("vary"), "Accept, Accept-Encoding");
       assert.equal(json.headers.get("last-modified"), null);
       assert.match(etag, /^W\/"[0-9a-f]+-[0-9a-f]+"$/);
     });
@@ -491,6 +492,71 @@ Deno.test("serveListing: what it reads, its validator, 304 and 412", async (t) =
         assert.equal(err.status, 412);
         return true;
       });
+    });
+    await t.step("gzip when Accept-Encoding allows, with a tag of its own", async () => {
+      // Enough names for a listing over LISTING_COMPRESS_MIN_BYTES.
+      const big = join(tmp, "big");
+      await Deno.mkdir(big);
+      for (let i = 0; i < 40; i++) await Deno.writeTextFile(join(big, `photo-${i}.jpg`), "x");
+      const at = { ...options, path: big, scope: { ...scope, root: tmp, realRoot: tmp } };
+      const get = (headers: HeadersInit, method = "GET") =>
+        serveListing(new Request("http://x/big/", { method, headers }), at);
+      const plain = await get({ accept: "text/html" });
+      const plainBody = new Uint8Array(await plain.arrayBuffer());
+      assert.ok(plainBody.length >= LISTING_COMPRESS_MIN_BYTES, `${plainBody.length} bytes`);
+      assert.equal(plain.headers.get("content-encoding"), null);
+      const browser = { accept: "text/html", "accept-encoding": "gzip, deflate, br, zstd" };
+      const packed = await get(browser);
+      const packedBody = new Uint8Array(await packed.arrayBuffer());
+      assert.equal(packed.headers.get("content-encoding"), "gzip");
+      assert.equal(packed.headers.get("content-length"), String(packedBody.length));
+      assert.ok(packedBody.length < plainBody.length / 2, `${packedBody.length} bytes`);
+      const unpacked = new Uint8Array(
+        await new Response(
+          new Blob([packedBody]).stream().pipeThrough(new DecompressionStream("gzip")),
+        ).arrayBuffer(),
+      );
+      assert.deepEqual(unpacked, plainBody, "the same page, compressed");
+      const tag = packed.headers.get("etag")!;
+      assert.equal(tag, plain.headers.get("etag")!.slice(0, -1) + '-gzip"');
+      assert.equal(packed.headers.get("vary"), "Accept, Accept-Encoding");
+      // HEAD: the length GET would send.
+      const head = await get(browser, "HEAD");
+      assert.equal(head.headers.get("content-length"), String(packedBody.length));
+      // Revalidation: 304 for its own tag, 200 for the other coding's.
+      const again = await get({ ...browser, "if-none-match": tag });
+      assert.equal(again.status, 304);
+      assert.equal(again.headers.get("etag"), tag);
+      const other = await get({ ...browser, "if-none-match": plain.headers.get("etag")! });
+      assert.equal(other.status, 200);
+      // Refused or absent gzip, and a small page: as it is.
+      for (const refused of ["gzip;q=0, br", "identity", "br"]) {
+        const res = await get({ accept: "text/html", "accept-encoding": refused });
+        assert.equal(res.headers.get("content-encoding"), null, refused);
+      }
+      const small = await serve({ accept: "text/plain", "accept-encoding": "gzip" });
+      assert.equal(small.headers.get("content-encoding"), null);
+    });
+    await t.step("live reload's script is in the page before it is compressed", async () => {
+      const inject = (page: Uint8Array) =>
+        new TextEncoder().encode(new TextDecoder().decode(page) + "<script>live</script>");
+      const live = { ...options, inject };
+      const get = (headers: HeadersInit) =>
+        serveListing(new Request("http://x/", { headers }), live);
+      const plain = await get({ accept: "text/html" });
+      assert.ok((await plain.text()).endsWith("<script>live</script>"));
+      assert.match(plain.headers.get("etag")!, /-live"$/);
+      const packed = await get({ accept: "text/html", "accept-encoding": "gzip" });
+      assert.match(packed.headers.get("etag")!, /-live-gzip"$/);
+      const text = await new Response(
+        packed.body!.pipeThrough(new DecompressionStream("gzip")),
+      ).text();
+      assert.ok(text.endsWith("<script>live</script>"));
+      // JSON is not a page: no script, no -live.
+      const json = await get({ accept: "application/json" });
+      assert.doesNotMatch(json.headers.get("etag")!, /live/);
+      const again = await get({ accept: "text/html", "if-none-match": plain.headers.get("etag")! });
+      assert.equal(again.status, 304, "a live listing revalidates");
     });
     await t.step("a directory that is gone: 404", async () => {
       const gone = { ...options, path: join(root, "nope") };
