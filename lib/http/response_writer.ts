@@ -330,6 +330,28 @@ const POOLED_BUFFER_BYTES = SMALL_BODY_BYTES + 16 * 1024;
 /** MAX_POOLED_BUFFERS bounds the pool (about 5 MiB). */
 const MAX_POOLED_BUFFERS = 64;
 const pool: Uint8Array[] = [];
+let pooledMade = 0;
+
+/**
+ * takeBuffer returns a buffer of at least `size` bytes: one from the pool;
+ * else a new one for the pool while fewer than MAX_POOLED_BUFFERS were
+ * made; else one of exactly `size`, so a burst of writes at once (a flood
+ * of connections, each answered) holds what it sends, not 80 KiB apiece.
+ */
+function takeBuffer(size: number): Uint8Array {
+  const pooled = pool.pop();
+  if (pooled !== undefined) return pooled;
+  if (pooledMade < MAX_POOLED_BUFFERS) {
+    pooledMade++;
+    return new Uint8Array(POOLED_BUFFER_BYTES);
+  }
+  return new Uint8Array(size);
+}
+
+/** giveBack returns a buffer from {@linkcode takeBuffer} to the pool, when it is one of the pool's. */
+function giveBack(buffer: Uint8Array) {
+  if (buffer.length === POOLED_BUFFER_BYTES && pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
+}
 
 /**
  * writePlain writes `response` as the answer to a request described by
@@ -395,7 +417,7 @@ export async function writePlain(
  * and the rest straight from where it is, with no copy.
  */
 async function writeLarge(sink: ByteSink, head: Uint8Array, body: readonly Uint8Array[]) {
-  const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
+  const buffer = takeBuffer(POOLED_BUFFER_BYTES);
   let rest: Uint8Array[];
   try {
     if (head.length >= buffer.length) {
@@ -420,7 +442,7 @@ async function writeLarge(sink: ByteSink, head: Uint8Array, body: readonly Uint8
       await writeAll(sink, buffer.subarray(0, offset));
     }
   } finally {
-    if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
+    giveBack(buffer);
   }
   for (const piece of rest) await writeAll(sink, piece);
 }
@@ -519,31 +541,35 @@ function concat(parts: Uint8Array[]): Uint8Array {
 
 /**
  * writeJoined writes the head `head` (a byte string) and `pieces` in one
- * write: through a pooled buffer when they fit one, so a small answer
- * allocates no `ArrayBuffer` (each costs microseconds in Deno), else
- * joined into one of their own.
+ * write, from one array made to their size. Not from the pool: an error
+ * page is written by every connection the sweeper expires at once, and a
+ * pooled buffer each (80 KiB) would hold megabytes for a few hundred bytes
+ * apiece.
  */
 async function writeJoined(sink: ByteSink, head: string, pieces: readonly Uint8Array[]) {
   let total = head.length;
   for (const piece of pieces) total += piece.length;
-  if (total > POOLED_BUFFER_BYTES) await writeAll(sink, concat([latin1Bytes(head), ...pieces]));
-  else await writePooled(sink, head, pieces);
+  const out = new Uint8Array(total);
+  latin1Into(head, out);
+  let offset = head.length;
+  for (const piece of pieces) {
+    out.set(piece, offset);
+    offset += piece.length;
+  }
+  await writeAll(sink, out);
 }
 
 /**
- * writePooled writes `head` (bytes, or a byte string) and `pieces`, which
- * together fit {@linkcode POOLED_BUFFER_BYTES}, in one write through a
- * buffer taken from the pool and given back once the write is done.
+ * writePooled writes `head` and `pieces`, which together fit
+ * {@linkcode POOLED_BUFFER_BYTES}, in one write through a buffer from
+ * {@linkcode takeBuffer}, given back once the write is done.
  */
-async function writePooled(
-  sink: ByteSink,
-  head: Uint8Array | string,
-  pieces: readonly Uint8Array[],
-) {
-  const buffer = pool.pop() ?? new Uint8Array(POOLED_BUFFER_BYTES);
+async function writePooled(sink: ByteSink, head: Uint8Array, pieces: readonly Uint8Array[]) {
+  let total = head.length;
+  for (const piece of pieces) total += piece.length;
+  const buffer = takeBuffer(total);
   try {
-    if (typeof head === "string") latin1Into(head, buffer);
-    else buffer.set(head);
+    buffer.set(head);
     let offset = head.length;
     for (const piece of pieces) {
       buffer.set(piece, offset);
@@ -551,7 +577,7 @@ async function writePooled(
     }
     await writeAll(sink, buffer.subarray(0, offset));
   } finally {
-    if (pool.length < MAX_POOLED_BUFFERS) pool.push(buffer);
+    giveBack(buffer);
   }
 }
 
